@@ -1,0 +1,206 @@
+"""Bootstrap configuration: one YAML file that says where everything else lives.
+
+The file is found at ``$PIPEKIT_CONFIG``, else ``./pipekit.yaml``, else the
+per-user default (``$XDG_CONFIG_HOME/pipekit/pipekit.yaml``), else
+``/etc/pipekit/pipekit.yaml``. Each setting is declared once in ``SETTINGS``
+with its type, default and help text; loading, ``pipekit doctor`` and the docs
+all read that table. Relative paths in the file are relative to the file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from platformdirs import user_config_path, user_data_path
+
+from pipekit.errors import ConfigError
+
+ENV_CONFIG = "PIPEKIT_CONFIG"
+ENV_SECRETS = "PIPEKIT_SECRETS"
+FILE_NAME = "pipekit.yaml"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One key of the bootstrap file: dotted name, accepted type, default, help."""
+
+    key: str
+    type: type | tuple[type, ...]
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "database",
+        str,
+        "pipekit.db",
+        "State database: a SQLite file path, or a postgresql:// URL.",
+    ),
+    Setting("secrets_file", str, "secrets.env", "KEY=value file that `$VAR` references read."),
+    Setting("driver_dir", str, "drivers", "Folder holding JDBC driver jars."),
+    Setting("staging_schema", str, "pipekit_staging", "Schema for staging tables."),
+    Setting("api.host", str, "127.0.0.1", "Address `pipekit serve` listens on."),
+    Setting("api.port", int, 8100, "Port `pipekit serve` listens on."),
+    Setting("max_concurrent_runs", int, 4, "Runs the server executes at the same time."),
+    Setting("smtp.host", (str, type(None)), None, "SMTP server for failure emails."),
+    Setting("smtp.port", int, 587, "SMTP port."),
+    Setting("smtp.user", (str, type(None)), None, "SMTP user name."),
+    Setting("smtp.password", (str, type(None)), None, "SMTP password, as a `$VAR` reference."),
+    Setting("smtp.starttls", bool, True, "Use STARTTLS."),
+    Setting("smtp.sender", (str, type(None)), None, "From address of failure emails."),
+    Setting("smtp.recipients", list, [], "Addresses that receive failure emails."),
+)
+_BY_KEY = {s.key: s for s in SETTINGS}
+_PATH_KEYS = ("database", "secrets_file", "driver_dir")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The loaded bootstrap configuration (paths already made absolute)."""
+
+    path: Path | None
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent if self.path else user_data_path("pipekit")
+
+    @property
+    def database(self) -> str:
+        return self.values["database"]
+
+    @property
+    def secrets_path(self) -> Path:
+        override = os.environ.get(ENV_SECRETS)
+        return Path(override) if override else Path(self.values["secrets_file"])
+
+    @property
+    def staging_schema(self) -> str:
+        return self.values["staging_schema"]
+
+
+def candidate_paths() -> list[Path]:
+    """Where a config file is looked for, in order (without ``$PIPEKIT_CONFIG``)."""
+    return [
+        Path.cwd() / FILE_NAME,
+        user_config_path("pipekit") / FILE_NAME,
+        Path("/etc/pipekit") / FILE_NAME,
+    ]
+
+
+def find_config_path() -> Path | None:
+    """The config file in effect: ``$PIPEKIT_CONFIG`` even if missing, else the first found."""
+    env = os.environ.get(ENV_CONFIG)
+    if env:
+        return Path(env).expanduser().absolute()
+    return next((p for p in candidate_paths() if p.is_file()), None)
+
+
+def default_config_path() -> Path:
+    """Where `pipekit init` writes a config when none exists."""
+    env = os.environ.get(ENV_CONFIG)
+    return Path(env).expanduser().absolute() if env else user_config_path("pipekit") / FILE_NAME
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        is_section = any(k.startswith(name + ".") for k in _BY_KEY)
+        if isinstance(value, dict) and is_section:
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _type_name(t: type | tuple[type, ...]) -> str:
+    types = t if isinstance(t, tuple) else (t,)
+    names = {str: "a string", int: "an integer", bool: "true or false", list: "a list"}
+    return " or ".join(names.get(x, "null") for x in types)
+
+
+def parse_config(data: Any, path: Path | None) -> Config:
+    """Validate raw YAML data; every problem is reported, each naming its key."""
+    if data is None:
+        data = {}
+    where = str(path) if path else "configuration"
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping of settings at the top level")
+    problems: list[str] = []
+    values = {s.key: s.default for s in SETTINGS}
+    for key, value in _flatten(data).items():
+        setting = _BY_KEY.get(key)
+        if setting is None:
+            known = ", ".join(s.key for s in SETTINGS)
+            problems.append(f"unknown key '{key}' (known keys: {known})")
+            continue
+        ok = isinstance(value, setting.type) and not (
+            isinstance(value, bool) and setting.type is int
+        )
+        if not ok:
+            problems.append(
+                f"'{key}' must be {_type_name(setting.type)}, got {type(value).__name__} {value!r}"
+            )
+            continue
+        values[key] = value
+    for key in ("api.port",):
+        if isinstance(values[key], int) and not 0 < values[key] < 65536:
+            problems.append(f"'{key}' must be between 1 and 65535, got {values[key]}")
+    if isinstance(values["max_concurrent_runs"], int) and values["max_concurrent_runs"] < 1:
+        problems.append("'max_concurrent_runs' must be at least 1")
+    if problems:
+        raise ConfigError(f"{where}: " + "; ".join(problems))
+    base = path.parent if path else user_data_path("pipekit")
+    for key in _PATH_KEYS:
+        value = values[key]
+        if key == "database" and "://" in value:
+            continue
+        p = Path(value).expanduser()
+        values[key] = str(p if p.is_absolute() else base / p)
+    return Config(path=path, values=values)
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Load the bootstrap config from `path`, or from wherever it is found."""
+    path = path or find_config_path()
+    if path is None:
+        return parse_config({}, None)
+    if not path.is_file():
+        raise ConfigError(
+            f"config file {path} does not exist; run `pipekit init` to create it "
+            f"or point {ENV_CONFIG} at an existing file"
+        )
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return parse_config(data, path)
+
+
+def default_config_text() -> str:
+    """The commented config file `pipekit init` writes."""
+    lines = ["# Pipekit bootstrap configuration. Relative paths are relative to this file."]
+    sections: dict[str, list[Setting]] = {}
+    for s in SETTINGS:
+        head, _, rest = s.key.partition(".")
+        if rest:
+            sections.setdefault(head, []).append(s)
+        else:
+            lines.append(f"# {s.help}")
+            lines.append(yaml.safe_dump({s.key: s.default}).strip())
+    for head, items in sections.items():
+        lines.append(f"{head}:")
+        for s in items:
+            lines.append(f"  # {s.help}")
+            dumped = yaml.safe_dump({s.key.split(".", 1)[1]: s.default}).strip()
+            lines.append(f"  {dumped}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,146 @@
+"""Database drivers: one module per kind, registered here by name and URL scheme.
+
+Driver modules are imported lazily, so a heavy client library loads only when a
+connection of its kind is used (``pipekit --help`` stays fast).
+
+    >>> drv = connect("postgresql://127.0.0.1:5432/test", user="postgres")
+    >>> reader = drv.read("SELECT 1 AS x")      # a pyarrow.RecordBatchReader
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pipekit.drivers.url import ConnectionURL, parse_url
+from pipekit.errors import DriverMissingError, UnknownSchemeError
+
+if TYPE_CHECKING:
+    from pipekit.drivers.base import Driver
+
+__all__ = [
+    "REGISTRY",
+    "ConnectionURL",
+    "DriverStatus",
+    "connect",
+    "driver_class",
+    "driver_status",
+    "kind_for_url",
+    "parse_url",
+]
+
+
+@dataclass(frozen=True)
+class DriverEntry:
+    """Where a driver class lives and what it needs, known without importing it."""
+
+    kind: str
+    module: str
+    cls: str
+    schemes: tuple[str, ...]
+    packages: tuple[str, ...]
+    install: str
+
+
+REGISTRY: dict[str, DriverEntry] = {
+    e.kind: e
+    for e in (
+        DriverEntry(
+            "postgresql",
+            "pipekit.drivers.postgresql",
+            "PostgresDriver",
+            ("postgresql", "postgres", "pg"),
+            ("adbc_driver_postgresql", "psycopg"),
+            "pip install 'pipekit[postgresql]'",
+        ),
+        DriverEntry(
+            "mysql",
+            "pipekit.drivers.mysql",
+            "MySQLDriver",
+            ("mysql", "mariadb"),
+            ("pymysql",),
+            "pip install 'pipekit[mysql]'",
+        ),
+        DriverEntry("sqlite", "pipekit.drivers.sqlite", "SQLiteDriver", ("sqlite",), (), ""),
+        DriverEntry(
+            "duckdb",
+            "pipekit.drivers.duckdb",
+            "DuckDBDriver",
+            ("duckdb",),
+            ("duckdb",),
+            "pip install duckdb",
+        ),
+    )
+}
+_BY_SCHEME = {scheme: e for e in REGISTRY.values() for scheme in e.schemes}
+
+
+@dataclass(frozen=True)
+class DriverStatus:
+    """Whether a driver kind can be used on this machine."""
+
+    kind: str
+    schemes: tuple[str, ...]
+    packages: tuple[str, ...]
+    missing: tuple[str, ...]
+    install: str
+
+    @property
+    def available(self) -> bool:
+        return not self.missing
+
+
+def driver_status() -> list[DriverStatus]:
+    """Every registered kind and which of its Python packages are importable."""
+    out = []
+    for e in REGISTRY.values():
+        missing = tuple(p for p in e.packages if importlib.util.find_spec(p) is None)
+        out.append(DriverStatus(e.kind, e.schemes, e.packages, missing, e.install))
+    return out
+
+
+def _entry_for(url: ConnectionURL) -> DriverEntry:
+    entry = _BY_SCHEME.get(url.scheme)
+    if entry is None:
+        known = ", ".join(sorted(_BY_SCHEME))
+        raise UnknownSchemeError(
+            f"no driver handles URLs starting '{url.scheme}://' (known schemes: {known})"
+        )
+    return entry
+
+
+def kind_for_url(url: str | ConnectionURL) -> str:
+    """The driver kind a URL selects (``postgresql``, ``mysql``, ``sqlite``, ``duckdb``)."""
+    parsed = parse_url(url) if isinstance(url, str) else url
+    return _entry_for(parsed).kind
+
+
+def driver_class(kind: str) -> type[Driver]:
+    """Import and return the driver class of `kind`; a clear error if its package is missing."""
+    entry = REGISTRY.get(kind)
+    if entry is None:
+        raise UnknownSchemeError(f"unknown driver kind {kind!r} (known: {', '.join(REGISTRY)})")
+    missing = [p for p in entry.packages if importlib.util.find_spec(p) is None]
+    if missing:
+        raise DriverMissingError(
+            f"the {kind} driver needs the Python package(s) {', '.join(missing)}, "
+            f"which are not installed; install with: {entry.install}"
+        )
+    return getattr(importlib.import_module(entry.module), entry.cls)
+
+
+def connect(
+    url: str | ConnectionURL,
+    user: str | None = None,
+    password: str | None = None,
+    **options: object,
+) -> Driver:
+    """Open a connection with the driver the URL's scheme selects.
+
+    `password` is the resolved value (see ``pipekit.secrets.resolve``).
+    """
+    parsed = parse_url(url) if isinstance(url, str) else url
+    cls = driver_class(_entry_for(parsed).kind)
+    return cls.connect(parsed, user=user, password=password, **options)

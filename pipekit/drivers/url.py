@@ -1,0 +1,98 @@
+"""Connection URLs: SQLAlchemy-style ``kind://host:port/database`` and file URLs.
+
+A URL names where a database is, never the password: passwords are ``$VAR``
+references kept beside the URL. ``sqlite:///rel/path.db`` is relative to the
+working directory, ``sqlite:////abs/path.db`` absolute (as in SQLAlchemy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from pipekit.errors import ConnectionSpecError
+
+FILE_SCHEMES = frozenset({"sqlite", "duckdb"})
+
+
+@dataclass(frozen=True)
+class ConnectionURL:
+    """A parsed connection URL. `scheme` is the driver scheme without ``+dbapi``."""
+
+    raw: str
+    scheme: str
+    host: str | None = None
+    port: int | None = None
+    database: str | None = None
+    user: str | None = None
+    path: Path | None = None
+    options: dict[str, str] = field(default_factory=dict)
+
+    def display(self) -> str:
+        """The URL as it may be shown anywhere (it never holds a password)."""
+        return self.raw
+
+
+def parse_url(url: str) -> ConnectionURL:
+    """Parse `url`; a malformed URL is a ConnectionSpecError saying what to write."""
+    if not isinstance(url, str) or not url.strip():
+        raise ConnectionSpecError("connection URL is empty; expected e.g. postgresql://host/db")
+    url = url.strip()
+    if "://" not in url:
+        raise ConnectionSpecError(
+            f"malformed connection URL {url!r}: expected kind://host[:port]/database "
+            "(e.g. postgresql://127.0.0.1:5432/erp) or sqlite:///path/to/file.db"
+        )
+    scheme_part = url.split("://", 1)[0].lower()
+    scheme = scheme_part.split("+", 1)[0]
+    if not scheme or not scheme.replace("-", "").isalnum():
+        raise ConnectionSpecError(f"malformed connection URL {url!r}: the scheme is not valid")
+    if scheme in FILE_SCHEMES:
+        return _parse_file_url(url, scheme)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ConnectionSpecError(f"malformed connection URL {url!r}: {exc}") from None
+    if parts.password is not None:
+        raise ConnectionSpecError(
+            "connection URLs must not contain a password; store it with "
+            "`pipekit secrets set NAME` and give the connection --password '$NAME'"
+        )
+    if not parts.hostname:
+        raise ConnectionSpecError(
+            f"malformed connection URL {url!r}: no host; expected {scheme}://host[:port]/database"
+        )
+    database = unquote(parts.path.lstrip("/")) or None
+    return ConnectionURL(
+        raw=url,
+        scheme=scheme,
+        host=parts.hostname,
+        port=port,
+        database=database,
+        user=unquote(parts.username) if parts.username else None,
+        options=dict(parse_qsl(parts.query)),
+    )
+
+
+def _parse_file_url(url: str, scheme: str) -> ConnectionURL:
+    rest = url.split("://", 1)[1]
+    path_part, _, query = rest.partition("?")
+    if not path_part.startswith("/") or path_part == "/":
+        raise ConnectionSpecError(
+            f"malformed {scheme} URL {url!r}: expected {scheme}:///relative/path or "
+            f"{scheme}:////absolute/path (three slashes, then the path)"
+        )
+    raw_path = path_part[1:]
+    if raw_path == ":memory:":
+        path = None
+    else:
+        path = Path(unquote(raw_path)).expanduser()
+    return ConnectionURL(
+        raw=url,
+        scheme=scheme,
+        database=raw_path,
+        path=path,
+        options=dict(parse_qsl(query)),
+    )
