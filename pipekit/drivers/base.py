@@ -1,0 +1,432 @@
+"""The base every database driver subclasses; a driver's differences are class attributes.
+
+A driver subclass declares, as class attributes:
+
+``kind``               registry name (``postgresql``, ``mysql``, ``sqlite``, ``duckdb``)
+``dialect``            the sqlglot dialect used to quote, render literals and parse types
+``ddl_types``          Arrow type key (see ``types.type_key``) -> DDL type, with
+                       ``{precision}``/``{scale}`` placeholders for decimals
+``key_ddl_types``      overrides for primary-key columns (MariaDB cannot index TEXT)
+``transactional_ddl``  CREATE/DROP/ALTER can be rolled back (false: swap tables instead)
+``supports_delete``    DELETE works (false for append-only engines)
+``text_allows_nul``    text values may contain U+0000
+``has_schemas``        the database has schemas (SQLite and MariaDB-as-database do not)
+``default_schema``     schema an unqualified table lives in
+
+and implements a handful of small methods: ``_open``, ``_close``, ``server_version``,
+``execute``, ``query``, ``read``, ``_load_reader``, ``list_columns``, plus
+``_begin``/``_commit``/``_rollback`` when SQL ``BEGIN``/``COMMIT`` do not fit.
+
+Data travels as ``pyarrow.RecordBatch``: ``read`` returns a
+``pyarrow.RecordBatchReader`` whose schema is known before the first batch (also for
+zero rows) and which streams, so memory is bounded by the batch size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
+
+import pyarrow as pa
+from sqlglot import exp
+
+from pipekit.drivers import types as T
+from pipekit.drivers.url import ConnectionURL
+from pipekit.errors import (
+    ConnectionSpecError,
+    DatabaseError,
+    PipekitError,
+    TerminalDatabaseError,
+    TransientDatabaseError,
+)
+
+DEFAULT_BATCH_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """A table name, optionally schema-qualified, as the user wrote it (unquoted)."""
+
+    name: str
+    schema: str | None = None
+
+    @classmethod
+    def parse(cls, text: str | TableRef) -> TableRef:
+        """``"sync.orders"`` -> TableRef("orders", "sync"); quoted parts are honoured."""
+        if isinstance(text, TableRef):
+            return text
+        try:
+            table = exp.to_table(text)
+        except Exception as exc:
+            raise ConnectionSpecError(f"not a valid table name: {text!r} ({exc})") from None
+        if table.catalog:
+            raise ConnectionSpecError(
+                f"table name {text!r} has three parts; use schema.table or table"
+            )
+        return cls(name=table.name, schema=table.db or None)
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.name}" if self.schema else self.name
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column as introspection reports it."""
+
+    name: str
+    type: str
+    nullable: bool
+    primary_key: bool
+    arrow_type: pa.DataType
+
+
+class Driver:
+    """Base of all database drivers. See the module docstring for what a subclass declares."""
+
+    kind: ClassVar[str]
+    dialect: ClassVar[str]
+    ddl_types: ClassVar[dict[str, str]]
+    key_ddl_types: ClassVar[dict[str, str]] = {}
+    transactional_ddl: ClassVar[bool] = True
+    supports_delete: ClassVar[bool] = True
+    text_allows_nul: ClassVar[bool] = True
+    has_schemas: ClassVar[bool] = True
+    default_schema: ClassVar[str | None] = None
+    #: exception classes of the client library that mean "the database said no"
+    error_types: ClassVar[tuple[type[BaseException], ...]] = ()
+
+    def __init__(self, url: ConnectionURL, user: str | None, password: str | None) -> None:
+        self.url = url
+        self.user = user or url.user
+        self._password = password
+        self._in_transaction = False
+
+    # -- lifecycle ---------------------------------------------------------
+
+    @classmethod
+    def connect(
+        cls, url: ConnectionURL, *, user: str | None = None, password: str | None = None
+    ) -> Self:
+        driver = cls(url, user, password)
+        with driver.errors("connect"):
+            driver._open()
+        return driver
+
+    def _open(self) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        try:
+            self._close()
+        except Exception:  # closing a broken connection must not mask the real error
+            pass
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def server_version(self) -> str:
+        raise NotImplementedError
+
+    # -- errors ------------------------------------------------------------
+
+    def where(self) -> str:
+        """Where this connection points, for messages (never with a password)."""
+        if self.url.path is not None:
+            return str(self.url.path)
+        host = f"{self.url.host}:{self.url.port}" if self.url.port else str(self.url.host)
+        return f"{host}/{self.url.database or ''}"
+
+    def is_transient(self, exc: BaseException) -> bool:
+        """Whether a client-library error is worth retrying. Drivers refine this."""
+        text = str(exc).lower()
+        return any(
+            s in text
+            for s in ("connection refused", "timeout", "timed out", "deadlock", "could not connect")
+        )
+
+    def scrub(self, text: str) -> str:
+        if self._password:
+            text = text.replace(self._password, "***")
+        return text
+
+    @contextmanager
+    def errors(self, action: str) -> Iterator[None]:
+        """Turn client-library errors into DatabaseError subclasses with a clear message."""
+        try:
+            yield
+        except PipekitError:
+            raise
+        except self.error_types as exc:
+            reason = self.scrub(" ".join(str(exc).split()))
+            cls = TransientDatabaseError if self.is_transient(exc) else TerminalDatabaseError
+            raise cls(
+                f"{self.kind} at {self.where()}: {action} failed: {reason}", reason=reason
+            ) from None
+
+    # -- SQL and transactions ----------------------------------------------
+
+    def execute(self, sql: str) -> None:
+        """Run one statement that returns no rows."""
+        raise NotImplementedError
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Run one statement and return all its rows (for small results only)."""
+        raise NotImplementedError
+
+    def _begin(self) -> None:
+        self.execute("BEGIN")
+
+    def _commit(self) -> None:
+        self.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        self.execute("ROLLBACK")
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._in_transaction
+
+    @contextmanager
+    def transaction(self) -> Iterator[Self]:
+        """All statements inside commit together or not at all. Nested use joins the outer one."""
+        if self._in_transaction:
+            yield self
+            return
+        with self.errors("begin transaction"):
+            self._begin()
+        self._in_transaction = True
+        try:
+            yield self
+        except BaseException:
+            self._in_transaction = False
+            with self.errors("rollback"):
+                self._rollback()
+            raise
+        self._in_transaction = False
+        with self.errors("commit"):
+            self._commit()
+
+    # -- data --------------------------------------------------------------
+
+    def read(self, sql: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
+        """Stream the result of `sql` as canonical Arrow batches."""
+        raise NotImplementedError
+
+    def load(
+        self,
+        table: str | TableRef,
+        data: pa.RecordBatchReader | pa.Table | Iterable[pa.RecordBatch],
+    ) -> int:
+        """Bulk-load `data` into an existing table (columns matched by name); all or nothing.
+
+        Returns the number of rows loaded. Runs in its own transaction unless
+        called inside ``transaction()``.
+        """
+        reader = as_reader(data)
+        counted = _Counter(reader)
+        with self.transaction():
+            self._load_reader(TableRef.parse(table), counted.reader())
+        return counted.rows
+
+    def _load_reader(self, table: TableRef, reader: pa.RecordBatchReader) -> None:
+        raise NotImplementedError
+
+    # -- names and literals -------------------------------------------------
+
+    def quote(self, name: str) -> str:
+        return exp.to_identifier(name, quoted=True).sql(dialect=self.dialect)
+
+    def table_sql(self, table: str | TableRef) -> str:
+        ref = TableRef.parse(table)
+        if ref.schema:
+            return f"{self.quote(ref.schema)}.{self.quote(ref.name)}"
+        return self.quote(ref.name)
+
+    def literal(self, value: Any, arrow_type: pa.DataType | None = None) -> str:
+        """`value` as a typed SQL literal of this dialect; strings are escaped by sqlglot."""
+        node = self._literal_node(value, arrow_type)
+        return node.sql(dialect=self.dialect)
+
+    def _literal_node(self, value: Any, arrow_type: pa.DataType | None) -> exp.Expression:
+        if value is None:
+            return exp.Null()
+        if isinstance(value, bool):
+            return exp.Boolean(this=value)
+        if isinstance(value, int | decimal.Decimal):
+            if isinstance(value, decimal.Decimal) and not value.is_finite():
+                raise ValueError(f"cannot render non-finite decimal {value}")
+            return exp.Literal.number(str(value))
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise ValueError(f"cannot render non-finite float {value}")
+            return exp.Literal.number(repr(value))
+        if isinstance(value, bytes | bytearray | memoryview):
+            return exp.HexString(this=bytes(value).hex())
+        if isinstance(value, uuid.UUID):
+            return self._cast_literal(str(value), arrow_type or T.UUID)
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is not None:
+                value = value.astimezone(dt.UTC)
+                return self._cast_literal(
+                    value.replace(tzinfo=None).isoformat(sep=" ") + "+00:00",
+                    arrow_type or pa.timestamp("us", tz="UTC"),
+                )
+            return self._cast_literal(value.isoformat(sep=" "), arrow_type or pa.timestamp("us"))
+        if isinstance(value, dt.date):
+            return self._cast_literal(value.isoformat(), arrow_type or pa.date32())
+        if isinstance(value, dt.time):
+            return self._cast_literal(value.isoformat(), arrow_type or pa.time64("us"))
+        if isinstance(value, str):
+            if arrow_type is not None and T.type_key(arrow_type) not in ("string", "null"):
+                return self._cast_literal(value, arrow_type)
+            return exp.Literal.string(value)
+        raise TypeError(f"cannot render a {type(value).__name__} as a SQL literal")
+
+    def _cast_literal(self, text: str, arrow_type: pa.DataType) -> exp.Expression:
+        return exp.cast(
+            exp.Literal.string(text),
+            exp.DataType.build(self.ddl_type(arrow_type), dialect=self.dialect, udt=True),
+        )
+
+    # -- types and DDL ------------------------------------------------------
+
+    def ddl_type(self, arrow_type: pa.DataType, *, key: bool = False) -> str:
+        """The column type this database stores `arrow_type` in."""
+        k = T.type_key(arrow_type)
+        template = (self.key_ddl_types.get(k) if key else None) or self.ddl_types.get(k)
+        if template is None:
+            template = self.ddl_types["string"]
+        if pa.types.is_decimal(arrow_type):
+            return template.format(precision=arrow_type.precision, scale=arrow_type.scale)
+        return template
+
+    def arrow_type(self, db_type: str) -> pa.DataType:
+        """The Arrow type a column of database type `db_type` reads as."""
+        return T.arrow_type_from_sql(db_type, self.dialect)
+
+    def create_schema(self, schema: str) -> None:
+        if self.has_schemas:
+            self.execute(f"CREATE SCHEMA IF NOT EXISTS {self.quote(schema)}")
+
+    def create_table(
+        self,
+        table: str | TableRef,
+        schema: pa.Schema,
+        primary_key: Sequence[str] = (),
+        *,
+        if_not_exists: bool = False,
+    ) -> None:
+        """Create `table` with columns mapped from `schema`; key columns are NOT NULL."""
+        missing = [k for k in primary_key if k not in schema.names]
+        if missing:
+            raise ConnectionSpecError(
+                f"primary key column(s) {', '.join(missing)} not among the columns "
+                f"({', '.join(schema.names)})"
+            )
+        cols = []
+        for f in schema:
+            is_key = f.name in primary_key
+            null = " NOT NULL" if is_key or not f.nullable else ""
+            cols.append(f"{self.quote(f.name)} {self.ddl_type(f.type, key=is_key)}{null}")
+        if primary_key:
+            cols.append(f"PRIMARY KEY ({', '.join(self.quote(k) for k in primary_key)})")
+        exists = "IF NOT EXISTS " if if_not_exists else ""
+        self.execute(f"CREATE TABLE {exists}{self.table_sql(table)} ({', '.join(cols)})")
+
+    def drop_table(self, table: str | TableRef, *, if_exists: bool = True) -> None:
+        exists = "IF EXISTS " if if_exists else ""
+        self.execute(f"DROP TABLE {exists}{self.table_sql(table)}")
+
+    # -- introspection -------------------------------------------------------
+
+    def list_schemas(self) -> list[str]:
+        rows = self.query(
+            "SELECT schema_name FROM information_schema.schemata ORDER BY schema_name"
+        )
+        return [r[0] for r in rows if not self._is_system_schema(r[0])]
+
+    def _is_system_schema(self, name: str) -> bool:
+        return name in ("information_schema",)
+
+    def list_tables(self, schema: str | None = None) -> list[str]:
+        schema = schema or self.default_schema
+        rows = self.query(
+            "SELECT table_name FROM information_schema.tables "
+            f"WHERE table_schema = {self.literal(schema)} ORDER BY table_name"
+        )
+        return [r[0] for r in rows]
+
+    def table_exists(self, table: str | TableRef) -> bool:
+        ref = TableRef.parse(table)
+        return ref.name in self.list_tables(ref.schema)
+
+    def list_columns(self, table: str | TableRef) -> list[Column]:
+        raise NotImplementedError
+
+    def table_schema(self, table: str | TableRef) -> pa.Schema:
+        """The Arrow schema of an existing table, from introspection."""
+        return pa.schema(
+            [pa.field(c.name, c.arrow_type, c.nullable) for c in self.list_columns(table)]
+        )
+
+
+def unknown_columns_error(
+    table: TableRef, unknown: Sequence[str], known: Sequence[str]
+) -> TerminalDatabaseError:
+    return TerminalDatabaseError(
+        f"cannot load into {table}: column(s) {', '.join(unknown)} are not in the table "
+        f"(it has {', '.join(known)}); add them or leave them out of the data"
+    )
+
+
+def as_reader(
+    data: pa.RecordBatchReader | pa.Table | pa.RecordBatch | Iterable[pa.RecordBatch],
+) -> pa.RecordBatchReader:
+    """Any batch source as a RecordBatchReader."""
+    if isinstance(data, pa.RecordBatchReader):
+        return data
+    if isinstance(data, pa.Table):
+        return data.to_reader()
+    if isinstance(data, pa.RecordBatch):
+        return pa.RecordBatchReader.from_batches(data.schema, [data])
+    it = iter(data)
+    try:
+        first = next(it)
+    except StopIteration:
+        raise DatabaseError(
+            "nothing to load: the batch stream is empty and has no schema"
+        ) from None
+
+    def chain() -> Iterator[pa.RecordBatch]:
+        yield first
+        yield from it
+
+    return pa.RecordBatchReader.from_batches(first.schema, chain())
+
+
+class _Counter:
+    """Counts rows as a reader is consumed (the loaders consume it lazily)."""
+
+    def __init__(self, reader: pa.RecordBatchReader) -> None:
+        self._reader = reader
+        self.rows = 0
+
+    def reader(self) -> pa.RecordBatchReader:
+        def gen() -> Iterator[pa.RecordBatch]:
+            for batch in self._reader:
+                self.rows += batch.num_rows
+                yield batch
+
+        return pa.RecordBatchReader.from_batches(self._reader.schema, gen())

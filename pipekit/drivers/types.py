@@ -1,0 +1,201 @@
+"""The Arrow types data travels in, and the mapping from database type names to them.
+
+Pipekit's canonical types are plain Arrow types plus the two canonical
+extension types ``arrow.uuid`` and ``arrow.json``. Every driver normalises what
+its client library hands over to these (``normalize_schema``), and maps them to
+its own DDL through a per-driver table keyed by ``type_key``.
+
+Database type names are parsed with sqlglot (``arrow_type_from_sql``), so
+``numeric(38,10)``, ``DECIMAL(38, 10)`` and ``double precision`` all resolve
+the same way in every dialect.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+UUID = pa.uuid()
+JSON = pa.json_()
+TIMESTAMP_TZ = "UTC"  # zone-aware timestamps travel in UTC
+
+T = exp.DataType.Type
+
+_SQLGLOT_TO_ARROW: dict[exp.DataType.Type, pa.DataType] = {
+    T.TINYINT: pa.int8(),
+    T.UTINYINT: pa.uint8(),
+    T.SMALLINT: pa.int16(),
+    T.USMALLINT: pa.uint16(),
+    T.MEDIUMINT: pa.int32(),
+    T.UMEDIUMINT: pa.uint32(),
+    T.INT: pa.int32(),
+    T.UINT: pa.uint32(),
+    T.BIGINT: pa.int64(),
+    T.UBIGINT: pa.uint64(),
+    T.FLOAT: pa.float32(),
+    T.DOUBLE: pa.float64(),
+    T.BOOLEAN: pa.bool_(),
+    T.BIT: pa.bool_(),
+    T.DATE: pa.date32(),
+    T.DATE32: pa.date32(),
+    T.TIME: pa.time64("us"),
+    T.TIMESTAMP: pa.timestamp("us"),
+    T.DATETIME: pa.timestamp("us"),
+    T.DATETIME2: pa.timestamp("us"),
+    T.TIMESTAMP_NS: pa.timestamp("ns"),
+    T.TIMESTAMPNTZ: pa.timestamp("us"),
+    T.TIMESTAMPTZ: pa.timestamp("us", tz=TIMESTAMP_TZ),
+    T.TIMESTAMPLTZ: pa.timestamp("us", tz=TIMESTAMP_TZ),
+    T.UUID: UUID,
+    T.JSON: JSON,
+    T.JSONB: JSON,
+    T.BINARY: pa.binary(),
+    T.VARBINARY: pa.binary(),
+    T.BLOB: pa.binary(),
+    T.TINYBLOB: pa.binary(),
+    T.MEDIUMBLOB: pa.binary(),
+    T.LONGBLOB: pa.binary(),
+    T.IMAGE: pa.binary(),
+    T.INT128: pa.decimal128(38, 0),
+    T.UINT128: pa.decimal128(38, 0),
+}
+_TEXT_TYPES = {
+    T.CHAR,
+    T.NCHAR,
+    T.VARCHAR,
+    T.NVARCHAR,
+    T.TEXT,
+    T.TINYTEXT,
+    T.MEDIUMTEXT,
+    T.LONGTEXT,
+    T.BPCHAR,
+    T.NAME,
+    T.ENUM,
+    T.SET,
+    T.XML,
+    T.INET,
+    T.INTERVAL,
+}
+
+
+def arrow_type_from_sql(type_sql: str, dialect: str) -> pa.DataType:
+    """Arrow type of a database column type as the database names it.
+
+    Types Pipekit does not model (arrays, intervals, geometry, ...) travel as text.
+    """
+    try:
+        dt = exp.DataType.build(type_sql, dialect=dialect, udt=True)
+    except (ParseError, ValueError):
+        return pa.string()
+    if dt.this in (T.DECIMAL, T.BIGDECIMAL, T.MONEY, T.SMALLMONEY):
+        params = [int(e.this.this) for e in dt.expressions if isinstance(e.this, exp.Literal)]
+        if not params:
+            return pa.string()  # unconstrained numeric: exact only as text
+        precision, scale = params[0], params[1] if len(params) > 1 else 0
+        return decimal_type(precision, scale)
+    if dt.this in (T.TIMESTAMP, T.DATETIME, T.DATETIME2, T.TIMESTAMPTZ) and dt.expressions:
+        digits = int(dt.expressions[0].this.this)
+        base = _SQLGLOT_TO_ARROW[dt.this]
+        unit = "ns" if digits > 6 else "us"
+        return pa.timestamp(unit, tz=base.tz)
+    if dt.this in _SQLGLOT_TO_ARROW:
+        return _SQLGLOT_TO_ARROW[dt.this]
+    return pa.string()
+
+
+def decimal_type(precision: int, scale: int) -> pa.DataType:
+    if precision <= 38:
+        return pa.decimal128(max(precision, 1), scale)
+    return pa.decimal256(min(precision, 76), scale)
+
+
+def type_key(t: pa.DataType) -> str:
+    """The name a driver's DDL table is keyed by."""
+    if isinstance(t, pa.ExtensionType):
+        if t.extension_name == "arrow.uuid":
+            return "uuid"
+        if t.extension_name == "arrow.json":
+            return "json"
+        return type_key(t.storage_type)
+    if pa.types.is_timestamp(t):
+        return "timestamptz" if t.tz else "timestamp"
+    if pa.types.is_decimal(t):
+        return "decimal"
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return "string"
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+        return "binary"
+    if pa.types.is_time(t):
+        return "time"
+    if pa.types.is_date(t):
+        return "date"
+    if pa.types.is_null(t):
+        return "null"
+    if pa.types.is_dictionary(t):
+        return type_key(t.value_type)
+    if pa.types.is_nested(t):
+        return "nested"
+    return str(t)  # int8 .. uint64, bool, float, double, halffloat
+
+
+def is_uuid(t: pa.DataType) -> bool:
+    return isinstance(t, pa.ExtensionType) and t.extension_name == "arrow.uuid"
+
+
+def is_json(t: pa.DataType) -> bool:
+    return isinstance(t, pa.ExtensionType) and t.extension_name == "arrow.json"
+
+
+def normalize_type(t: pa.DataType) -> pa.DataType:
+    """The canonical form of `t`: large/view variants folded, zones in UTC."""
+    if isinstance(t, pa.ExtensionType):
+        if t.extension_name in ("arrow.uuid", "arrow.json"):
+            return t
+        return normalize_type(t.storage_type)
+    if pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return pa.string()
+    if pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
+        return pa.binary()
+    if pa.types.is_timestamp(t) and t.tz and t.tz != TIMESTAMP_TZ:
+        return pa.timestamp(t.unit, tz=TIMESTAMP_TZ)
+    if pa.types.is_time32(t):
+        return pa.time64("us")
+    if pa.types.is_date64(t):
+        return pa.date32()
+    if pa.types.is_dictionary(t):
+        return normalize_type(t.value_type)
+    if pa.types.is_null(t):
+        return pa.string()
+    if pa.types.is_nested(t):
+        return pa.string()  # arrays and structs travel as their text form
+    return t
+
+
+def normalize_schema(schema: pa.Schema) -> pa.Schema:
+    return pa.schema(
+        [pa.field(f.name, normalize_type(f.type), f.nullable) for f in schema],
+    )
+
+
+def cast_array(arr: pa.Array | pa.ChunkedArray, target: pa.DataType) -> pa.Array:
+    """Cast `arr` to `target`, going through extension storage where needed."""
+    if arr.type == target:
+        return arr
+    if isinstance(arr.type, pa.ExtensionType):
+        arr = arr.storage
+    if isinstance(target, pa.ExtensionType):
+        storage = cast_array(arr, target.storage_type)
+        return pa.ExtensionArray.from_storage(target, storage)
+    if pa.types.is_nested(arr.type) and pa.types.is_string(target):
+        return pa.array([None if v is None else str(v) for v in arr.to_pylist()], pa.string())
+    return pc.cast(arr, target)
+
+
+def conform_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """`batch` cast column by column to `schema` (same names, same order)."""
+    if batch.schema.equals(schema):
+        return batch
+    columns = [cast_array(col, f.type) for col, f in zip(batch.columns, schema, strict=True)]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
