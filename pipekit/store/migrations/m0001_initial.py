@@ -1,0 +1,269 @@
+"""Migration 1: the initial schema (every table of DESIGN.md section 4).
+
+Frozen: this file describes the schema as version 1 created it and must not
+change when ``schema.py`` moves on; later changes are new migrations.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Connection,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    true,
+)
+
+from pipekit.store.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+RUN_STATUSES = ("running", "success", "dry_run", "error", "cancelled")
+HOOK_RUN_ON = ("success", "failure", "always")
+WATERMARK_OPS = (">", ">=")
+MERGE_STRATEGIES = ("full", "incremental", "append", "upsert")
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _id() -> Column:
+    return Column("id", Integer, primary_key=True, autoincrement=True)
+
+
+def _created() -> Column:
+    return Column("created_at", UTCDateTime, nullable=False)
+
+
+def _updated() -> Column:
+    return Column("updated_at", UTCDateTime, nullable=False)
+
+
+driver = Table(
+    "driver",
+    metadata,
+    _id(),
+    Column("kind", String(50), nullable=False),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("jar_file", Text),
+    Column("class_name", Text),
+    Column("url_template", Text),
+    _created(),
+)
+
+connection = Table(
+    "connection",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("url", Text, nullable=False),
+    # JDBC connections name their registered driver; native kinds leave it empty.
+    Column("driver_id", Integer, ForeignKey("driver.id", ondelete="RESTRICT")),
+    Column("user", String(200)),
+    # Only ever a `$VAR` reference (enforced by the repository), never a value.
+    Column("password", String(200)),
+    Column("supports_deletes", Boolean, nullable=False, server_default=true()),
+    _created(),
+    _updated(),
+)
+
+module = Table(
+    "module",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("source_connection_id", Integer, ForeignKey("connection.id", ondelete="RESTRICT")),
+    Column("dest_connection_id", Integer, ForeignKey("connection.id", ondelete="RESTRICT")),
+    Column("dest_table", Text),
+    Column("source_query", Text),
+    Column("merge_strategy", String(20), nullable=False, server_default="full"),
+    Column("merge_key", Text),  # destination column names, comma separated
+    Column("watermark_column", Text),  # a destination column name
+    Column("watermark_op", String(2), nullable=False, server_default=">"),
+    Column("lookback", Text),  # e.g. "2 days", "1000": re-read window, see DESIGN 6.3
+    Column("safety_lag", Text),  # ignore rows newer than now - lag (late commits)
+    Column("key_sync", Boolean, nullable=False, server_default=false()),
+    Column("key_sync_query", Text),
+    Column("full_refresh_cron", String(200)),
+    Column("audit_columns", Boolean, nullable=False, server_default=false()),
+    Column("columns_json", Text),
+    Column("enabled", Boolean, nullable=False, server_default=true()),
+    # Lock: taken with UPDATE ... SET running = true WHERE running = false.
+    Column("running", Boolean, nullable=False, server_default=false()),
+    Column("locked_by_run_id", Integer),  # no FK: run_log references module already
+    Column("locked_pid", Integer),
+    Column("locked_host", String(255)),
+    Column("locked_at", UTCDateTime),
+    _created(),
+    _updated(),
+    CheckConstraint(_in("merge_strategy", MERGE_STRATEGIES), name="merge_strategy"),
+    CheckConstraint(_in("watermark_op", WATERMARK_OPS), name="watermark_op"),
+)
+
+watermark = Table(
+    "watermark",
+    metadata,
+    _id(),
+    Column("module_id", Integer, ForeignKey("module.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("connection_id", Integer, ForeignKey("connection.id", ondelete="RESTRICT")),
+    Column("resolver_sql", Text),
+    Column("default_value", Text),
+    Column("last_value", Text),
+    UniqueConstraint("module_id", "name"),
+)
+
+hook = Table(
+    "hook",
+    metadata,
+    _id(),
+    Column("module_id", Integer, ForeignKey("module.id", ondelete="CASCADE"), nullable=False),
+    Column("run_order", Integer, nullable=False, server_default="0"),
+    Column("sql", Text, nullable=False),
+    Column("run_on", String(10), nullable=False, server_default="success"),
+    CheckConstraint(_in("run_on", HOOK_RUN_ON), name="run_on"),
+    Index("ix_hook_module_id_run_order", "module_id", "run_order"),
+)
+
+module_check = Table(
+    "module_check",
+    metadata,
+    _id(),
+    Column("module_id", Integer, ForeignKey("module.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("sql", Text, nullable=False),
+    Column("run_order", Integer, nullable=False, server_default="0"),
+    UniqueConstraint("module_id", "name"),
+)
+
+grp = Table(
+    "grp",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("description", Text),
+)
+
+group_member = Table(
+    "group_member",
+    metadata,
+    _id(),
+    Column("group_id", Integer, ForeignKey("grp.id", ondelete="CASCADE"), nullable=False),
+    Column("module_id", Integer, ForeignKey("module.id", ondelete="CASCADE"), nullable=False),
+    Column("run_order", Integer, nullable=False, server_default="0"),
+    UniqueConstraint("group_id", "module_id"),
+)
+
+group_run = Table(
+    "group_run",
+    metadata,
+    _id(),
+    # History outlives the group: the id is cleared and the name kept.
+    Column("group_id", Integer, ForeignKey("grp.id", ondelete="SET NULL")),
+    Column("group_name", String(200), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("status", String(20), nullable=False, server_default="running"),
+    Column("triggered_by", String(200)),  # manual | schedule:{id} | api:{user} | ...
+    Column("error", Text),
+    CheckConstraint(_in("status", RUN_STATUSES), name="status"),
+    Index("ix_group_run_group_id_started_at", "group_id", "started_at"),
+)
+
+schedule = Table(
+    "schedule",
+    metadata,
+    _id(),
+    Column("group_id", Integer, ForeignKey("grp.id", ondelete="CASCADE"), nullable=False),
+    Column("cron_expr", String(200), nullable=False),
+    Column("enabled", Boolean, nullable=False, server_default=true()),
+    Column("last_fired_at", UTCDateTime),
+    _created(),
+    Index("ix_schedule_group_id", "group_id"),
+)
+
+run_log = Table(
+    "run_log",
+    metadata,
+    _id(),
+    # The audit trail outlives the module: the id is cleared and the name kept.
+    Column("module_id", Integer, ForeignKey("module.id", ondelete="SET NULL")),
+    Column("module_name", String(200), nullable=False),
+    Column("group_run_id", Integer, ForeignKey("group_run.id", ondelete="SET NULL")),
+    Column("triggered_by", String(200)),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("status", String(20), nullable=False, server_default="running"),
+    Column("merge_strategy", String(20)),  # the strategy actually used (full refresh, fallback)
+    Column("rows_read", Integer),
+    Column("rows_inserted", Integer),
+    Column("rows_deleted", Integer),
+    Column("row_count", Integer),
+    Column("error", Text),
+    Column("source_query", Text),
+    Column("merge_sql", Text),
+    Column("hook_sql", Text),
+    Column("check_sql", Text),
+    Column("watermarks_json", Text),
+    Column("schema_changes", Text),
+    Column("live_log", Text),
+    Column("cancel_requested", Boolean, nullable=False, server_default=false()),
+    Column("pid", Integer),
+    Column("host", String(255)),
+    CheckConstraint(_in("status", RUN_STATUSES), name="status"),
+    Index("ix_run_log_module_id_started_at", "module_id", "started_at"),
+    Index("ix_run_log_status", "status"),
+    Index("ix_run_log_started_at", "started_at"),
+    Index("ix_run_log_group_run_id", "group_run_id"),
+)
+
+module_history = Table(
+    "module_history",
+    metadata,
+    _id(),
+    Column("module_id", Integer, ForeignKey("module.id", ondelete="CASCADE"), nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+    Column("changed_by", String(200)),
+    Column("diff_json", Text, nullable=False),  # {"field": [old, new], ...}
+    Index("ix_module_history_module_id_changed_at", "module_id", "changed_at"),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("value", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+user = Table(
+    "user",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    _created(),
+)
+
+
+def upgrade(conn: Connection) -> None:
+    """Create every table of schema version 1."""
+    metadata.create_all(conn)

@@ -1,0 +1,36 @@
+"""Pieces every repository shares: errors for names, the UNSET marker, name rules."""
+
+from __future__ import annotations
+
+import enum
+import re
+
+from pipekit.errors import StoreError
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+class AlreadyExistsError(StoreError):
+    """An object with that name already exists."""
+
+
+class InUseError(StoreError):
+    """An object cannot be removed because others refer to it."""
+
+
+class _Unset(enum.Enum):
+    UNSET = "UNSET"
+
+
+UNSET = _Unset.UNSET
+"""Default of update() arguments: leave the field as it is (None means set NULL)."""
+
+
+def check_name(kind: str, name: str, error: type[Exception]) -> str:
+    """Names appear in commands, URLs and staging table names: keep them plain."""
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise error(
+            f"invalid {kind} name {name!r}: use letters, digits, '_', '-' and '.', "
+            "starting with a letter or digit, at most 100 characters"
+        )
+    return name
