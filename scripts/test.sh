@@ -39,11 +39,13 @@ apt_install() {
     command -v apt-get >/dev/null || die "cannot install $* (no apt-get on this machine)"
     if [ "$apt_updated" = 0 ]; then
         log "apt-get update"
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
+            log "apt-get update failed; trying with the package lists already on disk"
         apt_updated=1
     fi
     log "apt-get install $*"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null ||
+        die "apt-get install $* failed"
 }
 
 # ---------------------------------------------------------------- 1. venv
@@ -75,7 +77,12 @@ wait_port() { # name host port
     return 1
 }
 
-pg_version() { ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1; }
+pg_version() { # the newest cluster's version, else the newest installed server's
+    local v
+    v=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$v" ] || v=$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -n 1)
+    echo "$v"
+}
 
 start_postgres() {
     local ver
@@ -83,7 +90,7 @@ start_postgres() {
     if [ -z "$ver" ] || ! command -v pg_ctlcluster >/dev/null; then
         apt_install postgresql
         ver=$(pg_version)
-        [ -n "$ver" ] || die "postgresql installed but no cluster under /etc/postgresql"
+        [ -n "$ver" ] || die "postgresql was installed but no server version is under /usr/lib/postgresql"
     fi
     if [ ! -d "/etc/postgresql/$ver/main" ]; then
         is_root || die "no PostgreSQL cluster $ver/main and not root to create one"
@@ -141,7 +148,8 @@ pg_try() { # sql
 import sys, psycopg
 with psycopg.connect(host="$PG_HOST", port=$PG_PORT, user="postgres", dbname="postgres",
                      connect_timeout=5, autocommit=True) as c:
-    r = c.execute(sys.argv[1]).fetchone()
+    cur = c.execute(sys.argv[1])
+    r = cur.fetchone() if cur.description else None
     print(r[0] if r else "")
 EOF
 }
@@ -149,6 +157,7 @@ EOF
 if ! pg_try "select 1" >/dev/null; then
     log "PostgreSQL refuses postgres@$PG_HOST without a password; adding a trust line to pg_hba.conf"
     is_root || die "cannot change pg_hba.conf (not root)"
+    cd /  # runuser keeps the working directory, which postgres may not be allowed to enter
     hba=$(runuser -u postgres -- psql -p "$PG_PORT" -Atc "show hba_file") ||
         die "cannot reach PostgreSQL over its local socket to find pg_hba.conf"
     line="host all all 127.0.0.1/32 trust"
@@ -157,6 +166,7 @@ if ! pg_try "select 1" >/dev/null; then
         { echo "# added by pipekit scripts/test.sh"; echo "$line"; cat "$hba.pipekit-backup"; } >"$hba"
     fi
     runuser -u postgres -- psql -p "$PG_PORT" -Atc "select pg_reload_conf()" >/dev/null
+    cd "$ROOT"
     sleep 1
     pg_try "select 1" >/dev/null || die "PostgreSQL still refuses postgres@$PG_HOST after editing $hba"
 fi
