@@ -29,7 +29,7 @@ import decimal
 import math
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
@@ -125,10 +125,9 @@ class Driver:
         raise NotImplementedError
 
     def close(self) -> None:
-        try:
+        # Closing a broken connection must not mask the error that broke it.
+        with suppress(Exception):
             self._close()
-        except Exception:  # closing a broken connection must not mask the real error
-            pass
 
     def __enter__(self) -> Self:
         return self
@@ -389,6 +388,15 @@ def unknown_columns_error(
         f"cannot load into {table}: column(s) {', '.join(unknown)} are not in the table "
         f"(it has {', '.join(known)}); add them or leave them out of the data"
     )
+
+
+def rechunk(batch: pa.RecordBatch, max_rows: int) -> Iterator[pa.RecordBatch]:
+    """`batch` in zero-copy slices of at most `max_rows` rows."""
+    if batch.num_rows <= max_rows:
+        yield batch
+        return
+    for offset in range(0, batch.num_rows, max_rows):
+        yield batch.slice(offset, max_rows)
 
 
 def as_reader(

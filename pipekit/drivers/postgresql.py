@@ -24,6 +24,7 @@ from pipekit.drivers.base import (
     Column,
     Driver,
     TableRef,
+    rechunk,
     unknown_columns_error,
 )
 
@@ -118,6 +119,9 @@ class PostgresDriver(Driver):
     def read(self, sql: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
         cur = self._conn.cursor()
         with self.errors("read"):
+            # ADBC sizes batches by bytes; keep them near batch_rows of a typical row.
+            hint = str(max(1 << 20, min(batch_rows * 256, 64 << 20)))
+            cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": hint})
             cur.execute(sql)
             source = cur.fetch_record_batch()
         target = pa.schema([_target_field(f) for f in source.schema])
@@ -126,7 +130,8 @@ class PostgresDriver(Driver):
             try:
                 with self.errors("read"):
                     for batch in source:
-                        yield T.conform_batch(batch, target)
+                        for piece in rechunk(batch, batch_rows):
+                            yield T.conform_batch(piece, target)
             finally:
                 cur.close()
 

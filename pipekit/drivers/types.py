@@ -113,7 +113,7 @@ def decimal_type(precision: int, scale: int) -> pa.DataType:
 
 def type_key(t: pa.DataType) -> str:
     """The name a driver's DDL table is keyed by."""
-    if isinstance(t, pa.ExtensionType):
+    if isinstance(t, pa.BaseExtensionType):
         if t.extension_name == "arrow.uuid":
             return "uuid"
         if t.extension_name == "arrow.json":
@@ -141,18 +141,20 @@ def type_key(t: pa.DataType) -> str:
 
 
 def is_uuid(t: pa.DataType) -> bool:
-    return isinstance(t, pa.ExtensionType) and t.extension_name == "arrow.uuid"
+    return isinstance(t, pa.BaseExtensionType) and t.extension_name == "arrow.uuid"
 
 
 def is_json(t: pa.DataType) -> bool:
-    return isinstance(t, pa.ExtensionType) and t.extension_name == "arrow.json"
+    return isinstance(t, pa.BaseExtensionType) and t.extension_name == "arrow.json"
 
 
 def normalize_type(t: pa.DataType) -> pa.DataType:
     """The canonical form of `t`: large/view variants folded, zones in UTC."""
-    if isinstance(t, pa.ExtensionType):
+    if isinstance(t, pa.BaseExtensionType):
         if t.extension_name in ("arrow.uuid", "arrow.json"):
             return t
+        if t.extension_name == "arrow.bool8":
+            return pa.bool_()
         return normalize_type(t.storage_type)
     if pa.types.is_large_string(t) or pa.types.is_string_view(t):
         return pa.string()
@@ -183,9 +185,12 @@ def cast_array(arr: pa.Array | pa.ChunkedArray, target: pa.DataType) -> pa.Array
     """Cast `arr` to `target`, going through extension storage where needed."""
     if arr.type == target:
         return arr
-    if isinstance(arr.type, pa.ExtensionType):
-        arr = arr.storage
-    if isinstance(target, pa.ExtensionType):
+    if isinstance(arr.type, pa.BaseExtensionType):
+        if arr.type.extension_name == "arrow.bool8":
+            arr = pc.not_equal(arr.storage, 0)  # one byte per value, 0 = false
+        else:
+            arr = arr.storage
+    if isinstance(target, pa.BaseExtensionType):
         storage = cast_array(arr, target.storage_type)
         return pa.ExtensionArray.from_storage(target, storage)
     if pa.types.is_nested(arr.type) and pa.types.is_string(target):
@@ -199,3 +204,10 @@ def conform_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
         return batch
     columns = [cast_array(col, f.type) for col, f in zip(batch.columns, schema, strict=True)]
     return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def strings_to_time(arr: pa.Array) -> pa.Array:
+    """``HH:MM:SS[.ffffff]`` strings as time64[us] (Arrow has no direct cast)."""
+    stamped = pc.binary_join_element_wise("1970-01-01 ", arr, "")
+    micros = pc.cast(pc.cast(stamped, pa.timestamp("us")), pa.int64())
+    return pc.cast(micros, pa.time64("us"))

@@ -85,10 +85,7 @@ def _parse_file_url(url: str, scheme: str) -> ConnectionURL:
             f"{scheme}:////absolute/path (three slashes, then the path)"
         )
     raw_path = path_part[1:]
-    if raw_path == ":memory:":
-        path = None
-    else:
-        path = Path(unquote(raw_path)).expanduser()
+    path = None if raw_path == ":memory:" else Path(unquote(raw_path)).expanduser()
     return ConnectionURL(
         raw=url,
         scheme=scheme,

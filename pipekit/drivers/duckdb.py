@@ -1,0 +1,194 @@
+"""DuckDB files: Arrow in and out natively, no row conversion at all.
+
+Reads use DuckDB's streaming Arrow reader; loads hand DuckDB a RecordBatchReader
+to scan (``INSERT ... SELECT ... FROM reader``), which DuckDB consumes batch by
+batch. The session runs with ``TimeZone='UTC'`` and
+``arrow_lossless_conversion`` so UUID and JSON keep their Arrow extension types.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import duckdb
+import pyarrow as pa
+
+from pipekit.drivers import types as T
+from pipekit.drivers.base import (
+    DEFAULT_BATCH_ROWS,
+    Column,
+    Driver,
+    TableRef,
+    unknown_columns_error,
+)
+from pipekit.errors import ConnectionSpecError
+
+
+def _source_field(field: pa.Field) -> pa.Field:
+    t = field.type
+    opaque = isinstance(t, pa.BaseExtensionType) and t.extension_name == "arrow.opaque"
+    if opaque and "hugeint" in str(t):
+        return pa.field(field.name, pa.decimal128(38, 0))
+    return pa.field(field.name, T.normalize_type(t))
+
+
+def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    columns = []
+    for col, f in zip(batch.columns, schema, strict=True):
+        t = col.type
+        if isinstance(t, pa.BaseExtensionType) and t.extension_name == "arrow.opaque":
+            # HUGEINT travels as 16 little-endian bytes: the layout of decimal128(38, 0).
+            storage = col.storage
+            col = pa.Array.from_buffers(f.type, len(storage), storage.buffers(), storage.offset)
+        columns.append(T.cast_array(col, f.type))
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+class DuckDBDriver(Driver):
+    kind = "duckdb"
+    dialect = "duckdb"
+    default_schema = "main"
+    error_types: ClassVar[tuple[type[BaseException], ...]] = (duckdb.Error,)
+    ddl_types: ClassVar[dict[str, str]] = {
+        "int8": "TINYINT",
+        "int16": "SMALLINT",
+        "int32": "INTEGER",
+        "int64": "BIGINT",
+        "uint8": "UTINYINT",
+        "uint16": "USMALLINT",
+        "uint32": "UINTEGER",
+        "uint64": "UBIGINT",
+        "halffloat": "REAL",
+        "float": "REAL",
+        "double": "DOUBLE",
+        "decimal": "DECIMAL({precision},{scale})",
+        "string": "VARCHAR",
+        "bool": "BOOLEAN",
+        "date": "DATE",
+        "time": "TIME",
+        "timestamp": "TIMESTAMP",
+        "timestamptz": "TIMESTAMPTZ",
+        "binary": "BLOB",
+        "uuid": "UUID",
+        "json": "JSON",
+        "null": "VARCHAR",
+        "nested": "VARCHAR",
+    }
+
+    def _open(self) -> None:
+        path = self.url.path
+        create = self.url.options.get("create", "").lower() in ("1", "true", "yes")
+        if path is not None and not path.exists() and not create:
+            raise ConnectionSpecError(
+                f"DuckDB file {path} does not exist; check the path, or add ?create=true "
+                "to the URL to create a new database there"
+            )
+        read_only = self.url.options.get("read_only", "").lower() in ("1", "true", "yes")
+        self._conn = duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
+        self._conn.execute("SET TimeZone = 'UTC'")
+        self._conn.execute("SET arrow_lossless_conversion = true")
+
+    def _close(self) -> None:
+        self._conn.close()
+
+    def server_version(self) -> str:
+        return f"DuckDB {duckdb.__version__}"
+
+    def ddl_type(self, arrow_type: pa.DataType, *, key: bool = False) -> str:
+        if pa.types.is_timestamp(arrow_type) and arrow_type.unit == "ns" and not arrow_type.tz:
+            return "TIMESTAMP_NS"
+        if pa.types.is_decimal(arrow_type) and arrow_type.precision > 38:
+            return "VARCHAR"  # DuckDB decimals stop at 38 digits; text stays exact
+        return super().ddl_type(arrow_type, key=key)
+
+    def execute(self, sql: str) -> None:
+        with self.errors("execute"):
+            self._conn.execute(sql)
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        # Through Arrow rather than fetchall(): Python rows of TIMESTAMPTZ need pytz.
+        with self.errors("query"):
+            table = self._conn.execute(sql).to_arrow_table()
+        columns = [c.to_pylist() for c in table.columns]
+        return list(zip(*columns, strict=True)) if columns else []
+
+    def interrupt(self) -> None:
+        self._conn.interrupt()
+
+    def read(self, sql: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
+        # A cursor is its own connection to the same database, so a half-read
+        # result never blocks other statements on this driver.
+        cur = self._conn.cursor()
+        cur.execute("SET TimeZone = 'UTC'")
+        with self.errors("read"):
+            source = cur.execute(sql).to_arrow_reader(batch_rows)
+        target = pa.schema([_source_field(f) for f in source.schema])
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                with self.errors("read"):
+                    for batch in source:
+                        yield _conform(batch, target)
+            finally:
+                cur.close()
+
+        return pa.RecordBatchReader.from_batches(target, batches())
+
+    def _load_reader(self, table: TableRef, reader: pa.RecordBatchReader) -> None:
+        target = self.table_schema(table)
+        by_name = {f.name: f for f in target}
+        unknown = [n for n in reader.schema.names if n not in by_name]
+        if unknown:
+            raise unknown_columns_error(table, unknown, target.names)
+        schema = pa.schema([by_name[n].with_nullable(True) for n in reader.schema.names])
+        conformed = pa.RecordBatchReader.from_batches(
+            schema, (T.conform_batch(b, schema) for b in reader)
+        )
+        view = f"pipekit_load_{uuid.uuid4().hex[:12]}"
+        cols = ", ".join(self.quote(n) for n in schema.names)
+        with self.errors(f"load into {table}"):
+            self._conn.register(view, conformed)
+            try:
+                self._conn.execute(
+                    f"INSERT INTO {self.table_sql(table)} ({cols}) SELECT {cols} FROM {view}"
+                )
+            finally:
+                self._conn.unregister(view)
+
+    def list_schemas(self) -> list[str]:
+        rows = self.query(
+            "SELECT schema_name FROM information_schema.schemata "
+            "WHERE catalog_name = current_database() ORDER BY schema_name"
+        )
+        return [r[0] for r in rows if r[0] not in ("information_schema", "pg_catalog")]
+
+    def list_tables(self, schema: str | None = None) -> list[str]:
+        rows = self.query(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_catalog = current_database() "
+            f"AND table_schema = {self.literal(schema or self.default_schema)} "
+            "ORDER BY table_name"
+        )
+        return [r[0] for r in rows]
+
+    def list_columns(self, table: str | TableRef) -> list[Column]:
+        ref = TableRef.parse(table)
+        schema = self.literal(ref.schema or self.default_schema)
+        name = self.literal(ref.name)
+        keys = self.query(
+            "SELECT constraint_column_names FROM duckdb_constraints() "
+            f"WHERE database_name = current_database() AND schema_name = {schema} "
+            f"AND table_name = {name} AND constraint_type = 'PRIMARY KEY'"
+        )
+        pk = set(keys[0][0]) if keys else set()
+        rows = self.query(
+            "SELECT column_name, data_type, is_nullable FROM duckdb_columns() "
+            f"WHERE database_name = current_database() AND schema_name = {schema} "
+            f"AND table_name = {name} ORDER BY column_index"
+        )
+        return [
+            Column(col, typ, bool(nullable), col in pk, self.arrow_type(typ))
+            for col, typ, nullable in rows
+        ]

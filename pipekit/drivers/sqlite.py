@@ -1,0 +1,239 @@
+"""SQLite files through the standard library, typed by declared column types.
+
+SQLite stores values, not types, so the Arrow schema of a result comes from the
+declared types of the columns it selects: the query is wrapped in a temporary
+view whose ``PRAGMA table_info`` reports them, even for zero rows. Expression
+columns without a declared type are typed from the first batch's values.
+
+What Pipekit writes keeps every value exact: decimals go to ``DECIMAL_TEXT(p,s)``
+columns (text affinity, so no digit is rounded away by SQLite's REAL),
+timestamps are ISO-8601 text with six fractional digits (and ``Z`` when zoned),
+so they also sort and compare correctly as text.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipekit.drivers import types as T
+from pipekit.drivers.base import (
+    DEFAULT_BATCH_ROWS,
+    Column,
+    Driver,
+    TableRef,
+    unknown_columns_error,
+)
+from pipekit.errors import ConnectionSpecError
+
+_DECIMAL_TEXT = re.compile(r"^\s*DECIMAL_TEXT\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)\s*$", re.I)
+_JSON_TEXT = re.compile(r"^\s*JSON(_TEXT)?\s*$", re.I)
+
+
+def _infer(values: Sequence[Any]) -> pa.DataType:
+    kinds = {type(v) for v in values if v is not None}
+    if not kinds:
+        return pa.string()
+    if kinds == {int}:
+        return pa.int64()
+    if kinds <= {int, float}:
+        return pa.float64()
+    if kinds == {bytes}:
+        return pa.binary()
+    return pa.string()
+
+
+def _to_arrow(values: list[Any], target: pa.DataType) -> pa.Array:
+    """Python values as SQLite returned them -> an Arrow array of `target`."""
+    key = T.type_key(target)
+    if key == "string":
+        return pa.array([v if v is None or isinstance(v, str) else str(v) for v in values], target)
+    if key in ("decimal", "timestamp", "timestamptz", "date"):
+        text = pa.array([None if v is None else str(v) for v in values], pa.string())
+        return pc.cast(text, target)
+    if key == "time":
+        return T.strings_to_time(pa.array(values, pa.string()))
+    if key == "uuid":
+        raw = [None if v is None else uuid.UUID(str(v)).bytes for v in values]
+        return pa.ExtensionArray.from_storage(T.UUID, pa.array(raw, pa.binary(16)))
+    if key == "json":
+        return pa.ExtensionArray.from_storage(T.JSON, pa.array(values, pa.string()))
+    if key == "bool":
+        return pa.array([None if v is None else bool(v) for v in values], pa.bool_())
+    return pa.array(values, target)
+
+
+def _to_python(col: pa.Array) -> list[Any]:
+    """An Arrow column as the Python values SQLite stores for it."""
+    key = T.type_key(col.type)
+    if isinstance(col.type, pa.BaseExtensionType):
+        if key == "uuid":
+            return [None if b is None else str(uuid.UUID(bytes=b)) for b in col.storage.to_pylist()]
+        col = col.storage
+    if key in ("decimal", "timestamp", "timestamptz", "date", "time"):
+        return pc.cast(col, pa.string()).to_pylist()
+    if key == "bool":
+        return [None if v is None else int(v) for v in col.to_pylist()]
+    return col.to_pylist()
+
+
+class SQLiteDriver(Driver):
+    kind = "sqlite"
+    dialect = "sqlite"
+    default_schema = "main"
+    has_schemas = False
+    error_types: ClassVar[tuple[type[BaseException], ...]] = (sqlite3.Error,)
+    ddl_types: ClassVar[dict[str, str]] = {
+        "int8": "TINYINT",
+        "int16": "SMALLINT",
+        "int32": "INTEGER",
+        "int64": "BIGINT",
+        "uint8": "SMALLINT",
+        "uint16": "INTEGER",
+        "uint32": "BIGINT",
+        "uint64": "DECIMAL_TEXT(20,0)",
+        "halffloat": "REAL",
+        "float": "REAL",
+        "double": "DOUBLE",
+        "decimal": "DECIMAL_TEXT({precision},{scale})",
+        "string": "TEXT",
+        "bool": "BOOLEAN",
+        "date": "DATE",
+        "time": "TIME",
+        "timestamp": "TIMESTAMP",
+        "timestamptz": "TIMESTAMPTZ",
+        "binary": "BLOB",
+        "uuid": "UUID",
+        "json": "JSON_TEXT",
+        "null": "TEXT",
+        "nested": "TEXT",
+    }
+
+    def _open(self) -> None:
+        path = self.url.path
+        create = self.url.options.get("create", "").lower() in ("1", "true", "yes")
+        if path is not None and not path.exists() and not create:
+            raise ConnectionSpecError(
+                f"SQLite file {path} does not exist; check the path, or add ?create=true "
+                "to the URL to create a new database there"
+            )
+        # isolation_level=None: no implicit transactions; Pipekit issues BEGIN itself.
+        self._conn = sqlite3.connect(
+            str(path) if path else ":memory:", isolation_level=None, check_same_thread=False
+        )
+        self._conn.execute("PRAGMA busy_timeout = 10000")
+
+    def _close(self) -> None:
+        self._conn.close()
+
+    def server_version(self) -> str:
+        return f"SQLite {sqlite3.sqlite_version}"
+
+    def is_transient(self, exc: BaseException) -> bool:
+        return "locked" in str(exc) or "busy" in str(exc)
+
+    def execute(self, sql: str) -> None:
+        with self.errors("execute"):
+            self._conn.execute(sql)
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        with self.errors("query"):
+            return self._conn.execute(sql).fetchall()
+
+    def interrupt(self) -> None:
+        self._conn.interrupt()
+
+    def arrow_type(self, db_type: str) -> pa.DataType:
+        m = _DECIMAL_TEXT.match(db_type)
+        if m:
+            return T.decimal_type(int(m.group(1)), int(m.group(2)))
+        if _JSON_TEXT.match(db_type):
+            return T.JSON
+        return super().arrow_type(db_type)
+
+    def _declared_types(self, sql: str) -> list[str] | None:
+        """Declared type of each result column (empty for expressions), or None."""
+        view = f"pipekit_probe_{uuid.uuid4().hex[:12]}"
+        try:
+            self._conn.execute(f"CREATE TEMP VIEW {view} AS {sql.strip().rstrip(';')}")
+        except sqlite3.Error:
+            return None  # not a plain SELECT (e.g. PRAGMA): type from values instead
+        try:
+            return [r[2] for r in self._conn.execute(f"PRAGMA temp.table_info({view})")]
+        finally:
+            self._conn.execute(f"DROP VIEW temp.{view}")
+
+    def read(self, sql: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
+        declared = self._declared_types(sql)
+        # Its own cursor: a half-read result must not disturb other statements.
+        cur = self._conn.cursor()
+        with self.errors("read"):
+            cur.execute(sql)
+            names = [d[0] for d in cur.description or ()]
+            first = cur.fetchmany(batch_rows)
+        columns = list(zip(*first, strict=True)) if first else [() for _ in names]
+        types = []
+        for i, name in enumerate(names):
+            decl = declared[i] if declared and i < len(declared) else ""
+            types.append(self.arrow_type(decl) if decl else _infer(columns[i]))
+            del name
+        schema = pa.schema([pa.field(n, t) for n, t in zip(names, types, strict=True)])
+
+        def to_batch(rows: list[tuple[Any, ...]]) -> pa.RecordBatch:
+            cols = list(zip(*rows, strict=True))
+            arrays = [_to_arrow(list(c), f.type) for c, f in zip(cols, schema, strict=True)]
+            return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                with self.errors("read"):
+                    rows = first
+                    while rows:
+                        yield to_batch(rows)
+                        rows = cur.fetchmany(batch_rows)
+            finally:
+                cur.close()
+
+        return pa.RecordBatchReader.from_batches(schema, batches())
+
+    def _load_reader(self, table: TableRef, reader: pa.RecordBatchReader) -> None:
+        target = self.table_schema(table)
+        by_name = {f.name: f for f in target}
+        unknown = [n for n in reader.schema.names if n not in by_name]
+        if unknown:
+            raise unknown_columns_error(table, unknown, target.names)
+        schema = pa.schema([by_name[n].with_nullable(True) for n in reader.schema.names])
+        cols = ", ".join(self.quote(n) for n in schema.names)
+        marks = ", ".join("?" for _ in schema.names)
+        sql = f"INSERT INTO {self.table_sql(table)} ({cols}) VALUES ({marks})"
+        with self.errors(f"load into {table}"):
+            for batch in reader:
+                batch = T.conform_batch(batch, schema)
+                values = [_to_python(c) for c in batch.columns]
+                self._conn.executemany(sql, zip(*values, strict=True))
+
+    def list_schemas(self) -> list[str]:
+        return [r[1] for r in self.query("PRAGMA database_list")]
+
+    def list_tables(self, schema: str | None = None) -> list[str]:
+        rows = self.query(
+            f"SELECT name FROM {self.quote(schema or 'main')}.sqlite_master "
+            "WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite%' ORDER BY name"
+        )
+        return [r[0] for r in rows]
+
+    def list_columns(self, table: str | TableRef) -> list[Column]:
+        ref = TableRef.parse(table)
+        rows = self.query(
+            f"PRAGMA {self.quote(ref.schema or 'main')}.table_info({self.quote(ref.name)})"
+        )
+        return [
+            Column(name, typ, not notnull, pk > 0, self.arrow_type(typ) if typ else pa.string())
+            for _cid, name, typ, notnull, _default, pk in rows
+        ]
