@@ -28,6 +28,7 @@ import datetime as dt
 import decimal
 import math
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -86,7 +87,7 @@ class Column:
     arrow_type: pa.DataType
 
 
-class Driver:
+class Driver(ABC):
     """Base of all database drivers. See the module docstring for what a subclass declares."""
 
     kind: ClassVar[str]
@@ -118,11 +119,13 @@ class Driver:
             driver._open()
         return driver
 
+    @abstractmethod
     def _open(self) -> None:
-        raise NotImplementedError
+        """Connect; raise the client library's error (``errors`` translates it)."""
 
+    @abstractmethod
     def _close(self) -> None:
-        raise NotImplementedError
+        """Release the connection."""
 
     def close(self) -> None:
         # Closing a broken connection must not mask the error that broke it.
@@ -135,8 +138,9 @@ class Driver:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @abstractmethod
     def server_version(self) -> str:
-        raise NotImplementedError
+        """The database's own version string."""
 
     # -- errors ------------------------------------------------------------
 
@@ -176,13 +180,13 @@ class Driver:
 
     # -- SQL and transactions ----------------------------------------------
 
+    @abstractmethod
     def execute(self, sql: str) -> None:
         """Run one statement that returns no rows."""
-        raise NotImplementedError
 
+    @abstractmethod
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         """Run one statement and return all its rows (for small results only)."""
-        raise NotImplementedError
 
     def _begin(self) -> None:
         self.execute("BEGIN")
@@ -219,9 +223,9 @@ class Driver:
 
     # -- data --------------------------------------------------------------
 
+    @abstractmethod
     def read(self, sql: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
         """Stream the result of `sql` as canonical Arrow batches."""
-        raise NotImplementedError
 
     def load(
         self,
@@ -239,8 +243,9 @@ class Driver:
             self._load_reader(TableRef.parse(table), counted.reader())
         return counted.rows
 
+    @abstractmethod
     def _load_reader(self, table: TableRef, reader: pa.RecordBatchReader) -> None:
-        raise NotImplementedError
+        """Append every batch of `reader` to `table` through the bulk path."""
 
     # -- names and literals -------------------------------------------------
 
@@ -371,8 +376,9 @@ class Driver:
         ref = TableRef.parse(table)
         return ref.name in self.list_tables(ref.schema)
 
+    @abstractmethod
     def list_columns(self, table: str | TableRef) -> list[Column]:
-        raise NotImplementedError
+        """Columns of `table` in order, with type, nullability and primary-key flag."""
 
     def table_schema(self, table: str | TableRef) -> pa.Schema:
         """The Arrow schema of an existing table, from introspection."""
