@@ -129,6 +129,12 @@ class ConnectionRepo:
                 raise self._not_found(conn, name)
         return Connection.from_row(row)
 
+    def ensure_absent(self, name: str) -> None:
+        """AlreadyExistsError if `name` is taken (to check before asking for more input)."""
+        with self._store.read() as conn:
+            if self._find(conn, name) is not None:
+                raise _duplicate(name)
+
     def get_by_id(self, connection_id: int) -> Connection:
         with self._store.read() as conn:
             row = conn.execute(select(_t).where(_t.c.id == connection_id)).first()

@@ -1,0 +1,67 @@
+"""The `pipekit` command (Typer + Rich): one module per command group.
+
+Every deliberate failure (a ``PipekitError``) ends as one red line
+``error: <message>`` and exit code 1, never a traceback; exit code 0 means the
+command did what it said, so cron and other schedulers can rely on it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from pipekit.cli import connections, doctor, drivers, init, secrets
+from pipekit.cli._context import CliState, print_error
+from pipekit.errors import PipekitError
+
+__all__ = ["app", "main"]
+
+
+class PipekitGroup(TyperGroup):
+    """The root command group: turns PipekitError into a red line and exit code 1."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PipekitError as exc:
+            print_error(str(exc))
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=PipekitGroup,
+    name="pipekit",
+    help="Pipekit: config-driven database sync. Start with `pipekit init`.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        envvar="PIPEKIT_CONFIG",
+        help="Bootstrap config file (default: $PIPEKIT_CONFIG, ./pipekit.yaml, user config).",
+        dir_okay=False,
+    ),
+) -> None:
+    ctx.obj = CliState(config_path=config.expanduser().absolute() if config else None)
+
+
+app.command("init")(init.init)
+app.command("doctor")(doctor.doctor)
+app.add_typer(secrets.app, name="secrets")
+app.add_typer(connections.app, name="connections")
+app.add_typer(drivers.app, name="drivers")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="pipekit")

@@ -1,0 +1,91 @@
+"""What every command shares: the --config path, consoles, loading config and store.
+
+Heavy modules (SQLAlchemy, drivers) are imported inside these helpers and the
+command bodies, never at import time, so `pipekit --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from pipekit.config import Config
+    from pipekit.secrets import SecretsFile
+    from pipekit.store import Store
+
+OK = "✓"
+BAD = "✗"
+WARN = "!"
+
+
+@dataclass
+class CliState:
+    """Global options, kept on the Typer context."""
+
+    config_path: Path | None = None
+
+
+def state(ctx: typer.Context) -> CliState:
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState()
+    return root.obj
+
+
+def out() -> Console:
+    # Made per call, so output follows the current stdout (tests swap it).
+    return Console(highlight=False, soft_wrap=True)
+
+
+def err() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def say(message: str, style: str | None = None) -> None:
+    """Print one plain line (no Rich markup: messages may contain brackets)."""
+    out().print(Text(message, style=style or ""))
+
+
+def check_line(mark: str, message: str) -> None:
+    """A ✓ / ✗ / ! line, as `pipekit doctor` and `connections test` print them."""
+    style = {OK: "green", BAD: "red", WARN: "yellow"}[mark]
+    line = Text(f"{mark} ", style=f"bold {style}")
+    line.append(message, style=style if mark != OK else "")
+    out().print(line)
+
+
+def print_error(message: str) -> None:
+    """The one red line every failure ends with."""
+    err().print(Text(f"error: {message}", style="red"))
+
+
+def load(ctx: typer.Context) -> Config:
+    """The bootstrap config: --config / $PIPEKIT_CONFIG, else the usual places."""
+    from pipekit.config import load_config
+
+    return load_config(state(ctx).config_path)
+
+
+def open_store(ctx: typer.Context) -> Store:
+    """The state store of the current config (not yet checked or connected)."""
+    from pipekit.store import Store
+
+    return Store.open(load(ctx))
+
+
+def secrets_file(ctx: typer.Context) -> SecretsFile:
+    """The secrets file: $PIPEKIT_SECRETS, else the config's `secrets_file`."""
+    from pipekit.config import ENV_SECRETS
+    from pipekit.secrets import SecretsFile
+
+    override = os.environ.get(ENV_SECRETS)
+    if override:
+        return SecretsFile(Path(override))
+    return SecretsFile(load(ctx).secrets_path)

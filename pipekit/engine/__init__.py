@@ -1,0 +1,1 @@
+"""The engine: services above the store and the drivers (connections, runs, groups)."""

@@ -1,0 +1,126 @@
+"""`pipekit connections ...`: add/list/show/test/rm, and bad input that changes nothing."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from pipekit.store import Store
+from tests.cli.conftest import Invoke, assert_clean_failure
+
+
+def state(home: Path) -> tuple[list[tuple[str, str, str | None]], str | None]:
+    """What a failed command must not change: the connections and the secrets file."""
+    with Store.open(home / "pipekit.db") as store:
+        conns = [(c.name, c.url, c.password) for c in store.connections.list()]
+    secrets = home / "secrets.env"
+    return conns, secrets.read_text() if secrets.exists() else None
+
+
+def test_add_list_show_rm(cli: Invoke, home: Path) -> None:
+    added = cli(
+        "connections", "add", "erp", "postgresql://db1:5432/erp", "--user", "etl",
+        "--password", "$ERP_PW",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert "added postgresql connection 'erp'" in added.output
+    assert "$ERP_PW is not set yet" in added.output  # a warning, not a failure
+    assert cli("connections", "add", "files", "sqlite:///data.db", "--no-deletes").exit_code == 0
+
+    listed = cli("connections", "list")
+    assert listed.exit_code == 0, listed.output
+    rows = {line.split()[1]: line for line in listed.output.splitlines() if "│" in line}
+    assert re.search(r"erp\s+│\s+postgresql\s+│\s+postgresql://db1:5432/erp\s+│\s+etl", rows["erp"])
+    assert "$ERP_PW" in rows["erp"] and "yes" in rows["erp"]
+    assert "sqlite" in rows["files"] and "no" in rows["files"]
+
+    shown = cli("connections", "show", "erp")
+    assert shown.exit_code == 0
+    assert "password:         $ERP_PW" in shown.output
+    assert "supports deletes: yes" in shown.output
+
+    removed = cli("connections", "rm", "erp")
+    assert removed.exit_code == 0
+    assert "`pipekit secrets rm ERP_PW`" in removed.output
+    assert [c[0] for c in state(home)[0]] == ["files"]
+    assert_clean_failure(cli("connections", "show", "erp"), "no connection named 'erp'")
+    assert_clean_failure(cli("connections", "rm", "erp"), "no connection named 'erp'")
+
+
+def test_password_prompt_stores_a_secret_and_the_reference(cli: Invoke, home: Path) -> None:
+    result = cli(
+        "connections", "add", "pg-main", "postgresql://h/db", "--password-prompt",
+        input="pr0mpted\npr0mpted\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "pr0mpted" not in result.output
+    assert "PG_MAIN_PASSWORD=pr0mpted" in (home / "secrets.env").read_text()
+    assert state(home)[0] == [("pg-main", "postgresql://h/db", "$PG_MAIN_PASSWORD")]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["x", "postgresql:/nohost"], "malformed connection URL"),
+        (["x", "postgresql://"], "no host"),
+        (["x", "oracle://h/db"], "no driver handles URLs starting 'oracle://'"),
+        (["x", "postgresql://h/db", "--password", "hunter2"], "--password-prompt"),
+        (["x", "postgresql://u:hunter2@h/db"], "must not contain a password"),
+        (["dup", "postgresql://h/other"], "a connection named 'dup' already exists"),
+        (["bad name", "postgresql://h/db"], "invalid connection name"),
+        (["x", "postgresql://h/db", "--password", "$A", "--password-prompt"], "not both"),
+    ],
+)
+def test_bad_input_writes_nothing(cli: Invoke, home: Path, args: list[str], message: str) -> None:
+    assert cli("connections", "add", "dup", "postgresql://h/db").exit_code == 0
+    before = state(home)
+    line = assert_clean_failure(cli("connections", "add", *args, input="p\np\n"), message)
+    assert "hunter2" not in line
+    assert state(home) == before
+
+
+def test_duplicate_with_prompt_asks_nothing_and_writes_nothing(cli: Invoke, home: Path) -> None:
+    assert cli("connections", "add", "dup", "postgresql://h/db").exit_code == 0
+    before = state(home)
+    result = cli("connections", "add", "dup", "postgresql://h/db", "--password-prompt")
+    assert_clean_failure(result, "already exists")
+    assert "Password for" not in result.output
+    assert state(home) == before
+
+
+def test_missing_secret_at_test(cli: Invoke, home: Path) -> None:
+    cli("connections", "add", "pg", "postgresql://127.0.0.1:5432/test", "--password", "$NOPE_PW")
+    assert_clean_failure(
+        cli("connections", "test", "pg"), "secret $NOPE_PW is not set", "pipekit secrets set"
+    )
+
+
+def test_against_real_postgresql(cli: Invoke, home: Path, pg_url: str) -> None:
+    url = pg_url.replace("postgres@", "")  # the user goes in --user
+    cli("secrets", "set", "PG_PW", "unused-with-trust-auth")
+    added = cli("connections", "add", "pg", url, "--user", "postgres", "--password", "$PG_PW")
+    assert added.exit_code == 0, added.output
+    result = cli("connections", "test", "pg")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"✓ pg: postgresql \d+\.\d+.* \(\d+ ms\)", result.output), result.output
+    assert "unused-with-trust-auth" not in result.output
+
+
+def test_failing_connections_exit_1_with_the_reason(cli: Invoke, home: Path) -> None:
+    cli("connections", "add", "closed", "postgresql://127.0.0.1:1/test", "--user", "postgres")
+    line = assert_clean_failure(cli("connections", "test", "closed"), "connection 'closed' failed")
+    assert "refused" in line.lower()
+
+    cli("connections", "add", "nodb", "postgresql://127.0.0.1:5432/pk_no_such_db", "-u", "postgres")
+    assert_clean_failure(
+        cli("connections", "test", "nodb"), 'database "pk_no_such_db" does not exist'
+    )
+    assert_clean_failure(cli("connections", "test", "ghost"), "no connection named 'ghost'")
+
+
+def test_list_when_empty(cli: Invoke, home: Path) -> None:
+    result = cli("connections", "list")
+    assert result.exit_code == 0
+    assert "no connections yet" in result.output
