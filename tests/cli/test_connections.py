@@ -124,3 +124,13 @@ def test_list_when_empty(cli: Invoke, home: Path) -> None:
     result = cli("connections", "list")
     assert result.exit_code == 0
     assert "no connections yet" in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [("erp", "ERP_PASSWORD"), ("pg-main.eu", "PG_MAIN_EU_PASSWORD"), ("1st", "C1ST_PASSWORD")],
+)
+def test_password_secret_name(name: str, secret: str) -> None:
+    from pipekit.engine.connections import password_secret_name
+
+    assert password_secret_name(name) == secret

@@ -93,3 +93,22 @@ def test_help_does_not_import_heavy_modules() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_postgresql_state_store(cli: Invoke, pipekit_home: Path, pg_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # start from an empty schema
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    (pipekit_home / "pipekit.yaml").write_text(f"database: {pg_url}\n")
+    first = cli("init")
+    assert first.exit_code == 0, first.output
+    assert "applied migration 0001 initial" in first.output
+    assert "postgresql://postgres@127.0.0.1" in first.output
+    assert "up to date" in cli("init").output
+    assert cli("connections", "add", "src", "sqlite:///src.db").exit_code == 0
+    assert "src" in cli("connections", "list").output
+    doctor = cli("doctor")
+    assert doctor.exit_code == 0, doctor.output
+    assert not (pipekit_home / "pipekit.db").exists()

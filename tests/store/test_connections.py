@@ -95,3 +95,22 @@ def test_settings(store: Store) -> None:
     assert store.settings.all() == {"paused": None, "smtp_host": "mail2"}
     assert store.settings.delete("paused") is True
     assert store.settings.delete("paused") is False
+
+
+def test_timestamps_are_aware_utc_and_naive_is_refused(store: Store) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    c = store.connections.add("a", "sqlite:///x.db")
+    assert c.created_at.tzinfo is not None and c.created_at.utcoffset() == timedelta(0)
+    assert abs(utcnow() - c.created_at) < timedelta(minutes=1)
+    # An aware time in another zone is stored as the same instant.
+    paris = datetime(2026, 3, 1, 12, 0, tzinfo=timezone(timedelta(hours=1)))
+    with store.write() as conn:
+        gid = conn.execute(s.grp.insert().values(name="g")).inserted_primary_key[0]
+        conn.execute(s.schedule.insert().values(group_id=gid, cron_expr="x", created_at=paris))
+        back = conn.execute(s.schedule.select()).one().created_at
+    assert back == paris and back.utcoffset() == timedelta(0) and back.hour == 11
+    with pytest.raises(Exception, match="naive datetime"), store.write() as conn:
+        conn.execute(
+            s.settings.insert().values(key="k", value="v", updated_at=datetime(2026, 1, 1))
+        )
