@@ -19,6 +19,7 @@ def init(ctx: typer.Context) -> None:
         find_config_path,
         load_config,
     )
+    from pipekit.errors import ConfigError
     from pipekit.store import Store
 
     path = state(ctx).config_path or find_config_path() or default_config_path()
@@ -26,8 +27,14 @@ def init(ctx: typer.Context) -> None:
         config = load_config(path)  # validate before touching anything else
         check_line(OK, f"config {path} (kept as it is)")
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(default_config_text())
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(default_config_text())
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write the config file {path}: {exc.strerror}; "
+                "choose another place with --config or $PIPEKIT_CONFIG"
+            ) from None
         config = load_config(path)
         check_line(OK, f"config {path} (written with defaults)")
 

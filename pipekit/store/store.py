@@ -103,7 +103,13 @@ class Store:
         version inside its transaction.
         """
         if self.target.path is not None:
-            self.target.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.target.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the folder of state database {self.display()}: "
+                    f"{exc.strerror}; change 'database' in the config"
+                ) from None
         applied: list[Migration] = []
         while True:
             with self._connection(write=True) as conn, conn.begin():

@@ -112,3 +112,12 @@ def test_postgresql_state_store(cli: Invoke, pipekit_home: Path, pg_url: str) ->
     doctor = cli("doctor")
     assert doctor.exit_code == 0, doctor.output
     assert not (pipekit_home / "pipekit.db").exists()
+
+
+def test_unwritable_places_are_clear_errors(cli: Invoke, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert_clean_failure(cli("--config", str(blocker / "p.yaml"), "init"), "cannot write")
+    conf = tmp_path / "ok.yaml"
+    conf.write_text(f"database: {blocker}/sub/state.db\n")
+    assert_clean_failure(cli("--config", str(conf), "init"), "cannot create the folder")
