@@ -6,7 +6,9 @@
     ├── ConfigError               bootstrap YAML: unknown key, wrong type, bad path
     ├── SecretError               a `$VAR` that cannot be resolved, a bad secrets file
     ├── StoreError                the state database
-    │   └── SchemaVersionError    the state DB is newer than this code, or not initialised
+    │   ├── SchemaVersionError    the state DB is newer than this code, or not initialised
+    │   ├── AlreadyExistsError    a name that is already taken
+    │   └── InUseError            an object others still refer to
     ├── ConnectionSpecError       a connection URL or definition that is malformed
     │   └── UnknownSchemeError    a URL whose scheme no driver handles
     ├── DriverMissingError        the Python package a driver needs is not installed
@@ -39,6 +41,14 @@ class StoreError(PipekitError):
 
 class SchemaVersionError(StoreError):
     """The state database schema is not one this code can work with."""
+
+
+class AlreadyExistsError(StoreError):
+    """An object with that name already exists."""
+
+
+class InUseError(StoreError):
+    """An object cannot be removed because others refer to it."""
 
 
 class ConnectionSpecError(PipekitError):

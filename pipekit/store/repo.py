@@ -5,17 +5,11 @@ from __future__ import annotations
 import enum
 import re
 
-from pipekit.errors import StoreError
+from pipekit.errors import AlreadyExistsError, InUseError
+
+__all__ = ["UNSET", "AlreadyExistsError", "InUseError", "check_name"]
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-
-
-class AlreadyExistsError(StoreError):
-    """An object with that name already exists."""
-
-
-class InUseError(StoreError):
-    """An object cannot be removed because others refer to it."""
 
 
 class _Unset(enum.Enum):
