@@ -93,3 +93,18 @@ def _parse_file_url(url: str, scheme: str) -> ConnectionURL:
         path=path,
         options=dict(parse_qsl(query)),
     )
+
+
+def absolute_file_url(url: str, base: Path) -> str:
+    """`url` with a relative SQLite/DuckDB path made absolute against `base`.
+
+    Stored connections must not depend on the directory a later command or the
+    server happens to run in.
+    """
+    parsed = parse_url(url)
+    if parsed.scheme not in FILE_SCHEMES or parsed.path is None or parsed.path.is_absolute():
+        return url
+    query = url.partition("?")[2]
+    scheme_part = url.split("://", 1)[0]
+    absolute = (base / parsed.path).resolve()
+    return f"{scheme_part}:///{absolute}" + (f"?{query}" if query else "")

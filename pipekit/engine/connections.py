@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from pipekit.drivers import connect, kind_for_url, parse_url
+from pipekit.drivers.url import absolute_file_url
 from pipekit.errors import DriverMissingError
 from pipekit.secrets import SecretsFile, resolve
 from pipekit.store import Connection, Store
@@ -48,8 +50,13 @@ def add_connection(
     password: str | None = None,
     supports_deletes: bool = True,
 ) -> Connection:
-    """Check the URL against the driver registry, then store the connection."""
+    """Check the URL against the driver registry, then store the connection.
+
+    A relative SQLite/DuckDB path is stored absolute (against the working
+    directory), so the server and later commands open the same file.
+    """
     validate_url(url)
+    url = absolute_file_url(url, Path.cwd())
     return store.connections.add(
         name, url, user=user, password=password, supports_deletes=supports_deletes
     )

@@ -67,3 +67,15 @@ def test_missing_database_file_is_not_created(scheme: str, tmp_path: Path) -> No
     with pytest.raises(ConnectionSpecError, match=r"does not exist.*create=true"):
         connect(f"{scheme}:///{missing}")
     assert not missing.exists()
+
+
+def test_relative_file_urls_are_made_absolute(tmp_path: Path) -> None:
+    from pipekit.drivers.url import absolute_file_url
+
+    assert absolute_file_url("sqlite:///data/x.db?create=true", tmp_path) == (
+        f"sqlite:///{tmp_path}/data/x.db?create=true"
+    )
+    assert absolute_file_url(f"duckdb:///{tmp_path}/w.duckdb", Path("/elsewhere")) == (
+        f"duckdb:///{tmp_path}/w.duckdb"
+    )
+    assert absolute_file_url("postgresql://h/db", tmp_path) == "postgresql://h/db"
