@@ -11,6 +11,7 @@ A driver subclass declares, as class attributes:
 ``supports_delete``    DELETE works (false for append-only engines)
 ``text_allows_nul``    text values may contain U+0000
 ``has_schemas``        the database has schemas (SQLite and MariaDB-as-database do not)
+``table_options``      appended to CREATE TABLE (MariaDB: engine and character set)
 ``default_schema``     schema an unqualified table lives in
 
 and implements a handful of small methods: ``_open``, ``_close``, ``server_version``,
@@ -99,6 +100,8 @@ class Driver(ABC):
     text_allows_nul: ClassVar[bool] = True
     has_schemas: ClassVar[bool] = True
     default_schema: ClassVar[str | None] = None
+    #: appended to CREATE TABLE (storage engine, character set)
+    table_options: ClassVar[str] = ""
     #: exception classes of the client library that mean "the database said no"
     error_types: ClassVar[tuple[type[BaseException], ...]] = ()
 
@@ -347,7 +350,8 @@ class Driver(ABC):
         if primary_key:
             cols.append(f"PRIMARY KEY ({', '.join(self.quote(k) for k in primary_key)})")
         exists = "IF NOT EXISTS " if if_not_exists else ""
-        self.execute(f"CREATE TABLE {exists}{self.table_sql(table)} ({', '.join(cols)})")
+        options = f" {self.table_options}" if self.table_options else ""
+        self.execute(f"CREATE TABLE {exists}{self.table_sql(table)} ({', '.join(cols)}){options}")
 
     def drop_table(self, table: str | TableRef, *, if_exists: bool = True) -> None:
         exists = "IF EXISTS " if if_exists else ""

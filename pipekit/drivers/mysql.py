@@ -221,7 +221,9 @@ class MySQLDriver(Driver):
         "int8": "TINYINT", "int16": "SMALLINT", "int32": "INT", "int64": "BIGINT",
         "uint8": "TINYINT UNSIGNED", "uint16": "SMALLINT UNSIGNED",
         "uint32": "INT UNSIGNED", "uint64": "BIGINT UNSIGNED",
-        "halffloat": "FLOAT", "float": "FLOAT", "double": "DOUBLE",
+        # FLOAT reads back through the text protocol with 6 significant digits only,
+        # so Pipekit's own tables hold float32 in DOUBLE (exact, read back widened).
+        "halffloat": "DOUBLE", "float": "DOUBLE", "double": "DOUBLE",
         "decimal": "DECIMAL({precision},{scale})", "bool": "BOOLEAN",
         "string": "LONGTEXT", "binary": "LONGBLOB", "null": "LONGTEXT", "nested": "LONGTEXT",
         "date": "DATE", "time": "TIME(6)", "timestamp": "DATETIME(6)",
@@ -229,11 +231,13 @@ class MySQLDriver(Driver):
         "uuid": "UUID",  # VARCHAR(36) before MariaDB 10.7 (see _open)
         "json": "JSON",  # MariaDB: LONGTEXT with a json_valid() check
     }  # fmt: skip
-    # TEXT and BLOB cannot be keys; 768 utf8mb4 characters fill InnoDB's 3072-byte limit
+    # TEXT and BLOB cannot be keys. InnoDB allows 3072 bytes per key in all, so a
+    # text key column gets 255 utf8mb4 characters (1020 bytes): three fit in one key.
     key_ddl_types: ClassVar[dict[str, str]] = {
-        "string": "VARCHAR(768)", "binary": "VARBINARY(3072)",
-        "null": "VARCHAR(768)", "nested": "VARCHAR(768)",
+        "string": "VARCHAR(255)", "binary": "VARBINARY(1020)",
+        "null": "VARCHAR(255)", "nested": "VARCHAR(255)",
     }  # fmt: skip
+    table_options = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
 
     def _connect_args(self) -> dict[str, Any]:
         u = self.url
@@ -257,7 +261,6 @@ class MySQLDriver(Driver):
         }
 
     def _open(self) -> None:
-        self._create_suffix = ""
         init = f"SET time_zone = '+00:00', sql_mode = '{SQL_MODE}'"
         self._conn = pymysql.connect(**self._connect_args(), init_command=init)
         self._thread_id = self._conn.thread_id()
@@ -296,8 +299,6 @@ class MySQLDriver(Driver):
                 conn.close()
 
     def execute(self, sql: str) -> None:
-        if self._create_suffix and sql.startswith("CREATE TABLE"):
-            sql += self._create_suffix
         with self.errors("execute"), self._conn.cursor() as cur:
             cur.execute(sql)
 
@@ -418,21 +419,6 @@ class MySQLDriver(Driver):
         if t.startswith(("decimal", "numeric")):  # sqlglot does not parse UNSIGNED decimals
             t = t.replace("unsigned", "").replace("zerofill", "")
         return super().arrow_type(t)
-
-    def create_table(
-        self,
-        table: str | TableRef,
-        schema: pa.Schema,
-        primary_key: Sequence[str] = (),
-        *,
-        if_not_exists: bool = False,
-    ) -> None:
-        # the base writes the columns; engine and charset must not depend on server defaults
-        self._create_suffix = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
-        try:
-            super().create_table(table, schema, primary_key, if_not_exists=if_not_exists)
-        finally:
-            self._create_suffix = ""
 
     # -- introspection -------------------------------------------------------
 

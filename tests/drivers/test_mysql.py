@@ -169,7 +169,7 @@ def test_load_canonical_types(drv: MySQLDriver) -> None:
     assert drv.load("canon", data) == 6
     cols = {c.name: c for c in drv.list_columns("canon")}
     assert cols["u"].arrow_type == T.UUID and cols["j"].arrow_type == T.JSON
-    assert cols["k"].type == "varchar(768)" and cols["k"].primary_key
+    assert cols["k"].type == "varchar(255)" and cols["k"].primary_key
     back = drv.read("SELECT * FROM canon ORDER BY k").read_all().sort_by("k")
     expected = data.sort_by("k")
     assert back.column("k").to_pylist() == expected.column("k").to_pylist()
@@ -267,8 +267,8 @@ def test_introspection(drv: MySQLDriver) -> None:
 def test_ddl_types(drv: MySQLDriver) -> None:
     assert drv.ddl_type(pa.decimal128(38, 10)) == "DECIMAL(38,10)"
     assert drv.ddl_type(pa.decimal256(70, 10)) == "LONGTEXT"
-    assert drv.ddl_type(pa.string(), key=True) == "VARCHAR(768)"
-    assert drv.ddl_type(pa.binary(), key=True) == "VARBINARY(3072)"
+    assert drv.ddl_type(pa.string(), key=True) == "VARCHAR(255)"
+    assert drv.ddl_type(pa.binary(), key=True) == "VARBINARY(1020)"
     assert drv.ddl_type(pa.timestamp("us", tz="UTC")) == "DATETIME(6)"
 
 
