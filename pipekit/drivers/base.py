@@ -384,6 +384,25 @@ class Driver(ABC):
     def list_columns(self, table: str | TableRef) -> list[Column]:
         """Columns of `table` in order, with type, nullability and primary-key flag."""
 
+    def load_targets(self, table: TableRef, names: Sequence[str]) -> list[Column]:
+        """The table's columns for `names`, in that order; an error before any write
+        when the table is missing or lacks one of them."""
+        columns = {c.name: c for c in self.list_columns(table)}
+        if not columns:
+            raise TerminalDatabaseError(f"cannot load into {table}: the table does not exist")
+        unknown = [n for n in names if n not in columns]
+        if unknown:
+            raise unknown_columns_error(table, unknown, list(columns))
+        return [columns[n] for n in names]
+
+    def conformed(self, table: TableRef, reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
+        """`reader` with every batch cast to the types of `table`'s matching columns."""
+        targets = self.load_targets(table, reader.schema.names)
+        schema = pa.schema([pa.field(c.name, c.arrow_type) for c in targets])
+        return pa.RecordBatchReader.from_batches(
+            schema, (T.conform_batch(b, schema) for b in reader)
+        )
+
     def table_schema(self, table: str | TableRef) -> pa.Schema:
         """The Arrow schema of an existing table, from introspection."""
         return pa.schema(

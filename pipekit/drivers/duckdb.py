@@ -21,7 +21,6 @@ from pipekit.drivers.base import (
     Column,
     Driver,
     TableRef,
-    unknown_columns_error,
 )
 from pipekit.errors import ConnectionSpecError
 
@@ -137,15 +136,8 @@ class DuckDBDriver(Driver):
         return pa.RecordBatchReader.from_batches(target, batches())
 
     def _load_reader(self, table: TableRef, reader: pa.RecordBatchReader) -> None:
-        target = self.table_schema(table)
-        by_name = {f.name: f for f in target}
-        unknown = [n for n in reader.schema.names if n not in by_name]
-        if unknown:
-            raise unknown_columns_error(table, unknown, target.names)
-        schema = pa.schema([by_name[n].with_nullable(True) for n in reader.schema.names])
-        conformed = pa.RecordBatchReader.from_batches(
-            schema, (T.conform_batch(b, schema) for b in reader)
-        )
+        conformed = self.conformed(table, reader)
+        schema = conformed.schema
         view = f"pipekit_load_{uuid.uuid4().hex[:12]}"
         cols = ", ".join(self.quote(n) for n in schema.names)
         with self.errors(f"load into {table}"):

@@ -37,7 +37,6 @@ from pipekit.drivers.base import (
     Column,
     Driver,
     TableRef,
-    unknown_columns_error,
 )
 from pipekit.errors import ConnectionSpecError, DatabaseError, TerminalDatabaseError
 
@@ -343,14 +342,7 @@ class MySQLDriver(Driver):
             cur.close()
 
     def _load_reader(self, table: TableRef, reader: pa.RecordBatchReader) -> None:
-        columns = self.list_columns(table)
-        if not columns:
-            raise TerminalDatabaseError(f"cannot load into {table}: the table does not exist")
-        by_name = {c.name: c for c in columns}
-        unknown = [n for n in reader.schema.names if n not in by_name]
-        if unknown:
-            raise unknown_columns_error(table, unknown, list(by_name))
-        targets = [by_name[n] for n in reader.schema.names]
+        targets = self.load_targets(table, reader.schema.names)
         names, sets = [], []
         for i, c in enumerate(targets):
             # the file is binary: BIT would store the text's bytes, UUID and (MySQL) JSON

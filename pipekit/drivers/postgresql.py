@@ -25,7 +25,6 @@ from pipekit.drivers.base import (
     Driver,
     TableRef,
     rechunk,
-    unknown_columns_error,
 )
 
 
@@ -138,15 +137,7 @@ class PostgresDriver(Driver):
         return pa.RecordBatchReader.from_batches(target, batches())
 
     def _load_reader(self, table: TableRef, reader: pa.RecordBatchReader) -> None:
-        target = self.table_schema(table)
-        by_name = {f.name: f for f in target}
-        unknown = [n for n in reader.schema.names if n not in by_name]
-        if unknown:
-            raise unknown_columns_error(table, unknown, target.names)
-        schema = pa.schema([by_name[n].with_nullable(True) for n in reader.schema.names])
-        conformed = pa.RecordBatchReader.from_batches(
-            schema, (T.conform_batch(b, schema) for b in reader)
-        )
+        conformed = self.conformed(table, reader)
         with self.errors(f"load into {table}"):
             self._cur.adbc_ingest(table.name, conformed, mode="append", db_schema_name=table.schema)
 

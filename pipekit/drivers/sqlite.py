@@ -28,7 +28,6 @@ from pipekit.drivers.base import (
     Column,
     Driver,
     TableRef,
-    unknown_columns_error,
 )
 from pipekit.errors import ConnectionSpecError
 
@@ -203,18 +202,13 @@ class SQLiteDriver(Driver):
         return pa.RecordBatchReader.from_batches(schema, batches())
 
     def _load_reader(self, table: TableRef, reader: pa.RecordBatchReader) -> None:
-        target = self.table_schema(table)
-        by_name = {f.name: f for f in target}
-        unknown = [n for n in reader.schema.names if n not in by_name]
-        if unknown:
-            raise unknown_columns_error(table, unknown, target.names)
-        schema = pa.schema([by_name[n].with_nullable(True) for n in reader.schema.names])
+        conformed = self.conformed(table, reader)
+        schema = conformed.schema
         cols = ", ".join(self.quote(n) for n in schema.names)
         marks = ", ".join("?" for _ in schema.names)
         sql = f"INSERT INTO {self.table_sql(table)} ({cols}) VALUES ({marks})"
         with self.errors(f"load into {table}"):
-            for batch in reader:
-                batch = T.conform_batch(batch, schema)
+            for batch in conformed:
                 values = [_to_python(c) for c in batch.columns]
                 self._conn.executemany(sql, zip(*values, strict=True))
 
