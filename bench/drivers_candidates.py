@@ -135,7 +135,7 @@ SELECT i,
        (timestamp '2000-01-01' + make_interval(secs => i * 37)
            + ((i * 7) % 1000000) * interval '1 microsecond') AT TIME ZONE 'UTC',
        md5(i::text)::uuid
-FROM generate_series(1, {n}) AS i"""
+FROM generate_series(1::bigint, {n}) AS i"""
 
 MY_DDL = """CREATE TABLE {t} (
     id bigint PRIMARY KEY, qty int, price decimal(12,2), big decimal(38,10),
@@ -259,6 +259,11 @@ def fidelity(table: pa.Table, with_uuid: bool, naive_tstz_ok: bool = False) -> d
         same = t == f.type or (f.name == "name" and t == pa.large_string())
         if f.name == "tstz" and naive_tstz_ok and t == pa.timestamp("us"):
             same = True
+        if f.name == "tstz" and t in (
+            pa.timestamp("us", tz="+00:00"),
+            pa.timestamp("us", "Etc/UTC"),
+        ):
+            same = True  # the same zone spelled differently
         if not same:
             wrong_type.append(f"{f.name}: {_short(t)}")
         got = col.to_pylist()
@@ -613,7 +618,9 @@ def pg_load_psycopg_copy(ctx, timer):
     return {"rows": rows, "verify": _pg_verify(ctx)}
 
 
-@candidate("pg_load_psql_pipe", "PostgreSQL", "load", "anchor: psql COPY binary | psql COPY binary")
+@candidate(
+    "pg_load_psql_pipe", "PostgreSQL", "load", "anchor: psql COPY TO binary piped to psql COPY FROM"
+)
 def pg_load_psql_pipe(ctx, timer):
     _pg_prepare_target(ctx)
     url = ctx["pg_url"]
@@ -1337,7 +1344,7 @@ def main(argv: list[str] | None = None) -> int:
     for n in skipped:
         print(f"skipped {n}: module {CANDIDATES[n]['requires']} not installed")
     raw = json.dumps(results, default=str, indent=1)
-    (Path(tempfile.gettempdir()) / "pk_bench_drivers.json").write_text(raw)
+    (Path(tempfile.gettempdir()) / "drivers_candidates_results.json").write_text(raw)
     if not args.no_docs:
         cmd = "python bench/drivers_candidates.py" + (
             f" --rows {args.rows}" if args.rows != 1_000_000 else ""
