@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlglot import exp
 
 from pipekit.drivers import types as T
 from pipekit.drivers.base import (
@@ -155,6 +156,11 @@ class SQLiteDriver(Driver):
         if _JSON_TEXT.match(db_type):
             return T.JSON
         return super().arrow_type(db_type)
+
+    def _cast_literal(self, text: str, arrow_type: pa.DataType) -> exp.Expression:
+        # Dates, times and timestamps are stored as ISO text: compare with text. A CAST
+        # to TIMESTAMP would apply NUMERIC affinity and turn '2024-01-01 …' into 2024.
+        return exp.Literal.string(text)
 
     def _declared_types(self, sql: str) -> list[str] | None:
         """Declared type of each result column (empty for expressions), or None."""
