@@ -27,7 +27,14 @@ from pipekit.store.migrations import LATEST_VERSION, MIGRATIONS, Migration, appl
 if TYPE_CHECKING:
     from pipekit.config import Config
     from pipekit.store.connections import ConnectionRepo
+    from pipekit.store.groups import GroupRepo
+    from pipekit.store.module_hooks import HookRepo
+    from pipekit.store.module_parts import CheckRepo, WatermarkRepo
+    from pipekit.store.modules import ModuleRepo
+    from pipekit.store.runs import RunRepo
+    from pipekit.store.schedules import ScheduleRepo
     from pipekit.store.settings import SettingsRepo
+    from pipekit.store.users import UserRepo
 
 # Key of the PostgreSQL advisory lock that serialises concurrent `pipekit init`s.
 _MIGRATION_LOCK_KEY = 0x50495045  # "PIPE"
@@ -41,13 +48,28 @@ class Store:
 
     def __init__(self, target: Target) -> None:
         from pipekit.store.connections import ConnectionRepo
+        from pipekit.store.groups import GroupRepo
+        from pipekit.store.module_hooks import HookRepo
+        from pipekit.store.module_parts import CheckRepo, WatermarkRepo
+        from pipekit.store.modules import ModuleRepo
+        from pipekit.store.runs import RunRepo
+        from pipekit.store.schedules import ScheduleRepo
         from pipekit.store.settings import SettingsRepo
+        from pipekit.store.users import UserRepo
 
         self.target = target
         self._engine: Engine | None = None
         self._checked = False
         self.connections: ConnectionRepo = ConnectionRepo(self)
         self.settings: SettingsRepo = SettingsRepo(self)
+        self.modules: ModuleRepo = ModuleRepo(self)
+        self.watermarks: WatermarkRepo = WatermarkRepo(self)
+        self.hooks: HookRepo = HookRepo(self)
+        self.checks: CheckRepo = CheckRepo(self)
+        self.groups: GroupRepo = GroupRepo(self)
+        self.schedules: ScheduleRepo = ScheduleRepo(self)
+        self.runs: RunRepo = RunRepo(self)
+        self.users: UserRepo = UserRepo(self)
 
     @classmethod
     def open(cls, target: Config | str | Path) -> Store:

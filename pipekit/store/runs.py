@@ -1,0 +1,347 @@
+"""Run log, group runs and the module lock (DESIGN 6.1, 6.5).
+
+The lock is one atomic statement, ``UPDATE module SET running = true, ...
+WHERE id = ? AND running = false``: of two concurrent runs exactly one sees a
+row count of 1 (SQLite serialises writers with ``BEGIN IMMEDIATE``; PostgreSQL
+re-checks the WHERE after the row lock). ``append_live`` commits each line, so
+another process (``pipekit runs show --follow``, the UI) can read it while the
+run goes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Row, func, select
+
+from pipekit.errors import NotFoundError
+from pipekit.store import schema
+from pipekit.store.modules import require_module
+from pipekit.store.types import utcnow
+
+if TYPE_CHECKING:
+    from pipekit.store.store import Store
+
+_r, _g, _mod, _grp = schema.run_log, schema.group_run, schema.module, schema.grp
+
+FINISH_FIELDS = (
+    "finished_at",
+    "merge_strategy",
+    "rows_read",
+    "rows_inserted",
+    "rows_deleted",
+    "row_count",
+    "error",
+    "source_query",
+    "merge_sql",
+    "hook_sql",
+    "check_sql",
+    "watermarks_json",
+    "schema_changes",
+)
+INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One row of ``run_log``."""
+
+    id: int
+    module_id: int | None
+    module_name: str
+    group_run_id: int | None
+    triggered_by: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    merge_strategy: str | None
+    rows_read: int | None
+    rows_inserted: int | None
+    rows_deleted: int | None
+    row_count: int | None
+    error: str | None
+    source_query: str | None
+    merge_sql: str | None
+    hook_sql: str | None
+    check_sql: str | None
+    watermarks_json: str | None
+    schema_changes: str | None
+    live_log: str | None
+    cancel_requested: bool
+    pid: int | None
+    host: str | None
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> Run:
+        m = dict(row._mapping)
+        m["cancel_requested"] = bool(m["cancel_requested"])
+        return cls(**{f.name: m[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class GroupRun:
+    id: int
+    group_id: int | None
+    group_name: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    triggered_by: str | None
+    error: str | None
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> GroupRun:
+        return cls(**{f.name: row._mapping[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    module: str
+    run_id: int | None
+    pid: int | None
+    host: str | None
+    locked_at: datetime | None
+
+
+def _status(status: str) -> str:
+    if status not in schema.RUN_STATUSES:
+        raise ValueError(f"run status {status!r} is not one of {', '.join(schema.RUN_STATUSES)}")
+    return status
+
+
+class RunRepo:
+    """Module runs, group runs and module locks."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    # -- module runs -------------------------------------------------------
+
+    def start(
+        self,
+        module: str,
+        *,
+        group_run_id: int | None = None,
+        triggered_by: str,
+        pid: int | None,
+        host: str | None,
+        merge_strategy: str | None = None,
+    ) -> int:
+        """Open a run of `module` with status ``running``; returns its id."""
+        with self._store.write() as conn:
+            mid = require_module(conn, module).id
+            res = conn.execute(
+                _r.insert().values(
+                    module_id=mid,
+                    module_name=module,
+                    group_run_id=group_run_id,
+                    triggered_by=triggered_by,
+                    started_at=utcnow(),
+                    status="running",
+                    merge_strategy=merge_strategy,
+                    pid=pid,
+                    host=host,
+                )
+            )
+            return int(res.inserted_primary_key[0])
+
+    def append_live(self, run_id: int, text: str) -> None:
+        """Append a line to the run's live log, committed at once."""
+        line = text if text.endswith("\n") else text + "\n"
+        with self._store.write() as conn:
+            res = conn.execute(
+                _r.update()
+                .where(_r.c.id == run_id)
+                .values(live_log=func.coalesce(_r.c.live_log, "") + line)
+            )
+            if res.rowcount == 0:
+                raise NotFoundError(f"no run with id {run_id}")
+
+    def finish(self, run_id: int, status: str, **values: Any) -> Run:
+        """Close a run: `status` plus any of ``FINISH_FIELDS`` (finished_at defaults to now)."""
+        unknown = sorted(set(values) - set(FINISH_FIELDS))
+        if unknown:
+            raise TypeError(f"unknown run field(s): {', '.join(unknown)}")
+        values.setdefault("finished_at", utcnow())
+        with self._store.write() as conn:
+            res = conn.execute(
+                _r.update().where(_r.c.id == run_id).values(status=_status(status), **values)
+            )
+            if res.rowcount == 0:
+                raise NotFoundError(f"no run with id {run_id}")
+            return Run.from_row(conn.execute(select(_r).where(_r.c.id == run_id)).one())
+
+    def request_cancel(self, run_id: int) -> bool:
+        """Ask a running run (in any process) to stop; False if it is not running."""
+        with self._store.write() as conn:
+            res = conn.execute(
+                _r.update()
+                .where(_r.c.id == run_id, _r.c.status == "running")
+                .values(cancel_requested=True)
+            )
+            return res.rowcount == 1
+
+    def get(self, run_id: int) -> Run:
+        with self._store.read() as conn:
+            row = conn.execute(select(_r).where(_r.c.id == run_id)).first()
+        if row is None:
+            raise NotFoundError(f"no run with id {run_id}; see `pipekit runs list`")
+        return Run.from_row(row)
+
+    def list(
+        self,
+        module: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        *,
+        group_run_id: int | None = None,
+    ) -> list[Run]:
+        """Runs newest first, optionally of one module (by name, kept after removal)."""
+        query = select(_r).order_by(_r.c.started_at.desc(), _r.c.id.desc())
+        if module is not None:
+            query = query.where(_r.c.module_name == module)
+        if status is not None:
+            query = query.where(_r.c.status == _status(status))
+        if group_run_id is not None:
+            query = query.where(_r.c.group_run_id == group_run_id)
+        with self._store.read() as conn:
+            rows = conn.execute(query.limit(limit).offset(offset)).all()
+        return [Run.from_row(r) for r in rows]
+
+    # -- group runs --------------------------------------------------------
+
+    def start_group(self, group: str, *, triggered_by: str) -> int:
+        from pipekit.store.groups import require_group
+
+        with self._store.write() as conn:
+            gid = require_group(conn, group).id
+            res = conn.execute(
+                _g.insert().values(
+                    group_id=gid,
+                    group_name=group,
+                    started_at=utcnow(),
+                    status="running",
+                    triggered_by=triggered_by,
+                )
+            )
+            return int(res.inserted_primary_key[0])
+
+    def finish_group(self, group_run_id: int, status: str, *, error: str | None = None) -> GroupRun:
+        with self._store.write() as conn:
+            res = conn.execute(
+                _g.update()
+                .where(_g.c.id == group_run_id)
+                .values(status=_status(status), error=error, finished_at=utcnow())
+            )
+            if res.rowcount == 0:
+                raise NotFoundError(f"no group run with id {group_run_id}")
+            return GroupRun.from_row(conn.execute(select(_g).where(_g.c.id == group_run_id)).one())
+
+    def get_group(self, group_run_id: int) -> GroupRun:
+        with self._store.read() as conn:
+            row = conn.execute(select(_g).where(_g.c.id == group_run_id)).first()
+        if row is None:
+            raise NotFoundError(f"no group run with id {group_run_id}")
+        return GroupRun.from_row(row)
+
+    def list_group(
+        self, group: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[GroupRun]:
+        query = select(_g).order_by(_g.c.started_at.desc(), _g.c.id.desc())
+        if group is not None:
+            query = query.where(_g.c.group_name == group)
+        with self._store.read() as conn:
+            rows = conn.execute(query.limit(limit).offset(offset)).all()
+        return [GroupRun.from_row(r) for r in rows]
+
+    # -- module lock -------------------------------------------------------
+
+    def try_lock(self, module: str, run_id: int, pid: int | None, host: str | None) -> bool:
+        """Take `module`'s lock for `run_id`; False if another run holds it."""
+        with self._store.write() as conn:
+            mid = require_module(conn, module).id
+            res = conn.execute(
+                _mod.update()
+                .where(_mod.c.id == mid, _mod.c.running == False)  # noqa: E712
+                .values(
+                    running=True,
+                    locked_by_run_id=run_id,
+                    locked_pid=pid,
+                    locked_host=host,
+                    locked_at=utcnow(),
+                )
+            )
+            return res.rowcount == 1
+
+    def unlock(self, module: str, run_id: int) -> bool:
+        """Release the lock if `run_id` holds it; False otherwise (nothing changes)."""
+        with self._store.write() as conn:
+            mid = require_module(conn, module).id
+            res = conn.execute(
+                _mod.update()
+                .where(_mod.c.id == mid, _mod.c.running == True)  # noqa: E712
+                .where(_mod.c.locked_by_run_id == run_id)
+                .values(**_UNLOCKED)
+            )
+            return res.rowcount == 1
+
+    def lock_holder(self, module: str) -> LockHolder | None:
+        """Who holds `module`'s lock, or None when it is free."""
+        with self._store.read() as conn:
+            row = require_module(conn, module)
+        if not row.running:
+            return None
+        return LockHolder(
+            module, row.locked_by_run_id, row.locked_pid, row.locked_host, row.locked_at
+        )
+
+    def recover_stale_locks(
+        self, is_alive: Callable[[int | None, str | None], bool]
+    ) -> list[LockHolder]:
+        """Free locks whose process is gone; their runs become ``error`` "interrupted".
+
+        `is_alive(pid, host)` decides (a lock on another host should count as alive
+        unless the caller knows better). Returns the locks freed.
+        """
+        with self._store.read() as conn:
+            held = conn.execute(
+                select(_mod).where(_mod.c.running == True)  # noqa: E712
+            ).all()
+        freed: list[LockHolder] = []
+        for row in held:
+            if is_alive(row.locked_pid, row.locked_host):
+                continue
+            with self._store.write() as conn:
+                res = conn.execute(
+                    _mod.update()
+                    .where(_mod.c.id == row.id, _mod.c.running == True)  # noqa: E712
+                    .where(_mod.c.locked_by_run_id == row.locked_by_run_id)
+                    .values(**_UNLOCKED)
+                )
+                if res.rowcount != 1:
+                    continue  # released or re-taken meanwhile
+                if row.locked_by_run_id is not None:
+                    conn.execute(
+                        _r.update()
+                        .where(_r.c.id == row.locked_by_run_id, _r.c.status == "running")
+                        .values(status="error", error=INTERRUPTED, finished_at=utcnow())
+                    )
+            freed.append(
+                LockHolder(
+                    row.name, row.locked_by_run_id, row.locked_pid, row.locked_host, row.locked_at
+                )
+            )
+        return freed
+
+
+_UNLOCKED: dict[str, Any] = {
+    "running": False,
+    "locked_by_run_id": None,
+    "locked_pid": None,
+    "locked_host": None,
+    "locked_at": None,
+}

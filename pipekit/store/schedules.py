@@ -1,0 +1,150 @@
+"""Schedules: a cron expression that runs a group. Identified by id.
+
+Cron expressions are checked with ``croniter`` when saved, so a typo is
+refused at ``pipekit schedules add`` rather than discovered at 2 a.m.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from croniter import croniter
+from sqlalchemy import Connection as SAConnection
+from sqlalchemy import Row, select
+
+from pipekit.errors import NotFoundError, PipekitError
+from pipekit.store import schema
+from pipekit.store.repo import UNSET, _Unset
+from pipekit.store.types import utcnow
+
+if TYPE_CHECKING:
+    from pipekit.store.store import Store
+
+_t = schema.schedule
+_g = schema.grp
+
+
+class ScheduleSpecError(PipekitError, ValueError):
+    """A schedule the store refuses (a bad cron expression)."""
+
+
+def check_cron(expr: str, what: str, error: type[Exception] = ScheduleSpecError) -> str:
+    """`expr` stripped, or `error` naming it when croniter cannot parse it."""
+    text = expr.strip() if isinstance(expr, str) else ""
+    if not text or not croniter.is_valid(text):
+        raise error(
+            f"{what} {expr!r} is not a valid cron expression; expected five fields "
+            "'minute hour day-of-month month day-of-week', e.g. '0 2 * * *'"
+        )
+    return text
+
+
+@dataclass(frozen=True)
+class Schedule:
+    id: int
+    group: str
+    group_id: int
+    cron_expr: str
+    enabled: bool
+    last_fired_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> Schedule:
+        m = row._mapping
+        return cls(
+            id=m["id"],
+            group=m["group"],
+            group_id=m["group_id"],
+            cron_expr=m["cron_expr"],
+            enabled=bool(m["enabled"]),
+            last_fired_at=m["last_fired_at"],
+            created_at=m["created_at"],
+        )
+
+
+def _select() -> Any:
+    return select(_t, _g.c.name.label("group")).join(_g, _g.c.id == _t.c.group_id)
+
+
+def _group_id(conn: SAConnection, group: str) -> int:
+    from pipekit.store.groups import require_group
+
+    return require_group(conn, group).id
+
+
+class ScheduleRepo:
+    """CRUD for schedules (by id) plus ``mark_fired`` for the scheduler."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def add(self, group: str, cron_expr: str, enabled: bool = True) -> Schedule:
+        """Schedule `group`; NotFoundError for an unknown group, ScheduleSpecError for bad cron."""
+        expr = check_cron(cron_expr, "cron expression")
+        with self._store.write() as conn:
+            gid = _group_id(conn, group)
+            new_id = conn.execute(
+                _t.insert().values(
+                    group_id=gid, cron_expr=expr, enabled=bool(enabled), created_at=utcnow()
+                )
+            ).inserted_primary_key[0]
+            return Schedule.from_row(self._require(conn, new_id))
+
+    def get(self, schedule_id: int) -> Schedule:
+        with self._store.read() as conn:
+            return Schedule.from_row(self._require(conn, schedule_id))
+
+    def list(self, group: str | None = None, enabled: bool | None = None) -> list[Schedule]:
+        """Schedules by group name then id; filtered by group / enabled when given."""
+        query = _select().order_by(_g.c.name, _t.c.id)
+        if enabled is not None:
+            query = query.where(_t.c.enabled == enabled)
+        with self._store.read() as conn:
+            if group is not None:
+                query = query.where(_t.c.group_id == _group_id(conn, group))
+            return [Schedule.from_row(r) for r in conn.execute(query).all()]
+
+    def update(
+        self,
+        schedule_id: int,
+        *,
+        group: str | _Unset = UNSET,
+        cron_expr: str | _Unset = UNSET,
+        enabled: bool | _Unset = UNSET,
+    ) -> Schedule:
+        changes: dict[str, Any] = {}
+        if cron_expr is not UNSET:
+            changes["cron_expr"] = check_cron(cron_expr, "cron expression")
+        if enabled is not UNSET:
+            changes["enabled"] = bool(enabled)
+        with self._store.write() as conn:
+            self._require(conn, schedule_id)
+            if group is not UNSET:
+                changes["group_id"] = _group_id(conn, group)
+            if changes:
+                conn.execute(_t.update().where(_t.c.id == schedule_id).values(**changes))
+            return Schedule.from_row(self._require(conn, schedule_id))
+
+    def set_enabled(self, schedule_id: int, enabled: bool) -> Schedule:
+        return self.update(schedule_id, enabled=enabled)
+
+    def mark_fired(self, schedule_id: int, at: datetime) -> None:
+        """Record that the scheduler started the schedule's group at `at` (aware UTC)."""
+        with self._store.write() as conn:
+            self._require(conn, schedule_id)
+            conn.execute(_t.update().where(_t.c.id == schedule_id).values(last_fired_at=at))
+
+    def remove(self, schedule_id: int) -> None:
+        with self._store.write() as conn:
+            self._require(conn, schedule_id)
+            conn.execute(_t.delete().where(_t.c.id == schedule_id))
+
+    @staticmethod
+    def _require(conn: SAConnection, schedule_id: int) -> Row[Any]:
+        row = conn.execute(_select().where(_t.c.id == schedule_id)).first()
+        if row is None:
+            raise NotFoundError(f"no schedule with id {schedule_id}; see `pipekit schedules list`")
+        return row
