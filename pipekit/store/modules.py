@@ -236,8 +236,10 @@ class ModuleRepo:
                 if find_module(conn, name) is not None:
                     raise _duplicate(name)
                 row_values = {k: v for k, v in values.items() if k not in ("source", "dest")}
-                row_values["source_connection_id"] = connection_id(conn, source, "source")
-                row_values["dest_connection_id"] = connection_id(conn, dest, "destination")
+                row_values["source_connection_id"] = connection_id(conn, values["source"], "source")
+                row_values["dest_connection_id"] = connection_id(
+                    conn, values["dest"], "destination"
+                )
                 conn.execute(_t.insert().values(**row_values, created_at=now, updated_at=now))
                 row = require_module(conn, name)
                 diff = {k: [None, v] for k, v in values.items() if v is not None}

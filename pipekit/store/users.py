@@ -12,6 +12,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -19,6 +20,9 @@ from pipekit.errors import NotFoundError, PipekitError
 from pipekit.store import schema
 from pipekit.store.repo import check_name
 from pipekit.store.types import utcnow
+
+if TYPE_CHECKING:
+    from pipekit.store.store import Store
 
 _t = schema.user
 
@@ -64,7 +68,7 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int = KEY
 class UserRepo:
     """Users by name. ``set_password`` creates the user or changes its password."""
 
-    def __init__(self, store: object) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
 
     def set_password(self, name: str, password: str) -> User:
@@ -72,7 +76,7 @@ class UserRepo:
         if not isinstance(password, str) or not password:
             raise UserSpecError(f"the password for user '{name}' is empty")
         hashed = hash_password(password)
-        with self._store.write() as conn:  # type: ignore[attr-defined]
+        with self._store.write() as conn:
             if conn.execute(select(_t.c.id).where(_t.c.name == name)).first():
                 conn.execute(_t.update().where(_t.c.name == name).values(password_hash=hashed))
             else:
@@ -84,7 +88,7 @@ class UserRepo:
 
     def verify(self, name: str, password: str) -> bool:
         """True if `name` exists and `password` is its password."""
-        with self._store.read() as conn:  # type: ignore[attr-defined]
+        with self._store.read() as conn:
             stored = conn.execute(select(_t.c.password_hash).where(_t.c.name == name)).scalar()
         if stored is None:
             hash_password(password)  # same work either way: no timing hint that the user exists
@@ -92,12 +96,12 @@ class UserRepo:
         return check_password(password, stored)
 
     def list(self) -> list[User]:
-        with self._store.read() as conn:  # type: ignore[attr-defined]
+        with self._store.read() as conn:
             rows = conn.execute(select(_t).order_by(_t.c.name)).all()
         return [User(r.id, r.name, r.created_at) for r in rows]
 
     def remove(self, name: str) -> None:
-        with self._store.write() as conn:  # type: ignore[attr-defined]
+        with self._store.write() as conn:
             if conn.execute(_t.delete().where(_t.c.name == name)).rowcount == 0:
                 known = conn.execute(select(_t.c.name).order_by(_t.c.name)).scalars().all()
                 raise NotFoundError(f"no user named '{name}' (known: {', '.join(known) or 'none'})")

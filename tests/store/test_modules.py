@@ -197,3 +197,8 @@ def test_replace_all_is_idempotent(conns: Store) -> None:
         store.checks.replace_all("orders", [{"name": "a", "sql": "x"}, {"name": "a", "sql": "y"}])
     with pytest.raises(ModuleSpecError, match="a hook needs its SQL"):
         store.hooks.replace_all("orders", [{"run_on": "success"}])
+
+
+def test_empty_connection_names_mean_none(conns: Store) -> None:
+    m = conns.modules.add("m", source="", dest="dw", dest_table="")
+    assert (m.source, m.dest, m.dest_table) == (None, "dw", None)
