@@ -180,3 +180,20 @@ def test_live_log_is_readable_from_another_store_while_running(mod: Store) -> No
         assert run.status == "running"
     with pytest.raises(NotFoundError, match="no run with id 999"):
         store.runs.append_live(999, "x")
+
+
+def test_lock_race_between_threads_of_one_store(mod: Store) -> None:
+    run_ids = [_start(mod) for _ in range(4)]
+    barrier = threading.Barrier(len(run_ids))
+    results: list[bool] = []
+
+    def attempt(run_id: int) -> None:
+        barrier.wait()
+        results.append(mod.runs.try_lock("orders", run_id, run_id, "h"))
+
+    threads = [threading.Thread(target=attempt, args=(rid,)) for rid in run_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False, False, False, True]
