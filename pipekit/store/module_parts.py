@@ -13,6 +13,7 @@ A watermark's ``last_value`` is run state: kept by ``replace_all``, set with
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -72,7 +73,7 @@ def refuse_unknown(kind: str, given: Mapping[str, Any], known: tuple[str, ...]) 
         raise TypeError(f"unknown {kind} field(s): {', '.join(unknown)}; known: {', '.join(known)}")
 
 
-class _NamedParts:
+class _NamedParts(ABC):
     """Shared CRUD for children named uniquely within their module."""
 
     kind: str
@@ -83,11 +84,13 @@ class _NamedParts:
         self._store = store
 
     # subclasses: turn given settings into column values, and a row into the dataclass
+    @abstractmethod
     def _values(self, conn: SAConnection, given: Mapping[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
+        """Column values for the given settings."""
 
+    @abstractmethod
     def _item(self, module: str, row: Row[Any]) -> Any:
-        raise NotImplementedError
+        """The dataclass for a row."""
 
     def _config(self, row: Row[Any]) -> dict[str, Any]:
         return {f: row._mapping[f] for f in self.fields}
