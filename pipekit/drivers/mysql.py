@@ -129,9 +129,8 @@ def _column(values: Sequence[bytes | None], field: Any, typ: pa.DataType) -> pa.
         if T.is_json(typ):
             return pa.ExtensionArray.from_storage(typ, text)
         if pa.types.is_time(typ):
-            # Arrow parses times only as part of a timestamp; out-of-day TIME values fail
-            stamp = pc.binary_join_element_wise("1970-01-01 ", text, "")
-            return pc.cast(pc.cast(stamp, pa.timestamp("us")), typ)
+            # out-of-day TIME values (MariaDB TIME is an interval) fail here, loudly
+            return T.strings_to_time(text)
         if pa.types.is_timestamp(typ) or pa.types.is_date(typ):
             return _temporal(text, typ)
         return pc.cast(text, typ)
