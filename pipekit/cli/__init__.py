@@ -13,7 +13,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from pipekit.cli import connections, doctor, drivers, init, secrets
+from pipekit.cli import connections, doctor, drivers, groups, init, schedules, secrets
 from pipekit.cli._context import CliState, print_error
 from pipekit.errors import PipekitError
 
@@ -60,6 +60,8 @@ app.command("doctor")(doctor.doctor)
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(connections.app, name="connections")
 app.add_typer(drivers.app, name="drivers")
+app.add_typer(groups.app, name="groups")
+app.add_typer(schedules.app, name="schedules")
 
 
 def main() -> None:
