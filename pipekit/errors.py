@@ -8,7 +8,8 @@
     ├── StoreError                the state database
     │   ├── SchemaVersionError    the state DB is newer than this code, or not initialised
     │   ├── AlreadyExistsError    a name that is already taken
-    │   └── InUseError            an object others still refer to
+    │   ├── InUseError            an object others still refer to
+    │   └── ModuleBusyError       a module is already running (carries the run id)
     ├── ConnectionSpecError       a connection URL or definition that is malformed
     │   └── UnknownSchemeError    a URL whose scheme no driver handles
     ├── DriverMissingError        the Python package a driver needs is not installed
@@ -49,6 +50,14 @@ class AlreadyExistsError(StoreError):
 
 class InUseError(StoreError):
     """An object cannot be removed because others refer to it."""
+
+
+class ModuleBusyError(StoreError):
+    """A module's lock is held by another run; `run_id` is that run."""
+
+    def __init__(self, message: str, *, run_id: int | None) -> None:
+        super().__init__(message)
+        self.run_id = run_id
 
 
 class ConnectionSpecError(PipekitError):

@@ -13,6 +13,7 @@ A driver subclass declares, as class attributes:
 ``has_schemas``        the database has schemas (SQLite and MariaDB-as-database do not)
 ``table_options``      appended to CREATE TABLE (MariaDB: engine and character set)
 ``default_schema``     schema an unqualified table lives in
+``case_sensitive_names`` quoted names differ by case (PostgreSQL); elsewhere ``Id`` = ``id``
 
 and implements a handful of small methods: ``_open``, ``_close``, ``server_version``,
 ``execute``, ``query``, ``read``, ``_load_reader``, ``list_columns``, plus
@@ -104,6 +105,7 @@ class Driver(ABC):
     table_options: ClassVar[str] = ""
     #: exception classes of the client library that mean "the database said no"
     error_types: ClassVar[tuple[type[BaseException], ...]] = ()
+    case_sensitive_names: ClassVar[bool] = False
 
     def __init__(self, url: ConnectionURL, user: str | None, password: str | None) -> None:
         self.url = url
@@ -190,6 +192,18 @@ class Driver(ABC):
     @abstractmethod
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         """Run one statement and return all its rows (for small results only)."""
+
+    @abstractmethod
+    def execute_count(self, sql: str) -> int:
+        """Run one INSERT/UPDATE/DELETE and return the number of rows it changed."""
+
+    def cancel(self) -> None:
+        """Stop the statement this connection is running; callable from another thread.
+
+        Drivers whose client library can interrupt a statement override this; the
+        default does nothing (the engine still stops between batches).
+        """
+        return None
 
     def _begin(self) -> None:
         self.execute("BEGIN")
@@ -324,8 +338,9 @@ class Driver(ABC):
         return T.arrow_type_from_sql(db_type, self.dialect)
 
     def create_schema(self, schema: str) -> None:
-        if self.has_schemas:
-            self.execute(f"CREATE SCHEMA IF NOT EXISTS {self.quote(schema)}")
+        sql = self.create_schema_sql(schema)
+        if sql:
+            self.execute(sql)
 
     def create_table(
         self,
@@ -336,6 +351,17 @@ class Driver(ABC):
         if_not_exists: bool = False,
     ) -> None:
         """Create `table` with columns mapped from `schema`; key columns are NOT NULL."""
+        self.execute(self.create_table_sql(table, schema, primary_key, if_not_exists=if_not_exists))
+
+    def create_table_sql(
+        self,
+        table: str | TableRef,
+        schema: pa.Schema,
+        primary_key: Sequence[str] = (),
+        *,
+        if_not_exists: bool = False,
+    ) -> str:
+        """The CREATE TABLE statement ``create_table`` runs."""
         missing = [k for k in primary_key if k not in schema.names]
         if missing:
             raise ConnectionSpecError(
@@ -351,11 +377,112 @@ class Driver(ABC):
             cols.append(f"PRIMARY KEY ({', '.join(self.quote(k) for k in primary_key)})")
         exists = "IF NOT EXISTS " if if_not_exists else ""
         options = f" {self.table_options}" if self.table_options else ""
-        self.execute(f"CREATE TABLE {exists}{self.table_sql(table)} ({', '.join(cols)}){options}")
+        return f"CREATE TABLE {exists}{self.table_sql(table)} ({', '.join(cols)}){options}"
 
     def drop_table(self, table: str | TableRef, *, if_exists: bool = True) -> None:
         exists = "IF EXISTS " if if_exists else ""
         self.execute(f"DROP TABLE {exists}{self.table_sql(table)}")
+
+    def add_column_sql(self, table: str | TableRef, name: str, arrow_type: pa.DataType) -> str:
+        return (
+            f"ALTER TABLE {self.table_sql(table)} ADD COLUMN {self.quote(name)} "
+            f"{self.ddl_type(arrow_type)}"
+        )
+
+    def create_schema_sql(self, schema: str) -> str | None:
+        """The statement that creates `schema` if missing; None where there are no schemas."""
+        if self.has_schemas:
+            return f"CREATE SCHEMA IF NOT EXISTS {self.quote(schema)}"
+        return None
+
+    def same_name(self, a: str, b: str) -> bool:
+        return a == b if self.case_sensitive_names else a.lower() == b.lower()
+
+    # -- merge SQL (the engine's statements; dialects override the odd ones) --
+
+    def staging_table(self, module: str, staging_schema: str, dest: TableRef) -> TableRef:
+        """Where a module's rows are staged: ``<staging_schema>.<module>``, or, without
+        schemas, ``<staging_schema>__<module>`` next to the destination table."""
+        if self.has_schemas:
+            return TableRef(module, staging_schema)
+        return TableRef(f"{staging_schema}__{module}", dest.schema)
+
+    def _key_match(self, left: str, right: str, keys: Sequence[str]) -> str:
+        return " AND ".join(f"{left}.{self.quote(k)} = {right}.{self.quote(k)}" for k in keys)
+
+    def clear_table_sql(self, table: TableRef) -> str:
+        return f"DELETE FROM {self.table_sql(table)}"
+
+    def delete_matching_sql(self, dest: TableRef, staged: TableRef, keys: Sequence[str]) -> str:
+        """Delete the destination rows whose key is in `staged`."""
+        return (
+            f"DELETE FROM {self.table_sql(dest)} WHERE EXISTS (SELECT 1 FROM "
+            f"{self.table_sql(staged)} s WHERE {self._key_match('s', self.table_sql(dest), keys)})"
+        )
+
+    def delete_missing_sql(self, dest: TableRef, key_table: TableRef, keys: Sequence[str]) -> str:
+        """Delete the destination rows whose key is not in `key_table`."""
+        match = self._key_match("k", self.table_sql(dest), keys)
+        return (
+            f"DELETE FROM {self.table_sql(dest)} WHERE NOT EXISTS (SELECT 1 FROM "
+            f"{self.table_sql(key_table)} k WHERE {match})"
+        )
+
+    def _insert_head(
+        self, dest: TableRef, columns: Sequence[str], extra: dict[str, str]
+    ) -> tuple[str, str]:
+        names = [self.quote(c) for c in columns] + [self.quote(c) for c in extra]
+        values = [f"s.{self.quote(c)}" for c in columns] + list(extra.values())
+        return (
+            f"INSERT INTO {self.table_sql(dest)} ({', '.join(names)})",
+            f"SELECT {', '.join(values)}",
+        )
+
+    def insert_sql(
+        self, dest: TableRef, staged: TableRef, columns: Sequence[str], extra: dict[str, str]
+    ) -> str:
+        """Copy every staged row; `extra` maps audit columns to SQL values."""
+        head, select = self._insert_head(dest, columns, extra)
+        return f"{head} {select} FROM {self.table_sql(staged)} s"
+
+    def insert_new_sql(
+        self,
+        dest: TableRef,
+        staged: TableRef,
+        columns: Sequence[str],
+        keys: Sequence[str],
+        extra: dict[str, str],
+    ) -> str:
+        """Copy the staged rows whose key is not in the destination yet (insert-only)."""
+        head, select = self._insert_head(dest, columns, extra)
+        return (
+            f"{head} {select} FROM {self.table_sql(staged)} s WHERE NOT EXISTS (SELECT 1 FROM "
+            f"{self.table_sql(dest)} d WHERE {self._key_match('d', 's', keys)})"
+        )
+
+    def upsert_sql(
+        self,
+        dest: TableRef,
+        staged: TableRef,
+        columns: Sequence[str],
+        keys: Sequence[str],
+        extra: dict[str, str],
+    ) -> str:
+        """Insert staged rows; a row whose key exists updates it instead."""
+        head, select = self._insert_head(dest, columns, extra)
+        updates = [c for c in [*columns, *extra] if c not in keys]
+        action = (
+            "DO UPDATE SET "
+            + ", ".join(f"{self.quote(c)} = excluded.{self.quote(c)}" for c in updates)
+            if updates
+            else "DO NOTHING"
+        )
+        conflict = ", ".join(self.quote(k) for k in keys)
+        # WHERE true: SQLite cannot otherwise tell ON CONFLICT from a join constraint
+        return (
+            f"{head} {select} FROM {self.table_sql(staged)} s WHERE true "
+            f"ON CONFLICT ({conflict}) {action}"
+        )
 
     # -- introspection -------------------------------------------------------
 

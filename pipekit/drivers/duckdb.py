@@ -113,7 +113,15 @@ class DuckDBDriver(Driver):
         columns = [c.to_pylist() for c in table.columns]
         return list(zip(*columns, strict=True)) if columns else []
 
+    def execute_count(self, sql: str) -> int:
+        with self.errors("execute"):
+            rows = self._conn.execute(sql).fetchall()
+        return int(rows[0][0]) if rows else 0
+
     def interrupt(self) -> None:
+        self._conn.interrupt()
+
+    def cancel(self) -> None:
         self._conn.interrupt()
 
     def read(self, sql: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:

@@ -305,6 +305,41 @@ class MySQLDriver(Driver):
             cur.execute(sql)
             return list(cur.fetchall())
 
+    def execute_count(self, sql: str) -> int:
+        with self.errors("execute"), self._conn.cursor() as cur:
+            return int(cur.execute(sql))
+
+    def create_schema_sql(self, schema: str) -> str | None:
+        # A MariaDB schema is a database.
+        return f"CREATE DATABASE IF NOT EXISTS {self.quote(schema)}"
+
+    # Multi-table DELETE: MariaDB plans a join by the destination's primary key, where
+    # a correlated EXISTS in a single-table DELETE would scan.
+    def delete_matching_sql(self, dest: TableRef, staged: TableRef, keys: Sequence[str]) -> str:
+        return (
+            f"DELETE d FROM {self.table_sql(dest)} d JOIN {self.table_sql(staged)} s "
+            f"ON {self._key_match('s', 'd', keys)}"
+        )
+
+    def delete_missing_sql(self, dest: TableRef, key_table: TableRef, keys: Sequence[str]) -> str:
+        return (
+            f"DELETE d FROM {self.table_sql(dest)} d LEFT JOIN {self.table_sql(key_table)} k "
+            f"ON {self._key_match('k', 'd', keys)} WHERE k.{self.quote(keys[0])} IS NULL"
+        )
+
+    def upsert_sql(
+        self,
+        dest: TableRef,
+        staged: TableRef,
+        columns: Sequence[str],
+        keys: Sequence[str],
+        extra: dict[str, str],
+    ) -> str:
+        head, select = self._insert_head(dest, columns, extra)
+        updates = [c for c in [*columns, *extra] if c not in keys] or [keys[0]]
+        sets = ", ".join(f"{self.quote(c)} = VALUES({self.quote(c)})" for c in updates)
+        return f"{head} {select} FROM {self.table_sql(staged)} s ON DUPLICATE KEY UPDATE {sets}"
+
     def read(self, sql: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
         cur = self._conn.cursor(pymysql.cursors.SSCursor)
         with self.errors("read"):

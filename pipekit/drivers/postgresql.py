@@ -49,6 +49,7 @@ class PostgresDriver(Driver):
     kind = "postgresql"
     dialect = "postgres"
     default_schema = "public"
+    case_sensitive_names = True
     text_allows_nul = False
     error_types: ClassVar[tuple[type[BaseException], ...]] = (adbc_driver_manager.Error,)
     ddl_types: ClassVar[dict[str, str]] = {
@@ -90,8 +91,10 @@ class PostgresDriver(Driver):
             f"postgresql://{auth}{u.host or 'localhost'}:{u.port or 5432}/"
             f"{quote(u.database or 'postgres', safe='')}?{urlencode(params)}"
         )
+        self._uri = uri
         self._conn = adbc_pg.connect(uri, autocommit=True)
         self._cur = self._conn.cursor()
+        self._backend_pid = int(self.query("SELECT pg_backend_pid()")[0][0])
 
     def _close(self) -> None:
         self._cur.close()
@@ -114,6 +117,26 @@ class PostgresDriver(Driver):
         with self.errors("query"):
             self._cur.execute(sql)
             return list(self._cur.fetchall())
+
+    def execute_count(self, sql: str) -> int:
+        with self.errors("execute"):
+            self._cur.execute(sql)
+            return int(self._cur.rowcount)
+
+    def cancel(self) -> None:
+        """Ask the server to cancel this session's statement, from a second connection."""
+        with (
+            self.errors("cancel"),
+            adbc_pg.connect(self._uri, autocommit=True) as conn,
+            conn.cursor() as cur,
+        ):
+            cur.execute(f"SELECT pg_cancel_backend({self._backend_pid})")
+            cur.fetchall()
+
+    def clear_table_sql(self, table: TableRef) -> str:
+        # Transactional in PostgreSQL and far faster than DELETE on a large table;
+        # readers of the table wait until the merge commits.
+        return f"TRUNCATE {self.table_sql(table)}"
 
     def read(self, sql: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
         cur = self._conn.cursor()

@@ -146,8 +146,25 @@ class SQLiteDriver(Driver):
         with self.errors("query"):
             return self._conn.execute(sql).fetchall()
 
+    def execute_count(self, sql: str) -> int:
+        with self.errors("execute"):
+            return int(self._conn.execute(sql).rowcount)
+
     def interrupt(self) -> None:
         self._conn.interrupt()
+
+    def cancel(self) -> None:
+        self._conn.interrupt()
+
+    def delete_matching_sql(self, dest: TableRef, staged: TableRef, keys: Sequence[str]) -> str:
+        # IN (subquery): SQLite builds a temporary index on the staged keys and probes
+        # the destination's primary key; a correlated EXISTS would scan the staging.
+        cols = ", ".join(self.quote(k) for k in keys)
+        target = f"({cols})" if len(keys) > 1 else cols
+        return (
+            f"DELETE FROM {self.table_sql(dest)} WHERE {target} IN "
+            f"(SELECT {cols} FROM {self.table_sql(staged)})"
+        )
 
     def arrow_type(self, db_type: str) -> pa.DataType:
         m = _DECIMAL_TEXT.match(db_type)

@@ -88,7 +88,7 @@ class Bound:
     value: pa.Scalar
 
     def render(self, expression: str, driver: Driver) -> str:
-        return f"{expression} {self.op} {render_literal(self.value, driver)}"
+        return f"{expression} {self.op} {render_literal(self.value, driver, self.op)}"
 
     def text(self) -> str:
         """Full-precision text of the value, for the run log."""
@@ -158,13 +158,18 @@ def scalar_text(value: pa.Scalar) -> str:
     return value.cast(pa.string()).as_py()
 
 
-def render_literal(value: pa.Scalar, driver: Driver) -> str:
-    """A typed literal of `value` in the driver's dialect."""
+def render_literal(value: pa.Scalar, driver: Driver, op: str | None = None) -> str:
+    """A typed literal of `value` in the driver's dialect (`op`: the comparison it is for)."""
     t = value.type
     if not value.is_valid:
         return "NULL"
     if pa.types.is_timestamp(t):
         text = scalar_text(value)  # zoned values end in Z, as SQLite stores them
+        if not t.tz and driver.kind == "sqlite" and op in (">=", "<") and "." in text:
+            # SQLite compares timestamps as text, and one instant may be stored as
+            # '10:00:00' or '10:00:00.000000'. The shortest spelling sorts at or before
+            # every spelling (right for >= and <), the padded one at or after (for >).
+            text = text.rstrip("0").rstrip(".")
         if t.tz and driver.kind == "mysql":
             text = text.removesuffix("Z")  # DATETIME holds UTC wall time, no zone
         elif t.tz and driver.kind != "sqlite":

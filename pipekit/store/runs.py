@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row, func, select
 
-from pipekit.errors import NotFoundError
+from pipekit.errors import ModuleBusyError, NotFoundError
 from pipekit.store import schema
 from pipekit.store.modules import require_module
 from pipekit.store.types import utcnow
@@ -147,6 +147,73 @@ class RunRepo:
                 )
             )
             return int(res.inserted_primary_key[0])
+
+    def begin(
+        self,
+        module: str,
+        *,
+        group_run_id: int | None = None,
+        triggered_by: str,
+        pid: int | None,
+        host: str | None,
+        merge_strategy: str | None = None,
+    ) -> int:
+        """Open a run of `module` and take its lock, in one transaction.
+
+        If another run holds the lock nothing is written and ``ModuleBusyError``
+        names that run, so a refused second run leaves no trace in the run log.
+        """
+        with self._store.write() as conn:
+            mod = require_module(conn, module)
+            res = conn.execute(
+                _r.insert().values(
+                    module_id=mod.id,
+                    module_name=module,
+                    group_run_id=group_run_id,
+                    triggered_by=triggered_by,
+                    started_at=utcnow(),
+                    status="running",
+                    merge_strategy=merge_strategy,
+                    pid=pid,
+                    host=host,
+                )
+            )
+            run_id = int(res.inserted_primary_key[0])
+            locked = conn.execute(
+                _mod.update()
+                .where(_mod.c.id == mod.id, _mod.c.running == False)  # noqa: E712
+                .values(
+                    running=True,
+                    locked_by_run_id=run_id,
+                    locked_pid=pid,
+                    locked_host=host,
+                    locked_at=utcnow(),
+                )
+            )
+            if locked.rowcount != 1:
+                holder = conn.execute(select(_mod).where(_mod.c.id == mod.id)).one()
+                where = f"pid {holder.locked_pid} on {holder.locked_host}"
+                raise ModuleBusyError(
+                    f"module '{module}' is already running (run {holder.locked_by_run_id}, "
+                    f"{where}); wait for it to finish or stop it with "
+                    f"`pipekit runs cancel {holder.locked_by_run_id}`",
+                    run_id=holder.locked_by_run_id,
+                )
+            return run_id
+
+    def set_progress(self, run_id: int, **values: Any) -> None:
+        """Update counters of a running run (rows_read so far, the strategy in use)."""
+        allowed = {"rows_read", "merge_strategy", "source_query"}
+        unknown = sorted(set(values) - allowed)
+        if unknown:
+            raise TypeError(f"unknown progress field(s): {', '.join(unknown)}")
+        with self._store.write() as conn:
+            conn.execute(_r.update().where(_r.c.id == run_id).values(**values))
+
+    def cancel_requested(self, run_id: int) -> bool:
+        with self._store.read() as conn:
+            value = conn.execute(select(_r.c.cancel_requested).where(_r.c.id == run_id)).scalar()
+        return bool(value)
 
     def append_live(self, run_id: int, text: str) -> None:
         """Append a line to the run's live log, committed at once."""

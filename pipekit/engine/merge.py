@@ -1,0 +1,160 @@
+"""The merge: the statements that move staged rows into the destination (DESIGN 6.4).
+
+``plan_merge`` decides, from the module's strategy and the destination's state,
+which statements a run executes; the run executes them in one destination
+transaction (the DDL before it where DDL is not transactional, as on MariaDB).
+Planning runs no SQL, so a dry run records exactly what a real run would do.
+
+=============  ==========================================================
+strategy       statements
+=============  ==========================================================
+full           clear the table (TRUNCATE / DELETE), insert every staged row
+incremental    delete destination rows whose key was staged, insert staged rows
+append         insert staged rows
+upsert         insert staged rows; an existing key updates its row instead
+key_sync       (incremental, upsert) then delete rows whose key the source lost
+insert-only    ``supports_deletes: false``: insert staged rows whose key is new
+=============  ==========================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from pipekit.drivers.base import Column, Driver, TableRef
+from pipekit.errors import PipekitError
+
+LOADED_AT = "_pipekit_loaded_at"
+RUN_ID = "_pipekit_run_id"
+AUDIT_TYPES = {LOADED_AT: pa.timestamp("us", tz="UTC"), RUN_ID: pa.int64()}
+
+
+class MergeError(PipekitError):
+    """The merge cannot be planned for this module and destination."""
+
+
+@dataclass
+class MergePlan:
+    """What a run does to the destination, in order."""
+
+    strategy: str
+    #: DDL: create the schema and table, add new columns
+    ddl: list[str] = field(default_factory=list)
+    #: (what, SQL) pairs, executed in one transaction after the DDL
+    statements: list[tuple[str, str]] = field(default_factory=list)
+    schema_changes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    #: the staged column names as the INSERT lists them
+    columns: list[str] = field(default_factory=list)
+    key_sync: bool = False
+
+    def sql(self) -> str:
+        return ";\n".join([*self.ddl, *(s for _, s in self.statements)]) + ";"
+
+
+def split_keys(merge_key: str | None) -> list[str]:
+    """``"a, b"`` -> ``["a", "b"]``."""
+    return [k.strip() for k in (merge_key or "").split(",") if k.strip()]
+
+
+def plan_merge(
+    dest: Driver,
+    *,
+    table: TableRef,
+    staged: TableRef,
+    key_table: TableRef | None,
+    source_schema: pa.Schema,
+    existing: Sequence[Column] | None,
+    strategy: str,
+    keys: Sequence[str],
+    full_refresh: bool,
+    supports_deletes: bool,
+    audit: dict[str, str] | None,
+) -> MergePlan:
+    """The DDL and statements that merge `staged` into `table`.
+
+    `existing` is the destination's columns (None: the table does not exist yet);
+    `audit` maps the audit columns to SQL values when they are on.
+    """
+    columns = list(source_schema.names)
+    keys = [_match(dest, k, columns, "merge_key", "the source query's columns") for k in keys]
+    if strategy in ("incremental", "upsert") and not keys:
+        raise MergeError(f"merge_strategy {strategy} needs a merge_key")
+    used = "full" if full_refresh or strategy == "full" else strategy
+    plan = MergePlan(used, columns=columns)
+    extra = dict(audit or {})
+
+    if existing is None:
+        if table.schema:
+            create = dest.create_schema_sql(table.schema)
+            if create:
+                plan.ddl.append(create)
+        fields = list(source_schema) + [pa.field(n, AUDIT_TYPES[n]) for n in extra]
+        plan.ddl.append(dest.create_table_sql(table, pa.schema(fields), keys))
+        plan.schema_changes.append(f"created table {table}")
+    else:
+        names = [c.name for c in existing]
+        for f in [*source_schema, *(pa.field(n, AUDIT_TYPES[n]) for n in extra)]:
+            if not any(dest.same_name(f.name, n) for n in names):
+                plan.ddl.append(dest.add_column_sql(table, f.name, f.type))
+                plan.schema_changes.append(
+                    f"added column {f.name} {dest.ddl_type(f.type)} to {table}"
+                )
+        if keys:
+            for k in keys:
+                _match(dest, k, names, "merge_key", f"the columns of {table}")
+        if used == "upsert":
+            pk = [c.name for c in existing if c.primary_key]
+            if sorted(k.lower() for k in pk) != sorted(k.lower() for k in keys):
+                raise MergeError(
+                    f"upsert into {table} needs its primary key to be the merge key "
+                    f"({', '.join(keys)}), but the table's primary key is "
+                    f"({', '.join(pk) or 'none'}); add that primary key or use "
+                    "merge_strategy incremental"
+                )
+
+    if not supports_deletes and used in ("full", "incremental"):
+        if not keys:
+            raise MergeError(
+                f"the destination does not support deletes, so merge_strategy {used} can "
+                "only insert rows whose key is new, and this module has no merge_key; "
+                "set merge_key, or use merge_strategy append"
+            )
+        plan.strategy = "insert-only"
+        plan.notes.append(
+            f"destination does not support deletes: {used} falls back to inserting new keys"
+        )
+        plan.statements.append(
+            ("insert new", dest.insert_new_sql(table, staged, columns, keys, extra))
+        )
+        return plan
+
+    if used == "full":
+        plan.statements.append(("clear", dest.clear_table_sql(table)))
+        plan.statements.append(("insert", dest.insert_sql(table, staged, columns, extra)))
+    elif used == "incremental":
+        plan.statements.append(("replace", dest.delete_matching_sql(table, staged, keys)))
+        plan.statements.append(("insert", dest.insert_sql(table, staged, columns, extra)))
+    elif used == "append":
+        plan.statements.append(("insert", dest.insert_sql(table, staged, columns, extra)))
+    elif used == "upsert":
+        plan.statements.append(("upsert", dest.upsert_sql(table, staged, columns, keys, extra)))
+    else:
+        raise MergeError(f"unknown merge_strategy {strategy!r}")
+    if key_table is not None and used in ("incremental", "upsert"):
+        if supports_deletes:
+            plan.key_sync = True
+            plan.statements.append(("key_sync", dest.delete_missing_sql(table, key_table, keys)))
+        else:
+            plan.notes.append("destination does not support deletes: key_sync skipped")
+    return plan
+
+
+def _match(dest: Driver, name: str, names: Sequence[str], what: str, where: str) -> str:
+    for n in names:
+        if dest.same_name(n, name):
+            return n
+    raise MergeError(f"{what} '{name}' is not among {where} ({', '.join(names)})")

@@ -1,0 +1,188 @@
+"""The SQL a run sends to the source: named watermarks filled in, the watermark window added.
+
+Two kinds of watermark shape the source query (DESIGN 6.1 step 2, 6.3):
+
+- **named watermarks** (``{since}`` in the query): a resolver query on any
+  connection gives the value; it replaces the placeholder as a literal rendered
+  by the source driver, never as pasted text;
+- **the watermark column** (a destination name): ``MAX`` of it on the
+  destination becomes a ``WHERE`` on the column's *source expression*, with a
+  look-back window, an optional safety lag as upper bound, and ``OR expr IS
+  NULL`` for keyed strategies so rows without a watermark are not lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import sqlglot
+
+from pipekit.drivers.base import Driver, TableRef
+from pipekit.engine.columns import ColumnMap
+from pipekit.engine.watermarks import (
+    Bound,
+    WatermarkError,
+    is_empty,
+    lower_bound,
+    read_max,
+    render_literal,
+    scalar_text,
+    upper_bound,
+)
+
+# '{name}' (quoted by habit) or {name}: both become one complete literal.
+_PLACEHOLDER = re.compile(r"'\{([A-Za-z_][A-Za-z0-9_]*)\}'|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def placeholders(query: str) -> list[str]:
+    """The watermark names a query refers to, in order of first use."""
+    seen: dict[str, None] = {}
+    for m in _PLACEHOLDER.finditer(query):
+        seen[m.group(1) or m.group(2)] = None
+    return list(seen)
+
+
+def fill_placeholders(query: str, literals: Mapping[str, str]) -> str:
+    """`query` with every ``{name}`` replaced by ``literals[name]`` (SQL literals)."""
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1) or m.group(2)
+        if name not in literals:
+            raise WatermarkError(
+                f"the source query uses {{{name}}} but the module has no watermark named "
+                f"'{name}'; add one with `pipekit watermarks add MODULE {name} ...`"
+            )
+        return literals[name]
+
+    return _PLACEHOLDER.sub(sub, query)
+
+
+@dataclass(frozen=True)
+class NamedValue:
+    """A resolved named watermark: its SQL literal and, for the run log, its text."""
+
+    name: str
+    literal: str
+    text: str | None
+    origin: str  # "resolver" or "default"
+
+
+def default_literal(default: str, source: Driver) -> str:
+    """A configured default as a literal: whole numbers stay numbers, the rest is text."""
+    text = default.strip()
+    if re.fullmatch(r"-?\d+", text):
+        return source.literal(int(text))
+    return source.literal(default)
+
+
+def resolve_named(
+    name: str,
+    resolver_sql: str | None,
+    default: str | None,
+    resolver: Driver | None,
+    source: Driver,
+) -> NamedValue:
+    """Run the resolver (first cell of the first row); empty -> the default."""
+    value: pa.Scalar | None = None
+    if resolver is not None and resolver_sql:
+        reader = resolver.read(resolver_sql)
+        for batch in reader:
+            if batch.num_rows and batch.num_columns:
+                value = batch.column(0)[0]
+                break
+        reader.close()
+    if not is_empty(value):
+        assert value is not None
+        return NamedValue(name, render_literal(value, source), scalar_text(value), "resolver")
+    if default is None or default == "":
+        raise WatermarkError(
+            f"watermark '{name}' resolved to nothing (NULL or no rows) and has no default; "
+            "give it a default (the value to use before the first run)"
+        )
+    return NamedValue(name, default_literal(default, source), default, "default")
+
+
+@dataclass
+class Window:
+    """The watermark column's filter for this run, and what the run log says about it."""
+
+    column: str
+    expression: str
+    max_value: str | None
+    lower: Bound | None
+    upper: Bound | None
+    include_nulls: bool
+    condition: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "column": self.column,
+            "expression": self.expression,
+            "destination_max": self.max_value,
+            "lower": f"{self.lower.op} {self.lower.text()}" if self.lower else None,
+            "upper": f"{self.upper.op} {self.upper.text()}" if self.upper else None,
+            "condition": self.condition,
+        }
+
+
+def column_window(
+    cmap: ColumnMap,
+    column: str,
+    *,
+    op: str,
+    lookback: str | None,
+    safety_lag: str | None,
+    keyed: bool,
+    source: Driver,
+    dest: Driver,
+    dest_table: TableRef,
+    dest_exists: bool,
+    source_type: pa.DataType | None,
+    now: dt.datetime,
+) -> Window:
+    """The WHERE for `column`: ``MAX`` on the destination, shifted by the look-back."""
+    identity = cmap.get(column)
+    current: pa.Scalar | None = None
+    if dest_exists:
+        current = read_max(dest, str(dest_table), _dest_name(dest, dest_table, column))
+    window = Window(column, identity.where, None, None, None, include_nulls=keyed)
+    if current is not None and not is_empty(current):
+        window.max_value = scalar_text(current)
+        window.lower = lower_bound(current, op, lookback)
+    wm_type = current.type if current is not None else source_type
+    if safety_lag and wm_type is not None:
+        window.upper = upper_bound(now, safety_lag, wm_type)
+    elif safety_lag:
+        raise WatermarkError(
+            f"cannot tell the type of watermark column '{column}' for its safety lag"
+        )
+    parts = [b.render(identity.where, source) for b in (window.lower, window.upper) if b]
+    if parts:
+        cond = " AND ".join(parts)
+        if keyed:
+            # NULL never compares: without this, such rows would be read once and then
+            # never again. Keyed strategies replace by key, so re-reading them is safe.
+            cond = f"({cond}) OR {identity.where} IS NULL"
+        window.condition = cond
+    return window
+
+
+def _dest_name(dest: Driver, table: TableRef, column: str) -> str:
+    """The destination's spelling of `column` (MariaDB/SQLite/DuckDB ignore case)."""
+    for c in dest.list_columns(table):
+        if dest.same_name(c.name, column):
+            return c.name
+    return column
+
+
+def with_condition(query: str, cmap: ColumnMap, condition: str | None) -> str:
+    """`query` with `condition` ANDed into its WHERE; unchanged (as written) without one."""
+    if condition is None:
+        return query
+    return cmap.with_where(sqlglot.condition(condition, dialect=cmap.dialect))
