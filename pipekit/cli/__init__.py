@@ -13,7 +13,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from pipekit.cli import connections, doctor, drivers, groups, init, schedules, secrets
+from pipekit.cli import connections, doctor, drivers, groups, init, run, schedules, secrets
 from pipekit.cli._context import CliState, print_error
 from pipekit.errors import PipekitError
 
@@ -62,6 +62,11 @@ app.add_typer(connections.app, name="connections")
 app.add_typer(drivers.app, name="drivers")
 app.add_typer(groups.app, name="groups")
 app.add_typer(schedules.app, name="schedules")
+
+
+app.command("run")(run.run)
+app.command("run-group")(run.run_group)
+app.add_typer(run.runs_app, name="runs")
 
 
 def main() -> None:
