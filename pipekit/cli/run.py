@@ -66,18 +66,24 @@ def _in_worker(work: Callable[[threading.Event, Callable[[RunEvent], None]], Any
         if event.message:
             progress.console.print(Text(f"  {event.message}", style="dim"))
 
+    done = threading.Event()
+
     def target() -> None:
         try:
             result["value"] = work(cancel, on_event)
         except BaseException as exc:
             result["error"] = exc
+        finally:
+            done.set()
 
+    # Waiting on an Event rather than Thread.join: a join interrupted by Ctrl-C can
+    # leave the thread looking finished while it still runs.
     thread = threading.Thread(target=target, name="pipekit-run", daemon=True)
     with progress:
         thread.start()
-        while thread.is_alive():
+        while not done.is_set():
             try:
-                thread.join(0.1)
+                done.wait(0.1)
             except KeyboardInterrupt:
                 if not cancel.is_set():
                     progress.console.print(
