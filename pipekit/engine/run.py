@@ -336,6 +336,9 @@ class _ModuleRun:
         self.record.update(merge_sql=plan.sql(), merge_strategy=plan.strategy)
         self.engine.store.runs.set_progress(self.run_id, merge_strategy=plan.strategy)
         self._merge(plan)
+        for name, text in self.named_values.items():
+            with suppress(Exception):  # run state for display; the run log has it too
+                self.engine.store.watermarks.set_last_value(self.module.name, name, text)
         self._drop_staging(key_query is not None)
 
     # -- planning --------------------------------------------------------------
