@@ -26,6 +26,7 @@ from pipekit.drivers.base import (
     TableRef,
     rechunk,
 )
+from pipekit.errors import TerminalDatabaseError, TransientDatabaseError
 
 
 def _numeric_type(field: pa.Field) -> pa.DataType:
@@ -154,6 +155,14 @@ class PostgresDriver(Driver):
                     for batch in source:
                         for piece in rechunk(batch, batch_rows):
                             yield T.conform_batch(piece, target)
+            except OSError as exc:
+                # An error after the first batch (division by zero at row 150,000, a
+                # cancel) comes through the Arrow C stream as a bare OSError.
+                reason = self.scrub(" ".join(str(exc).split()))
+                cls = TransientDatabaseError if self.is_transient(exc) else TerminalDatabaseError
+                raise cls(
+                    f"{self.kind} at {self.where()}: read failed: {reason}", reason=reason
+                ) from None
             finally:
                 cur.close()
 
