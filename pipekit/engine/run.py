@@ -546,15 +546,19 @@ class _ModuleRun:
         self.log(f"key_sync: reading every source key into {table}", phase="keys")
         reader = self.src.read(key_query)
         names = reader.schema.names
-        keys = []
-        for k in self.keys:
-            match = next((n for n in names if self.dest.same_name(n, k)), None)
-            if match is None:
-                raise PipekitError(
-                    f"the key_sync query returns columns ({', '.join(names)}) but not the "
-                    f"merge key column '{k}'; name its columns like the merge key"
-                )
-            keys.append(match)
+        if len(names) != len(self.keys):
+            reader.close()
+            raise PipekitError(
+                f"the key_sync query returns {len(names)} column(s) ({', '.join(names)}) but "
+                f"merge_key has {len(self.keys)} ({', '.join(self.keys)}); select the key "
+                "columns in merge_key order"
+            )
+        # Columns are taken in merge_key order and named like the merge key.
+        reader = pa.RecordBatchReader.from_batches(
+            pa.schema([f.with_name(k) for f, k in zip(reader.schema, self.keys, strict=True)]),
+            (b.rename_columns(self.keys) for b in reader),
+        )
+        keys = list(self.keys)
         self._create_staging(table, reader.schema, keys)
         stream = _Stream(self, reader, "keys", count_rows=False)
         try:
