@@ -18,6 +18,7 @@ and any of them fails the load: a value is never silently changed.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import re
 import tempfile
@@ -30,6 +31,7 @@ import pymysql
 import pymysql.cursors
 from pymysql.constants import FIELD_TYPE as F
 from pymysql.constants import FLAG
+from sqlglot import exp
 
 from pipekit.drivers import types as T
 from pipekit.drivers.base import (
@@ -426,6 +428,14 @@ class MySQLDriver(Driver):
             )
 
     # -- types and DDL ------------------------------------------------------
+
+    def _literal_node(self, value: Any, arrow_type: pa.DataType | None) -> exp.Expression:
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            # DATETIME refuses an offset ('...+00:00' is "incorrect datetime value"):
+            # a zoned instant is its UTC wall time, as the UTC session and loads store it.
+            naive = value.astimezone(dt.UTC).replace(tzinfo=None)
+            return self._cast_literal(naive.isoformat(sep=" "), arrow_type or pa.timestamp("us"))
+        return super()._literal_node(value, arrow_type)
 
     def ddl_type(self, arrow_type: pa.DataType, *, key: bool = False) -> str:
         if pa.types.is_decimal(arrow_type) and (arrow_type.precision > 65 or arrow_type.scale > 38):
