@@ -13,7 +13,20 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from pipekit.cli import connections, doctor, drivers, groups, init, run, schedules, secrets
+from pipekit.cli import (
+    checks,
+    connections,
+    doctor,
+    drivers,
+    groups,
+    hooks,
+    init,
+    modules,
+    run,
+    schedules,
+    secrets,
+    watermarks,
+)
 from pipekit.cli._context import CliState, print_error
 from pipekit.errors import PipekitError
 
@@ -62,6 +75,10 @@ app.add_typer(connections.app, name="connections")
 app.add_typer(drivers.app, name="drivers")
 app.add_typer(groups.app, name="groups")
 app.add_typer(schedules.app, name="schedules")
+app.add_typer(modules.app, name="modules")
+app.add_typer(watermarks.app, name="watermarks")
+app.add_typer(hooks.app, name="hooks")
+app.add_typer(checks.app, name="checks")
 
 
 app.command("run")(run.run)
