@@ -21,6 +21,7 @@ from pipekit.cli import (
     groups,
     hooks,
     init,
+    manifest,
     modules,
     run,
     schedules,
@@ -84,6 +85,9 @@ app.add_typer(checks.app, name="checks")
 app.command("run")(run.run)
 app.command("run-group")(run.run_group)
 app.add_typer(run.runs_app, name="runs")
+
+app.command("apply")(manifest.apply)
+app.command("export")(manifest.export)
 
 
 def main() -> None:

@@ -1,0 +1,103 @@
+"""`pipekit apply FILE` and `pipekit export [FILE]`: the whole configuration as YAML.
+
+A file is validated in full before anything is written; every problem is
+printed on its own `error:` line with its path in the file (exit 1). The format
+is documented in docs/yaml.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.text import Text
+
+from pipekit.cli._context import OK, check_line, err, open_store, out, print_error, say
+
+_MARKS = {"created": ("+", "green"), "updated": ("~", "yellow"), "removed": ("-", "red")}
+_WOULD = {"created": "would create", "updated": "would update", "removed": "would remove"}
+
+
+def apply(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="The YAML file (see docs/yaml.md).", dir_okay=False),
+    prune: bool = typer.Option(
+        False, "--prune", help="Also remove connections, modules, groups and schedules not in FILE."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Validate and show what would change; change nothing."
+    ),
+) -> None:
+    """Create or update connections, modules, groups and schedules from a YAML file."""
+    from pipekit.engine.manifest import ManifestError, apply_manifest
+
+    with open_store(ctx) as store:
+        try:
+            report = apply_manifest(store, file, prune=prune, dry_run=dry_run)
+        except ManifestError as exc:
+            for problem in exc.problems:
+                print_error(str(problem))
+            err().print(
+                Text(f"{len(exc.problems)} problem(s) in {file}; nothing was changed", style="red")
+            )
+            raise typer.Exit(1) from None
+    for change in report.changes:
+        if change.action == "unchanged":
+            continue
+        mark, style = _MARKS[change.action]
+        verb = _WOULD[change.action] if dry_run else change.action
+        fields = f" ({', '.join(change.fields)})" if change.fields else ""
+        line = Text(f"{mark} ", style=f"bold {style}")
+        line.append(f"{verb} {change.kind} {change.name}{fields}")
+        out().print(line)
+    counts = report.counts()
+    summary = ", ".join(f"{n} {action}" for action, n in counts.items())
+    if dry_run:
+        c, u, r, n = counts.values()
+        say(
+            f"dry run of {file}: {c} to create, {u} to update, {r} to remove, {n} unchanged; "
+            "nothing was changed"
+        )
+    elif report.changed:
+        check_line(OK, f"applied {file}: {summary}")
+    else:
+        check_line(OK, f"{file} is already applied: {counts['unchanged']} unchanged")
+
+
+def export(
+    ctx: typer.Context,
+    file: Path | None = typer.Argument(
+        None, help="Write here (replaced atomically); standard output when omitted.", dir_okay=False
+    ),
+) -> None:
+    """Write every connection, module, group and schedule as YAML (passwords as $VAR only)."""
+    from pipekit.engine.manifest import export_manifest
+
+    with open_store(ctx) as store:
+        text = export_manifest(store)
+    if file is None:
+        typer.echo(text, nl=False)
+        return
+    _write_atomically(file, text)
+    check_line(OK, f"exported to {file}; apply it with `pipekit apply {file}`")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    import os
+    import tempfile
+
+    from pipekit.errors import PipekitError
+
+    target = path.expanduser().absolute()
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as exc:
+        raise PipekitError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise PipekitError(f"cannot write {path}: {exc.strerror or exc}") from None
