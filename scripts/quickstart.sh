@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# README command 1: install Pipekit into .venv and bring up an embedded setup
-# (SQLite state database, no server needed) in ./pipekit-quickstart.
+# README command 1: install Pipekit into .venv and run `pipekit quickstart`, which
+# builds a working demo in ./pipekit-quickstart (no server needed): a SQLite state
+# database, a SQLite source with sample shop data, a DuckDB warehouse, three modules
+# (full, upsert, incremental) in a group, synced twice. See docs/quickstart.md.
 #
-# Until the sync engine lands, "quickstart" means: `pipekit init` creates the
-# config, secrets file and state database there, and `pipekit doctor` checks them.
+# Arguments go to `pipekit quickstart`: `scripts/quickstart.sh --force` rebuilds
+# the demo, `scripts/quickstart.sh /tmp/demo` puts it elsewhere.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -21,11 +23,14 @@ if [ ! -x .venv/bin/python ]; then
         fi
     fi
 fi
+echo "Installing Pipekit into .venv ..."
 .venv/bin/python -m pip install -q --disable-pip-version-check .
 
-export PIPEKIT_CONFIG=$PWD/pipekit-quickstart/pipekit.yaml
-.venv/bin/pipekit init
-.venv/bin/pipekit doctor
+status=0
+.venv/bin/pipekit quickstart "$@" || status=$?
 echo
-echo "Pipekit is installed in .venv; this setup lives in pipekit-quickstart/."
-echo "Use it with:  export PIPEKIT_CONFIG=$PIPEKIT_CONFIG; . .venv/bin/activate; pipekit --help"
+if [ "$status" -ne 0 ]; then
+    echo "Arguments go to \`pipekit quickstart\`: \`scripts/quickstart.sh --force\` rebuilds an existing demo." >&2
+fi
+echo "Pipekit is installed in .venv: run \`. .venv/bin/activate\` to use the pipekit commands above."
+exit "$status"

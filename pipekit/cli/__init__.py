@@ -23,6 +23,7 @@ from pipekit.cli import (
     init,
     manifest,
     modules,
+    quickstart,
     run,
     schedules,
     secrets,
@@ -71,6 +72,7 @@ def _root(
 
 app.command("init")(init.init)
 app.command("doctor")(doctor.doctor)
+app.command("quickstart")(quickstart.quickstart)
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(connections.app, name="connections")
 app.add_typer(drivers.app, name="drivers")
