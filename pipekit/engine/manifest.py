@@ -336,18 +336,6 @@ class _Validator:
                 spec, source_dialect=_dialect(url), connections=set(connections)
             ):
                 self.problems.append(Problem(f"{path}.{p.path}", p.message))
-            dest = spec.get("dest")
-            if (
-                spec.get("key_sync") is True
-                and isinstance(dest, str)
-                and dest in connections
-                and not connections[dest][1]
-            ):
-                self.add(
-                    f"{path}.key_sync",
-                    f"destination '{dest}' has supports_deletes: false, so key_sync cannot "
-                    "delete vanished keys; remove key_sync or use a destination that can DELETE",
-                )
             self.manifest.modules[name] = _module_values(spec)
         if self.prune:
             for name, module in self.store_modules.items():

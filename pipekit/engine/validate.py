@@ -107,6 +107,7 @@ class _Checker:
         self.bad: set[str] = set()  # fields with the wrong type: no further checks on them
         self.key_sync_columns: Any = None
         self.stand_ins: list[str] = []  # placeholder names, by stand-in number
+        self.query_placeholders: list[str] = []  # the {names} the source query uses
 
     def add(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message))
@@ -315,7 +316,16 @@ class _Checker:
         """Parse the source query; the ColumnMap, or None when it cannot be checked."""
         used: set[str] = set()
         sql = self._placeholders("source_query", declared, used)
-        key_sql = self._placeholders("key_sync_query", declared, used)
+        self.query_placeholders = sorted(used)
+        key_sql = self.text("key_sync_query")
+        if key_sql is not None and placeholders(key_sql):
+            names = ", ".join(f"{{{n}}}" for n in placeholders(key_sql))
+            self.add(
+                "key_sync_query",
+                f"cannot use placeholders ({names}): it must list every source key, "
+                "unfiltered, or key_sync would delete the rows it leaves out",
+            )
+            key_sql = PLACEHOLDER_RE.sub(lambda m: _STAND_IN.format(self._number(m[1])), key_sql)
         for name in sorted(declared - used):
             self.add(
                 f"watermarks.{name}",
@@ -410,12 +420,13 @@ class _Checker:
         effective = column
         if column is None and strategy == "incremental" and keys:
             if len(keys) > 1:
-                self.add(
-                    "watermark_column",
-                    f"is required for incremental with the composite merge_key "
-                    f"'{', '.join(keys)}': name the one destination column that grows "
-                    "(e.g. updated_at)",
-                )
+                if not self.query_placeholders:  # else a named watermark filters the reads
+                    self.add(
+                        "watermark_column",
+                        f"is required for incremental with the composite merge_key "
+                        f"'{', '.join(keys)}': name the one destination column that grows "
+                        "(e.g. updated_at), or filter the query with a named watermark",
+                    )
             else:
                 effective = keys[0]  # incremental falls back to the merge key
         self._window(effective, strategy)
@@ -481,9 +492,21 @@ class _Checker:
                     "needs a merge_key: the key columns whose vanished values are deleted",
                 )
             return
+        if (
+            strategy in KEY_SYNC_STRATEGIES
+            and self.query_placeholders
+            and self.text("key_sync_query") is None
+        ):
+            names = ", ".join(f"{{{n}}}" for n in self.query_placeholders)
+            self.add(
+                "key_sync",
+                f"needs key_sync_query: the source query is filtered by {names}, so it cannot "
+                "list every source key; set key_sync_query to a query that selects them all",
+            )
         key_columns = self.key_sync_columns
         if (
             keys
+            and not any(p.path == "merge_key" for p in self.problems)
             and key_columns is not None
             and not key_columns.has_star
             and len(key_columns.columns) != len(keys)

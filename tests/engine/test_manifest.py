@@ -68,7 +68,7 @@ modules:
     lookback: "2 days"
     safety_lag: "5 minutes"
     key_sync: true
-    key_sync_query: null
+    key_sync_query: SELECT "DCORD#" FROM lgdat.qcrh
     full_refresh_cron: "0 3 * * 0"
     enabled: true
     watermarks:
@@ -378,6 +378,7 @@ modules:
     lookback: 2 days
     safety_lag: 5 minutes
     key_sync: true
+    key_sync_query: SELECT "DCORD#" FROM lgdat.qcrh
     full_refresh_cron: "0 3 * * 0"
     watermarks:
       since: {connection: dw, resolver_sql: SELECT max(x) FROM t, default: '1970-01-01'}
@@ -766,12 +767,6 @@ BAD_MODULES = [
         "modules.orders.source_query: placeholder {snce} is not a declared watermark; did you "
         "mean 'since'? (declared: since); declare it under watermarks, or remove it",
         id="placeholder",
-    ),
-    pytest.param(
-        ("merge_key: id\n", "merge_key: id\n    key_sync: true\n"),
-        "modules.orders.key_sync: destination 'dw' has supports_deletes: false, so key_sync "
-        "cannot delete vanished keys; remove key_sync or use a destination that can DELETE",
-        id="key-sync-no-deletes",
     ),
     pytest.param(
         ("merge_key: id\n", "merge_key: id\n    lookback: yesterday\n"),

@@ -28,7 +28,7 @@ def good(**changes: Any) -> dict[str, Any]:
         "lookback": "2 days",
         "safety_lag": "5 minutes",
         "key_sync": True,
-        "key_sync_query": None,
+        "key_sync_query": 'SELECT "DCORD#" FROM lgdat.qcrh',
         "full_refresh_cron": "0 3 * * 0",
         "audit_columns": True,
         "enabled": True,
@@ -45,6 +45,8 @@ def good(**changes: Any) -> dict[str, Any]:
         ],
     }
     spec.update(changes)
+    if spec.get("key_sync") is not True and "key_sync_query" not in changes:
+        spec["key_sync_query"] = None
     return {k: v for k, v in spec.items() if v is not ...}
 
 
@@ -267,10 +269,20 @@ def test_incremental_falls_back_to_the_merge_key() -> None:
 
 
 def test_incremental_with_a_composite_key_needs_a_watermark_column() -> None:
-    spec = good(merge_key="dcord, dcotyp", watermark_column=None, lookback=None, safety_lag=None)
+    spec = good(
+        source_query=QUERY.split("\nWHERE")[0],
+        watermarks=None,
+        merge_key="dcord, dcotyp",
+        watermark_column=None,
+        lookback=None,
+        safety_lag=None,
+        key_sync=False,
+        key_sync_query=None,
+    )
     assert only(spec) == (
         "watermark_column: is required for incremental with the composite merge_key "
-        "'dcord, dcotyp': name the one destination column that grows (e.g. updated_at)"
+        "'dcord, dcotyp': name the one destination column that grows (e.g. updated_at), or "
+        "filter the query with a named watermark"
     )
 
 
@@ -475,12 +487,35 @@ def test_placeholder_inside_quotes() -> None:
     )
 
 
-def test_placeholders_count_as_used_in_the_key_sync_query() -> None:
-    spec = good(
-        source_query=QUERY.split("\nWHERE")[0],
-        key_sync_query="SELECT dcord FROM lgdat.qcrh WHERE dcodat > {since}",
+def test_key_sync_query_cannot_use_placeholders() -> None:
+    spec = good(key_sync_query="SELECT dcord FROM lgdat.qcrh WHERE dcodat > {since}")
+    assert only(spec) == (
+        "key_sync_query: cannot use placeholders ({since}): it must list every source key, "
+        "unfiltered, or key_sync would delete the rows it leaves out"
     )
-    assert problems(spec) == []
+
+
+def test_key_sync_on_a_query_filtered_by_a_named_watermark_needs_a_key_query() -> None:
+    assert only(good(key_sync_query=None)) == (
+        "key_sync: needs key_sync_query: the source query is filtered by {since}, so it cannot "
+        "list every source key; set key_sync_query to a query that selects them all"
+    )
+
+
+def test_composite_incremental_filtered_by_a_named_watermark_needs_no_column() -> None:
+    assert (
+        problems(
+            good(
+                merge_key="dcord, dcotyp",
+                watermark_column=None,
+                lookback=None,
+                safety_lag=None,
+                key_sync=False,
+                key_sync_query=None,
+            )
+        )
+        == []
+    )
 
 
 # -- named watermarks -----------------------------------------------------------------
