@@ -300,15 +300,18 @@ def label(problem: Any) -> str:
     return f"{path}: {problem.message}" if path else problem.message
 
 
-def refuse(what: str, problems: Sequence[Any]) -> None:
+def refuse(what: str, problems: Sequence[Any], hint: str | None = None) -> None:
     """Raise one PipekitError naming every problem (several: one per line after the first)."""
     from pipekit.errors import PipekitError
 
+    tail = f"\n  {hint}" if hint else ""
     if len(problems) == 1:
-        raise PipekitError(f"{what}: {label(problems[0])}")
+        raise PipekitError(f"{what}: {label(problems[0])}{tail}")
     if problems:
         lines = "\n".join(f"  {label(p)}" for p in problems)
-        raise PipekitError(f"{what} has {len(problems)} problems; nothing was changed:\n{lines}")
+        raise PipekitError(
+            f"{what} has {len(problems)} problems; nothing was changed:\n{lines}{tail}"
+        )
 
 
 def warn_all(warnings: Iterable[str]) -> None:
@@ -316,7 +319,9 @@ def warn_all(warnings: Iterable[str]) -> None:
         check_line(WARN, w)
 
 
-def check_change(store: Store, module: Module, change: Any, what: str) -> list[str]:
+def check_change(
+    store: Store, module: Module, change: Any, what: str, hint: str | None = None
+) -> list[str]:
     """Check a change to a module's watermarks, hooks or checks before it is written.
 
     `change(spec)` edits a copy of the module's spec the way the command will
@@ -331,7 +336,7 @@ def check_change(store: Store, module: Module, change: Any, what: str) -> list[s
     old_refused, old_warnings = problems_of(store, before, module.name)
     old = {str(p) for p in old_refused}
     refused, warnings = problems_of(store, after, module.name)
-    refuse(what, [p for p in refused if str(p) not in old])
+    refuse(what, [p for p in refused if str(p) not in old], hint)
     return [w for w in warnings if w not in set(old_warnings)]
 
 
@@ -404,11 +409,11 @@ def _changes_line(before: Module, after: Module) -> str:
         if f in ("source_query", "key_sync_query"):
             parts.append(f"{f} changed")
         else:
-            parts.append(f"{f} {_value(old)} → {_value(new)}")
+            parts.append(f"{f} {show_value(old)} → {show_value(new)}")
     return "; ".join(parts)
 
 
-def _value(value: Any, width: int = 100) -> str:
+def show_value(value: Any, width: int = 100) -> str:
     """A value for a change line: - for None, quotes for text, JSON for the rest."""
     import json
 
@@ -783,7 +788,7 @@ def _print_history(entries: list[dict[str, Any]]) -> None:
     for e in entries:
         say(f"  {when(e['changed_at'])}  by {e['changed_by'] or '-'}")
         for field, (old, new) in sorted(e["diff"].items()):
-            say(f"    {field}: {_value(old)} → {_value(new)}")
+            say(f"    {field}: {show_value(old)} → {show_value(new)}")
 
 
 @app.command("rm")

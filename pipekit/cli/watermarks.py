@@ -25,6 +25,7 @@ from pipekit.cli.modules import (
     print_fields,
     print_sql,
     read_sql,
+    show_value,
     warn_all,
 )
 
@@ -39,6 +40,13 @@ def _resolver(sql: str | None, path: Path | None, required: bool) -> str | None:
         text_opt="--resolver-sql",
         file_opt="--resolver-sql-file",
         required=required,
+    )
+
+
+def _query_first(module: str, name: str) -> str:
+    return (
+        f"take {{{name}}} out of the query first with `pipekit modules edit {module} --query ...` "
+        "(a watermark the query does not use is only a warning)"
     )
 
 
@@ -134,7 +142,13 @@ def edit(
             spec["watermarks"][target] = item
             return spec
 
-        warnings = check_change(store, m, change, f"watermark '{name}' of module '{module}'")
+        warnings = check_change(
+            store,
+            m,
+            change,
+            f"watermark '{name}' of module '{module}'",
+            hint=None if rename is None else _query_first(module, name),
+        )
         w = store.watermarks.update(
             module,
             name,
@@ -144,7 +158,7 @@ def edit(
             default_value=UNSET if default is None else (default or None),
         )
     changed = [
-        f"{label} {before!r} → {after!r}"
+        f"{label} {show_value(before)} → {show_value(after)}"
         for label, before, after in (
             ("name", old.name, w.name),
             ("connection", old.connection, w.connection),
@@ -223,6 +237,12 @@ def rm(
             del spec["watermarks"][name]
             return spec
 
-        check_change(store, m, change, f"removing watermark '{name}' from module '{module}'")
+        check_change(
+            store,
+            m,
+            change,
+            f"removing watermark '{name}' from module '{module}'",
+            hint=_query_first(module, name),
+        )
         store.watermarks.remove(module, name)
     check_line(OK, f"removed watermark {{{name}}} from module '{module}'")

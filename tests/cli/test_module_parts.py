@@ -105,7 +105,7 @@ def test_watermark_lifecycle_with_the_query(cli: Invoke, orders: Path) -> None:
     edited = cli("watermarks", "edit", "orders", "since", "--default", "", "--resolver-sql-file",
                  "-", input="SELECT max(ts) FROM sync.orders\n")  # fmt: skip
     assert edited.exit_code == 0, edited.output
-    assert "default '2020-01-01' → None" in edited.output
+    assert "default '2020-01-01' → -" in edited.output
     with open_store(orders) as store:
         w = store.watermarks.get("orders", "since")
     assert (w.default_value, w.resolver_sql) == (None, "SELECT max(ts) FROM sync.orders")
@@ -116,6 +116,7 @@ def test_watermark_lifecycle_with_the_query(cli: Invoke, orders: Path) -> None:
     assert_refused(
         cli("watermarks", "rm", "orders", "since"),
         "placeholder {since} is not a declared watermark",
+        "take {since} out of the query first with `pipekit modules edit orders --query ...`",
     )
     assert_refused(
         cli("watermarks", "edit", "orders", "since", "--rename", "from_ts"),
