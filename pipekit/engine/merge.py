@@ -93,7 +93,9 @@ def plan_merge(
             if create:
                 plan.ddl.append(create)
         fields = list(source_schema) + [pa.field(n, AUDIT_TYPES[n]) for n in extra]
-        plan.ddl.append(dest.create_table_sql(table, pa.schema(fields), keys))
+        # append keeps every version of a row, so its key repeats: no primary key
+        pk = [] if strategy == "append" else keys
+        plan.ddl.append(dest.create_table_sql(table, pa.schema(fields), pk))
         plan.schema_changes.append(f"created table {table}")
     else:
         names = [c.name for c in existing]

@@ -497,3 +497,27 @@ def test_run_group_runs_members_in_order_past_failures(
     run_store.groups.remove_member("g", "b_broken")
     assert run_group(engine, "g").group_run.status == "success"
     assert run_group(engine, "g", dry_run=True).group_run.status == "dry_run"
+
+
+@pytest.mark.parametrize("dest_kind", ["postgresql", "sqlite"])
+def test_append_with_a_merge_key_keeps_every_version(
+    run_store: Store, run_urls: dict[str, str], dest_kind: str
+) -> None:
+    source, table = setup_module_run(
+        run_store,
+        run_urls,
+        "mysql",
+        dest_kind,
+        rows=10,
+        merge_strategy="append",
+        merge_key="id",
+        watermark_column="ts",
+    )
+    ok(Engine(run_store).run_module("m"))
+    before = source.rows()
+    # the key repeats in an append table (one row per version), so it is no primary key
+    assert primary_key(run_urls[dest_kind], table) == []
+    source.update([make_row(3, version=1)])
+    ok(Engine(run_store).run_module("m"))
+    changed = [r for r in source.rows() if r[0] == 3]
+    assert table_rows(run_urls[dest_kind], table, COLUMNS) == sort_rows(before + changed)
