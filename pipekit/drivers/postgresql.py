@@ -90,7 +90,7 @@ class PostgresDriver(Driver):
             auth += "@"
         uri = (
             f"postgresql://{auth}{u.host or 'localhost'}:{u.port or 5432}/"
-            f"{quote(u.database or 'postgres', safe='')}?{urlencode(params)}"
+            f"{quote(u.database or 'postgres', safe='')}?{urlencode(params, quote_via=quote)}"
         )
         self._uri = uri
         self._conn = adbc_pg.connect(uri, autocommit=True)
