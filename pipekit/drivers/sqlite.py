@@ -188,6 +188,8 @@ class SQLiteDriver(Driver):
             return None  # not a plain SELECT (e.g. PRAGMA): type from values instead
         try:
             return [r[2] for r in self._conn.execute(f"PRAGMA temp.table_info({view})")]
+        except sqlite3.Error:
+            return None  # views bind late: a missing table fails here; the read says why
         finally:
             self._conn.execute(f"DROP VIEW temp.{view}")
 
