@@ -441,8 +441,13 @@ class _ModuleRun:
         m = self.module
         if m.watermark_column:
             return m.watermark_column
+        from pipekit.engine.source_sql import placeholders
+
         keys = split_keys(m.merge_key)
-        if m.merge_strategy == "incremental" and len(keys) == 1:
+        # A query with named watermarks filters itself: the key as a second watermark
+        # would skip changed rows whose key is old.
+        named = placeholders(m.source_query or "")
+        if m.merge_strategy == "incremental" and len(keys) == 1 and not named:
             return keys[0]
         return None
 
