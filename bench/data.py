@@ -88,8 +88,14 @@ def data_dir(scale: float) -> Path:
     return C.DATA / "tpch" / f"sf{scale_label(scale)}"
 
 
-def pg_create_sql(schema: str, table: str, name: str | None = None, *, pk: bool = True) -> str:
-    cols = [f"{c.name} {c.pg} NOT NULL" for c in TABLES[table]]
+def pg_create_sql(
+    schema: str, table: str, name: str | None = None, *, pk: bool = True, naive: bool = False
+) -> str:
+    """CREATE TABLE for the bench copy of `table`; `naive`: updated_at without a zone."""
+    cols = [
+        f"{c.name} {'timestamp(6)' if naive and c.pg == 'timestamptz' else c.pg} NOT NULL"
+        for c in TABLES[table]
+    ]
     if pk:
         cols.append(f"PRIMARY KEY ({', '.join(KEYS[table])})")
     return f"CREATE TABLE {schema}.{name or table} ({', '.join(cols)})"

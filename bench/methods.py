@@ -224,7 +224,11 @@ class RawPipe(Method):
     def _create(self, sc: Scenario) -> None:
         with C.pg_connect(C.PG_DST_DB) as conn:
             conn.execute(f"CREATE SCHEMA {self.schema(sc)}")
-            conn.execute(D.pg_create_sql(self.schema(sc), sc.base, sc.src_table, pk=self.pk))
+            conn.execute(
+                D.pg_create_sql(
+                    self.schema(sc), sc.base, sc.src_table, pk=self.pk, naive=sc.store == "mariadb"
+                )
+            )
 
     def prepare(self, sc: Scenario) -> None:
         self.reset(sc)
@@ -326,8 +330,23 @@ def duck_type(c: D.Col) -> str:
 
 # -- peers -----------------------------------------------------------------------------
 
+
+def _version(dist: str) -> str:
+    from importlib import metadata
+
+    return metadata.version(dist)
+
+
 PEER_PACKAGES = {
-    "dlt": ["dlt[postgres,sql-database,duckdb]==1.31.0", "pyarrow", "connectorx==0.4.6", "pymysql"],
+    # duckdb as in the project's venv, so the suite can open what dlt writes (scenario 4)
+    "dlt": [
+        f"duckdb=={_version('duckdb')}",
+        "dlt[postgres,sql-database,duckdb]==1.31.0",
+        "pyarrow",
+        "connectorx==0.4.6",
+        "pymysql",
+        "psycopg[binary]",
+    ],
     "ingestr": ["ingestr<1"],
     "sling": ["sling-linux-amd64==1.4.11"],
 }
@@ -469,6 +488,11 @@ class Sling(Method):
         problem = peer_venv("sling")[1]
         if problem:
             return problem
+        if sc.kind == "key_sync":
+            return (
+                "delete_missing (its key_sync) is a Sling Pro feature: the free CLI logs "
+                "'invalid or missing token' and deletes nothing"
+            )
         if not self.binary().exists():
             return "the sling-linux-amd64 package holds no sling program"
         return None
@@ -494,10 +518,12 @@ class Sling(Method):
             argv += ["--mode", "incremental", "--primary-key", ",".join(sc.keys),
                      "--update-key", "updated_at"]  # fmt: skip
         if sc.kind == "key_sync":
-            argv += ["--src-options", json.dumps({"delete_missing": "hard"})]
+            argv += ["--tgt-options", json.dumps({"delete_missing": "hard"})]
         home = C.DATA / "sling"
         home.mkdir(parents=True, exist_ok=True)
-        env = peer_env(SLING_HOME_DIR=str(home), SLING_BINARY=str(self.binary()))
+        env = peer_env(
+            SLING_HOME_DIR=str(home), SLING_BINARY=str(self.binary()), SLING_ALLOW_EMPTY="TRUE"
+        )
         return [Step(argv, env=env, cwd=str(home))]
 
 

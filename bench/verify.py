@@ -68,15 +68,20 @@ def pg_checksum(db: str, table: str, types: dict[str, str]) -> Checksum:
 
 
 def compare(
-    ref: Checksum, ref_types: dict[str, str], dest: Checksum | None, dest_types: dict[str, str]
+    ref: Checksum,
+    ref_types: dict[str, str],
+    dest: Checksum | None,
+    dest_types: dict[str, str],
+    expect: dict[str, str] | None = None,
 ) -> Verdict:
+    """`expect`: the faithful destination types where they differ from the reference's."""
     if dest is None:
         return Verdict(False, "destination table missing")
     if dest.rows != ref.rows:
         return Verdict(False, f"{dest.rows:,} rows in the destination, source has {ref.rows:,}")
     bad = [c for c in ref.sums if ref.sums[c] != dest.sums.get(c)]
     changes = []
-    for c, t in ref_types.items():
+    for c, t in {**ref_types, **(expect or {})}.items():
         d = dest_types.get(c)
         if d is not None and _norm_type(d) != _norm_type(t):
             changes.append(f"{c} {t}→{d}")
@@ -85,7 +90,13 @@ def compare(
     return Verdict(True, "", "; ".join(changes))
 
 
-def verify_pg(ref: Checksum, ref_types: dict[str, str], db: str, table: str) -> Verdict:
+def verify_pg(
+    ref: Checksum,
+    ref_types: dict[str, str],
+    db: str,
+    table: str,
+    expect: dict[str, str] | None = None,
+) -> Verdict:
     dest_types = pg_columns(db, table)
     if not dest_types:
         return Verdict(False, f"{table} not found in {db}")
@@ -96,7 +107,7 @@ def verify_pg(ref: Checksum, ref_types: dict[str, str], db: str, table: str) -> 
         dest = pg_checksum(db, table, ref_types)
     except Exception as exc:  # a value that does not cast back is a failure too
         return Verdict(False, f"checksum query failed: {str(exc).splitlines()[0]}")
-    return compare(ref, ref_types, dest, dest_types)
+    return compare(ref, ref_types, dest, dest_types, expect)
 
 
 # -- DuckDB -------------------------------------------------------------------------
