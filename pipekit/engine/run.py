@@ -406,7 +406,12 @@ class _ModuleRun:
                 self.log("full refresh: reading every source row")
             return query
         source_type = None
-        if m.safety_lag and not self.dest_exists:
+        # The source's type is needed for a first run's safety lag, and where the
+        # destination stores zoned timestamps without their zone (MariaDB DATETIME).
+        drops_zones = self.dest.ddl_type(pa.timestamp("us", tz="UTC")) == self.dest.ddl_type(
+            pa.timestamp("us")
+        )
+        if (m.safety_lag and not self.dest_exists) or (drops_zones and self.dest_exists):
             schema = self._probe_schema(query)
             source_type = _field_type(schema, column, self.src)
         window = column_window(

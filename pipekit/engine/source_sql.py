@@ -151,6 +151,10 @@ def column_window(
     current: pa.Scalar | None = None
     if dest_exists:
         current = read_max(dest, str(dest_table), _dest_name(dest, dest_table, column))
+    if current is not None and _zone_dropped(current.type, source_type):
+        # The destination keeps a zoned source column as UTC wall time (MariaDB DATETIME).
+        # Compared naive, the source would read it in its session's zone and skip rows.
+        current = current.cast(pa.timestamp(current.type.unit, tz="UTC"))
     window = Window(column, identity.where, None, None, None, include_nulls=keyed)
     if current is not None and not is_empty(current):
         window.max_value = scalar_text(current)
@@ -171,6 +175,16 @@ def column_window(
             cond = f"({cond}) OR {identity.where} IS NULL"
         window.condition = cond
     return window
+
+
+def _zone_dropped(dest_type: pa.DataType, source_type: pa.DataType | None) -> bool:
+    return (
+        source_type is not None
+        and pa.types.is_timestamp(source_type)
+        and source_type.tz is not None
+        and pa.types.is_timestamp(dest_type)
+        and dest_type.tz is None
+    )
 
 
 def _dest_name(dest: Driver, table: TableRef, column: str) -> str:
