@@ -38,10 +38,8 @@ def run_servers(pg_url: str, mysql_url: str) -> Iterator[dict[str, str]]:
     """The module's PostgreSQL and MariaDB databases; closes the drivers `open_db`
     kept on them before the databases are dropped."""
     yield {"postgresql": pg_url, "mysql": mysql_url}
-    for url in (pg_url, mysql_url):
-        driver = _SERVER_DRIVERS.pop(url, None)
-        if driver is not None:
-            driver.close()
+    for url in [u for u in _SERVER_DRIVERS if u.startswith((pg_url, mysql_url))]:
+        _SERVER_DRIVERS.pop(url).close()  # also URLs with options (?options=...)
 
 
 @pytest.fixture
