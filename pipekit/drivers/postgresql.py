@@ -145,7 +145,8 @@ class PostgresDriver(Driver):
             # ADBC sizes batches by bytes; keep them near batch_rows of a typical row.
             hint = str(max(1 << 20, min(batch_rows * 256, 64 << 20)))
             cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": hint})
-            cur.execute(sql)
+            # ADBC runs COPY (sql) TO STDOUT: a trailing -- comment would swallow the ")"
+            cur.execute(sql.rstrip().rstrip(";").rstrip() + "\n")
             source = cur.fetch_record_batch()
         target = pa.schema([_target_field(f) for f in source.schema])
 

@@ -478,11 +478,11 @@ class _ModuleRun:
             )
         cols = ", ".join(self.src.quote(k) for k in self.keys)
         inner = (m.source_query or "").strip().rstrip(";")
-        return f"SELECT {cols} FROM ({inner}) pipekit_keys"
+        return f"SELECT {cols} FROM ({inner}\n) pipekit_keys"  # \n: ends a -- comment
 
     def _probe_schema(self, query: str) -> pa.Schema:
         inner = query.strip().rstrip(";")
-        reader = self.src.read(f"SELECT * FROM ({inner}) pipekit_probe WHERE 1=0")
+        reader = self.src.read(f"SELECT * FROM ({inner}\n) pipekit_probe WHERE 1=0")
         schema = reader.schema
         reader.close()
         return schema
@@ -656,7 +656,7 @@ class _ModuleRun:
             self.check_cancel()
             sql = check.sql.strip().rstrip(";")
             self.check_sql.append(f"-- check {check.name}\n{sql}")
-            rows = self.dest.query(f"SELECT * FROM ({sql}) pipekit_check LIMIT 6")
+            rows = self.dest.query(f"SELECT * FROM ({sql}\n) pipekit_check LIMIT 6")
             if rows:
                 shown = "; ".join(str(tuple(r)) for r in rows[:5])
                 more = " (and more)" if len(rows) > 5 else ""
