@@ -363,7 +363,7 @@ class Suite:
         self.load_start = os.getloadavg()
         print(f"load average {self.load_start[0]:.2f}; logs in {self.logs}")
         stores = {SCENARIOS[s].store for s in a.scenario}
-        self.counts = D.prepare(a.scale, stores | {"pg"})
+        self.counts = D.prepare(a.scale, stores | {"pg"}) if a.scenario else {}
         scs = [SCENARIOS[s] for s in a.scenario]
         if any(sc.id in self.pipekit.scenarios for sc in scs) or a.memory_scales:
             self.pipekit.configure(scs)
@@ -389,7 +389,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--scenario",
         default="0,1,2,3,4,5",
-        help="comma-separated scenario ids (0 start-up, 1-5 as in issue 5); default all",
+        help="comma-separated scenario ids (0 start-up, 1-5 as in issue 5; 'none' with "
+        "--memory-scales alone); default all",
     )
     p.add_argument(
         "--peers",
@@ -411,7 +412,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--timeout", type=float, default=3600, help="seconds before a run is killed")
     a = p.parse_args(argv)
-    a.scenario = [int(x) for x in a.scenario.split(",") if x.strip()]
+    text = "" if a.scenario == "none" else a.scenario
+    a.scenario = [int(x) for x in text.split(",") if x.strip()]
     unknown = [s for s in a.scenario if s not in SCENARIOS]
     if unknown:
         p.error(f"unknown scenario(s) {unknown}; known: {sorted(SCENARIOS)}")
