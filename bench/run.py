@@ -328,14 +328,15 @@ class Suite:
         return out
 
     def report(self) -> str:
-        lines = [
-            f"Scale factor {self.args.scale:g} (lineitem {self.counts.get('lineitem', 0):,} rows, "
-            f"orders {self.counts.get('orders', 0):,} rows); {self.args.runs} run(s) per method, "
-            "alternating; every figure verified (row count and a checksum of every column).",
-            "",
-            *self.machine(),
-            "",
-        ]
+        lines = []
+        if self.args.scenario:
+            lines += [
+                f"Scale factor {self.args.scale:g} (lineitem {self.counts['lineitem']:,} rows, "
+                f"orders {self.counts['orders']:,} rows); {self.args.runs} run(s) per method, "
+                "alternating; every figure verified (row count and a checksum of every column).",
+                "",
+            ]
+        lines += [*self.machine(), ""]
         for sc_id in self.args.scenario:
             lines += [*self.table(sc_id), ""]
         if self.memory:
