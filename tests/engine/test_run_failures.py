@@ -563,6 +563,89 @@ def test_cancel_while_merging_a_first_run(make_env: Callable[[str], Env], kind: 
     assert env.rows() == expected(2000)
 
 
+def test_cancel_before_the_source_returns_a_row(make_env: Callable[[str], Env]) -> None:
+    """A source query still working on its first row (a sort, a slow plan) is cancelled
+    on the server: the run does not wait for it."""
+    env = make_env("postgresql")
+    env.add_module(source_query=fast_query(100), merge_strategy="full")
+    env.ok()
+    before = env.rows()
+    env.set_query(
+        "SELECT g AS id, 'w' || g AS v FROM generate_series(1, 100) g "
+        "WHERE (SELECT true FROM pg_sleep(30))"
+    )
+    progress, cancel = Progress(), threading.Event()
+    thread, stamp = _cancel_when(env, progress, lambda e: e.phase == "staging", "event", cancel)
+    run = env.run(cancel=cancel, on_event=progress)
+    took = time.monotonic() - stamp["at"]
+    thread.join()
+    env.assert_failed(run, "cancelled", "cancelled")
+    assert took < 5, f"the run went on for {took:.1f} s after the cancel"
+    assert env.rows() == before
+
+
+@pytest.mark.parametrize("kind", SERVERS)
+def test_cancel_while_staging_key_sync_keys(make_env: Callable[[str], Env], kind: str) -> None:
+    env = make_env(kind)
+    env.add_module(source_query=fast_query(1000), key_sync=True)
+    env.ok()
+    before = env.rows()
+
+    # Rows 1..500 are gone from the source; listing the source keys is slow.
+    env.set_query(f"SELECT id, v FROM ({fast_query(2000)}) q WHERE id > 500")
+    env.store.modules.update(
+        env.module,
+        key_sync_query=(
+            "SELECT g AS id FROM generate_series(501, 1000000) g "
+            "WHERE pk_slow(g, 80000, 5000, 0.15)"
+        ),
+    )
+    progress, cancel = Progress(), threading.Event()
+    thread, stamp = _cancel_when(env, progress, lambda e: e.phase == "keys", "request", cancel)
+    run = env.run(cancel=cancel, on_event=progress)
+    took = time.monotonic() - stamp["at"]
+    thread.join()
+    env.assert_failed(run, "cancelled", "cancelled")
+    assert took < 5, f"the run went on for {took:.1f} s after the cancel"
+    assert "staged 1,000 rows" in (run.live_log or "")  # ids 1001..2000
+    assert env.rows() == before  # neither the new rows nor the key_sync deletes
+
+    env.store.modules.update(env.module, key_sync_query=None)
+    env.ok()
+    assert env.rows() == expected(2000, start=501)
+
+
+def test_cancel_stops_a_group_run(make_env: Callable[[str], Env]) -> None:
+    from pipekit.engine.run import run_group
+
+    env = make_env("postgresql")
+    env.add_module(source_query=fast_query(1000), merge_strategy="full")
+    env.ok()
+    before = env.rows()
+    env.set_query(SLOW_QUERY)
+    second = f"{env.module}_b"
+    env.store.modules.add(
+        second, source="src", dest="dw", dest_table=f"{env.table}_b",
+        source_query=fast_query(10), merge_strategy="full",
+    )  # fmt: skip
+    env.store.groups.add(f"g_{env.module}", members=[env.module, second])
+
+    progress, cancel = Progress(), threading.Event()
+    thread, stamp = _cancel_when(
+        env, progress, lambda e: e.phase == "staging" and e.rows > 0, "event", cancel
+    )
+    result = run_group(Engine(env.store), f"g_{env.module}", cancel=cancel, on_event=progress)
+    took = time.monotonic() - stamp["at"]
+    thread.join()
+    assert took < 5
+    assert result.group_run.status == "cancelled"
+    assert [(r.module_name, r.status) for r in result.runs] == [(env.module, "cancelled")]
+    assert env.store.runs.list(module=second) == []  # the member after it never started
+    env.assert_released()
+    assert env.store.runs.lock_holder(second) is None
+    assert env.rows() == before
+
+
 # -- the process is killed --------------------------------------------------------
 
 
