@@ -1,0 +1,352 @@
+"""How a run behaves around the data (DESIGN 6.1): the module lock and its recovery,
+refusals that change nothing, checks inside the merge transaction, hooks after it,
+and the live log seen from another process's view of the state store."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import uuid
+from typing import Any
+
+import pytest
+
+from pipekit.engine.run import Engine, RunEvent, run_group
+from pipekit.errors import ModuleBusyError
+from pipekit.store import Store
+from tests.engine.conftest import add_connection, dest_table_name, open_db, table_rows
+
+DDL = "CREATE TABLE {t} (id int PRIMARY KEY, v varchar(20), n int)"
+COLUMNS = ["id", "v", "n"]
+
+
+class Setup:
+    """A source table (id, v, n) on PostgreSQL with rows 1..`rows`, connections
+    ``src``/``dw`` and module ``m``."""
+
+    def __init__(
+        self,
+        store: Store,
+        urls: dict[str, str],
+        dest_kind: str = "postgresql",
+        *,
+        rows: int = 5,
+        query: str = "SELECT id, v, n FROM {src}",
+        **config: Any,
+    ) -> None:
+        tag = uuid.uuid4().hex[:8]
+        self.store = store
+        self.src_url, self.dest_url = urls["postgresql"], urls[dest_kind]
+        self.dest_kind = dest_kind
+        self.src = f"b_{tag}"
+        self.dest = dest_table_name(dest_kind, f"d_{tag}")
+        self.sql(DDL)
+        for i in range(1, rows + 1):
+            self.sql(f"INSERT INTO {{t}} VALUES ({i}, 'v{i}', {i * 10})")
+        add_connection(store, "src", self.src_url)
+        add_connection(store, "dw", self.dest_url)
+        config.setdefault("merge_strategy", "incremental")
+        config.setdefault("merge_key", "id")
+        store.modules.add(
+            "m",
+            source="src",
+            dest="dw",
+            dest_table=self.dest,
+            source_query=query.replace("{src}", self.src),
+            **config,
+        )
+
+    def sql(self, statement: str) -> None:
+        with open_db(self.src_url) as d:
+            d.execute(statement.replace("{t}", d.quote(self.src)))
+
+    def dest_sql(self, statement: str) -> None:
+        with open_db(self.dest_url) as d:
+            d.execute(statement.replace("{d}", d.table_sql(self.dest)))
+
+    def run(self, **kwargs: Any) -> Any:
+        return Engine(self.store).run_module("m", **kwargs)
+
+    def source_rows(self) -> list[tuple[Any, ...]]:
+        return table_rows(self.src_url, self.src, COLUMNS)
+
+    def dest_rows(self) -> list[tuple[Any, ...]]:
+        return table_rows(self.dest_url, self.dest, COLUMNS)
+
+    def dest_exists(self) -> bool:
+        with open_db(self.dest_url) as d:
+            return d.table_exists(self.dest)
+
+
+def ok(run: Any) -> Any:
+    assert run.status == "success", run.error
+    return run
+
+
+# -- the module lock -----------------------------------------------------------------
+
+
+def test_second_run_while_locked_is_refused_and_not_recorded(
+    run_store: Store, run_urls: dict[str, str]
+) -> None:
+    s = Setup(run_store, run_urls)
+    holder = run_store.runs.begin(
+        "m", triggered_by="test", pid=os.getpid(), host=socket.gethostname()
+    )
+    with pytest.raises(ModuleBusyError) as refused:
+        s.run()
+    assert refused.value.run_id == holder
+    assert f"run {holder}" in str(refused.value)
+    assert "already running" in str(refused.value)
+    assert [r.id for r in run_store.runs.list(module="m")] == [holder]
+    assert run_store.runs.lock_holder("m").run_id == holder  # type: ignore[union-attr]
+    assert not s.dest_exists()
+
+    # a lock held on another host counts as alive: refused too, never stolen
+    run_store.runs.finish(holder, "success")
+    run_store.runs.unlock("m", holder)
+    other = run_store.runs.begin("m", triggered_by="test", pid=1, host="elsewhere.example")
+    with pytest.raises(ModuleBusyError) as refused:
+        s.run()
+    assert refused.value.run_id == other
+
+    run_store.runs.finish(other, "success")
+    run_store.runs.unlock("m", other)
+    run = ok(s.run())
+    assert run_store.runs.lock_holder("m") is None
+    assert s.dest_rows() == s.source_rows()
+    assert [r.id for r in run_store.runs.list(module="m")] == [run.id, other, holder]
+
+
+def test_lock_of_a_dead_process_is_recovered(run_store: Store, run_urls: dict[str, str]) -> None:
+    s = Setup(run_store, run_urls)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    stale = run_store.runs.begin("m", triggered_by="test", pid=gone.pid, host=socket.gethostname())
+    run = ok(s.run())
+    old = run_store.runs.get(stale)
+    assert (old.status, old.error) == ("error", "interrupted")
+    assert old.finished_at is not None
+    assert run.id != stale
+    assert run_store.runs.lock_holder("m") is None
+    assert s.dest_rows() == s.source_rows()
+
+
+def test_group_member_that_is_running_is_refused_and_the_group_goes_on(
+    run_store: Store, run_urls: dict[str, str]
+) -> None:
+    s = Setup(run_store, run_urls, "sqlite")
+    run_store.modules.add(
+        "m2",
+        source="src",
+        dest="dw",
+        dest_table=f"{s.dest}_2",
+        source_query=f"SELECT id, v FROM {s.src}",
+        merge_strategy="full",
+    )
+    run_store.groups.add("g", members=["m", "m2"])
+    holder = run_store.runs.begin(
+        "m", triggered_by="test", pid=os.getpid(), host=socket.gethostname()
+    )
+    result = run_group(Engine(run_store), "g")
+    assert [r.module_name for r in result.runs] == ["m2"]
+    assert result.runs[0].status == "success"
+    assert len(result.refused) == 1 and result.refused[0].startswith("m: ")
+    assert f"run {holder}" in result.refused[0]
+    assert result.group_run.status == "error"
+    assert "already running" in (result.group_run.error or "")
+    assert run_store.runs.lock_holder("m").run_id == holder  # type: ignore[union-attr]
+    assert not s.dest_exists()
+
+
+# -- refusals that change nothing ----------------------------------------------------
+
+
+@pytest.mark.parametrize("dest_kind", ["postgresql", "mysql"])
+def test_duplicate_merge_keys_fail_before_the_destination_changes(
+    run_store: Store, run_urls: dict[str, str], dest_kind: str
+) -> None:
+    s = Setup(
+        run_store,
+        run_urls,
+        dest_kind,
+        query="SELECT id, v, n FROM {src} UNION ALL SELECT id, 'again', n FROM {src} WHERE n > 60",
+        merge_strategy="upsert",
+    )
+    ok(s.run())  # n > 60 matches nothing yet
+    before = s.dest_rows()
+    s.sql("UPDATE {t} SET n = 99, v = 'changed' WHERE id IN (2, 4)")
+    run = s.run()
+    assert run.status == "error"
+    assert "the source returned the merge key (id) more than once" in (run.error or "")
+    assert "(2) x2" in (run.error or "") and "(4) x2" in (run.error or "")
+    assert "nothing was changed" in (run.error or "")
+    assert s.dest_rows() == before
+    assert run_store.runs.lock_holder("m") is None
+
+
+def test_upsert_into_a_table_without_primary_key_is_refused(
+    run_store: Store, run_urls: dict[str, str]
+) -> None:
+    s = Setup(run_store, run_urls, "duckdb", merge_strategy="upsert")
+    s.dest_sql("CREATE SCHEMA sync")
+    s.dest_sql("CREATE TABLE {d} (id int, v varchar, n int)")
+    s.dest_sql("INSERT INTO {d} VALUES (1, 'kept', 0)")
+    run = s.run()
+    assert run.status == "error"
+    assert "upsert into sync." in (run.error or "")
+    assert "needs its primary key to be the merge key (id)" in (run.error or "")
+    assert "primary key is (none)" in (run.error or "")
+    assert s.dest_rows() == [(1, "kept", 0)]
+
+
+def test_incremental_without_merge_key_is_refused(
+    run_store: Store, run_urls: dict[str, str]
+) -> None:
+    s = Setup(run_store, run_urls, "sqlite", merge_key=None)
+    run = s.run()
+    assert run.status == "error"
+    assert "merge_strategy incremental needs a merge_key" in (run.error or "")
+    assert not s.dest_exists()
+
+
+# -- checks --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dest_kind", ["postgresql", "mysql", "sqlite"])
+def test_checks_run_inside_the_merge(
+    run_store: Store, run_urls: dict[str, str], dest_kind: str
+) -> None:
+    s = Setup(run_store, run_urls, dest_kind, merge_strategy="upsert")
+    with open_db(s.dest_url) as d:
+        table, n = d.table_sql(s.dest), d.quote("n")
+    run_store.checks.add(
+        "m", "no_negative_n", sql=f"SELECT id, {n} FROM {table} WHERE {n} < 0 -- must be empty"
+    )
+    first = ok(s.run())
+    assert "check no_negative_n passed" in (first.live_log or "")
+    assert "-- check no_negative_n" in (first.check_sql or "")
+    before = s.dest_rows()
+
+    s.sql("UPDATE {t} SET n = -1 - id, v = 'bad' WHERE id IN (2, 3)")
+    s.sql("INSERT INTO {t} VALUES (6, 'new', -7)")
+    s.sql("DELETE FROM {t} WHERE id = 5")
+    s.store.modules.update("m", key_sync=True)
+    run = s.run()
+    assert run.status == "error"
+    assert "check 'no_negative_n' failed" in (run.error or "")
+    for offending in ("(2, -3)", "(3, -4)", "(6, -7)"):
+        assert offending in (run.error or "")
+    assert "the merge was rolled back" in (run.error or "")
+    assert s.dest_rows() == before  # the replace, the insert and key_sync all undone
+
+    s.sql("UPDATE {t} SET n = 1 WHERE n < 0")
+    ok(s.run())
+    assert s.dest_rows() == s.source_rows()
+
+
+def test_failing_check_on_a_first_run_leaves_no_table(
+    run_store: Store, run_urls: dict[str, str]
+) -> None:
+    s = Setup(run_store, run_urls, "duckdb", audit_columns=True)
+    run_store.checks.add("m", "never", sql="SELECT 1 AS always_fails")
+    run = s.run()
+    assert run.status == "error"
+    assert "check 'never' failed" in (run.error or "")
+    assert not s.dest_exists()  # DuckDB rolls the CREATE TABLE back with the rest
+
+
+# -- hooks -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dest_kind", ["postgresql", "sqlite"])
+def test_hooks_after_commit_in_order_and_a_failing_one(
+    run_store: Store, run_urls: dict[str, str], dest_kind: str
+) -> None:
+    s = Setup(run_store, run_urls, dest_kind)
+    hooklog = f"hooklog_{uuid.uuid4().hex[:6]}"
+    s.dest_sql(f"CREATE TABLE {hooklog} (pos int, what varchar(40), seen int)")
+    with open_db(s.dest_url) as d:
+        count = f"(SELECT COUNT(*) FROM {d.table_sql(s.dest)})"
+    hooks = [
+        ("success", f"INSERT INTO {hooklog} VALUES (1, 'first', {count})"),
+        ("success", f"INSERT INTO {hooklog} VALUES (2, 'second', {count})"),
+        ("failure", f"INSERT INTO {hooklog} VALUES (3, 'only on failure', 0)"),
+        ("always", f"INSERT INTO {hooklog} VALUES (4, 'always', 0)"),
+    ]
+    for run_on, sql in hooks:
+        run_store.hooks.add("m", sql, run_on=run_on)
+
+    first = ok(s.run())
+    log = first.live_log or ""
+    assert log.index("committed:") < log.index("hook 1 (success) ok") < log.index("hook 2")
+    assert "-- hook 1 (success): ok" in (first.hook_sql or "")
+    assert "only on failure" not in (first.hook_sql or "")
+
+    def logged() -> list[tuple[Any, ...]]:
+        return table_rows(s.dest_url, hooklog, ["pos", "what", "seen"])
+
+    assert logged() == [(1, "first", 5), (2, "second", 5), (4, "always", 0)]
+
+    # hook 2 now fails: the data stays committed, failure and always hooks still run
+    s.dest_sql(f"DELETE FROM {hooklog}")
+    broken = run_store.hooks.list("m")[1]
+    run_store.hooks.update(broken.id, sql="INSERT INTO no_such_table VALUES (1)")
+    run_store.hooks.add("m", f"INSERT INTO {hooklog} VALUES (5, 'late success', 0)")
+    s.sql("INSERT INTO {t} VALUES (6, 'v6', 60)")
+    run = s.run()
+    assert run.status == "error"
+    assert (run.error or "").startswith("hook 2 (success) failed")
+    assert "the merged data stays committed" in (run.error or "")
+    assert s.dest_rows() == s.source_rows()
+    assert logged() == [(1, "first", 6), (3, "only on failure", 0), (4, "always", 0)]
+    hook_sql = run.hook_sql or ""
+    assert "-- hook 2 (success): FAILED\nINSERT INTO no_such_table" in hook_sql
+    assert "-- hook 3 (failure): ok" in hook_sql
+    assert "late success" not in hook_sql  # success hooks after a failure do not run
+
+
+def test_failed_run_runs_failure_and_always_hooks_only(
+    run_store: Store, run_urls: dict[str, str]
+) -> None:
+    s = Setup(run_store, run_urls, "sqlite", query="SELECT id, v, n FROM missing_table")
+    hooklog = "hooklog"
+    s.dest_sql(f"CREATE TABLE {hooklog} (what varchar(20))")
+    for run_on in ("success", "failure", "always"):
+        run_store.hooks.add("m", f"INSERT INTO {hooklog} VALUES ('{run_on}')", run_on=run_on)
+    run = s.run()
+    assert run.status == "error"
+    assert "missing_table" in (run.error or "")
+    assert table_rows(s.dest_url, hooklog, ["what"]) == [("always",), ("failure",)]
+
+
+# -- the live log ---------------------------------------------------------------------
+
+
+def test_live_log_is_readable_from_another_store_during_the_run(
+    run_store: Store, run_urls: dict[str, str], tmp_path: Any
+) -> None:
+    s = Setup(run_store, run_urls, "sqlite", rows=20)
+    seen: list[tuple[str, str, str]] = []
+    other = Store.open(tmp_path / "state.db")  # what `pipekit runs show --follow` opens
+
+    def on_event(event: RunEvent) -> None:
+        if event.message and event.phase in ("staging", "merge", "commit"):
+            run = other.runs.get(event.run_id)
+            seen.append((event.phase, run.status, run.live_log or ""))
+
+    try:
+        run = Engine(run_store).run_module("m", on_event=on_event)
+    finally:
+        other.close()
+    ok(run)
+    assert seen, "no progress event during the run"
+    for _phase, status, live in seen:
+        assert status == "running"
+        assert f"run {run.id} of module m started" in live
+    staging = [live for phase, _, live in seen if phase == "staging"]
+    assert any("staged 20 rows" in live for live in staging)
+    assert "merging into" in seen[-1][2]
+    assert "finished: success" in (run.live_log or "")
+    assert s.dest_rows() == s.source_rows()
