@@ -621,7 +621,9 @@ class _ModuleRun:
         self.committed = True
         inserted = sum(counts.get(k, 0) for k in ("insert", "insert new"))
         if "upsert" in counts:
-            inserted = counts["upsert"]
+            # every staged row is inserted or updates its row; MariaDB's affected-row
+            # count says 2 for an update and 0 for an unchanged row, so it is not used
+            inserted = self.rows
         deleted = counts.get("replace", 0) + counts.get("key_sync", 0)
         if before is not None:
             deleted += before
