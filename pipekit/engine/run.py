@@ -148,13 +148,12 @@ class Engine:
 
 
 class _Watcher:
-    """Polls the state store for a cancel request and interrupts the drivers once."""
+    """Polls the state store for a cancel request and interrupts the drivers while it stands."""
 
     def __init__(self, run: _ModuleRun) -> None:
         self._run = run
         self._stop = threading.Event()
         self.armed = True  # cleared after commit: nothing may interrupt hooks' bookkeeping
-        self._fired = False
         self._thread = threading.Thread(target=self._loop, name="pipekit-cancel", daemon=True)
         self._thread.start()
 
@@ -165,8 +164,9 @@ class _Watcher:
                 with suppress(Exception):
                     if run.engine.store.runs.cancel_requested(run.run_id):
                         run.cancel.set()
-            if run.cancel.is_set() and self.armed and not self._fired:
-                self._fired = True
+            # Every poll, not once: a cancel landing between two statements must
+            # still interrupt the statement that starts next.
+            if run.cancel.is_set() and self.armed:
                 for driver in list(run.drivers):
                     with suppress(Exception):
                         driver.cancel()
@@ -352,7 +352,7 @@ class _ModuleRun:
             return False
         from croniter import croniter
 
-        now = dt.datetime.now().astimezone()  # cron reads local server time
+        now = self.engine.now().astimezone()  # cron reads local server time
         last_slot = croniter(m.full_refresh_cron, now).get_prev(dt.datetime)
         for run in self.engine.store.runs.list(module=m.name, status="success", limit=200):
             if run.merge_strategy == "full" and run.id != self.run_id:

@@ -156,7 +156,8 @@ def column_window(
         # Compared naive, the source would read it in its session's zone and skip rows.
         current = current.cast(pa.timestamp(current.type.unit, tz="UTC"))
     window = Window(column, identity.where, None, None, None, include_nulls=keyed)
-    if current is not None and not is_empty(current):
+    # Only SQL NULL means "nothing yet": a text MAX that reads 'null' is a real value.
+    if current is not None and current.is_valid:
         window.max_value = scalar_text(current)
         window.lower = lower_bound(current, op, lookback)
     wm_type = current.type if current is not None else source_type

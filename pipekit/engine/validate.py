@@ -427,7 +427,7 @@ class _Checker:
                         f"'{', '.join(keys)}': name the one destination column that grows "
                         "(e.g. updated_at), or filter the query with a named watermark",
                     )
-            else:
+            elif not self.query_placeholders:  # a named watermark filters the reads
                 effective = keys[0]  # incremental falls back to the merge key
         self._window(effective, strategy)
 

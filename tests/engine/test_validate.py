@@ -242,8 +242,13 @@ def test_watermark_column_that_is_not_a_destination_column() -> None:
     )
 
 
+def unfiltered(**changes: Any) -> dict[str, Any]:
+    """The example without its named watermark: the merge key can be the watermark."""
+    return good(source_query=QUERY.split("\nWHERE")[0], watermarks=None, **changes)
+
+
 def test_watermark_column_naming_several_columns() -> None:
-    assert only(good(watermark_column="dcodat, dcord")) == (
+    assert only(unfiltered(watermark_column="dcodat, dcord")) == (
         "watermark_column: 'dcodat, dcord' names several columns; a watermark is one "
         "destination column that grows, e.g. updated_at"
     )
@@ -265,7 +270,14 @@ def test_watermark_column_on_a_full_module() -> None:
 
 
 def test_incremental_falls_back_to_the_merge_key() -> None:
-    assert problems(good(watermark_column=None)) == []
+    assert problems(unfiltered(watermark_column=None)) == []
+
+
+def test_no_merge_key_fallback_when_named_watermarks_filter_the_query() -> None:
+    # The engine does not add `key > max(key)` to a query filtered by {since}, so a
+    # look-back with no watermark column has nothing to act on.
+    found = problems(good(watermark_column=None))
+    assert any(p.startswith("lookback: has no effect") for p in found), found
 
 
 def test_incremental_with_a_composite_key_needs_a_watermark_column() -> None:
