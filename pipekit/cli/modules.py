@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from pipekit.cli._context import OK, WARN, check_line, open_store, out, say
+from pipekit.engine.validate import MODULE_SETTINGS  # stdlib-only: keeps --help fast
 
 if TYPE_CHECKING:
     from pipekit.store import Group, Module, Store
@@ -180,23 +181,7 @@ def print_sql(label: str, sql: str | None) -> None:
 # -- checking a module definition (shared by modules, watermarks, hooks, checks) --
 
 #: the module fields the validator reads, as the store names them
-SPEC_FIELDS = (
-    "source",
-    "dest",
-    "dest_table",
-    "source_query",
-    "merge_strategy",
-    "merge_key",
-    "watermark_column",
-    "watermark_op",
-    "lookback",
-    "safety_lag",
-    "key_sync",
-    "key_sync_query",
-    "full_refresh_cron",
-    "audit_columns",
-    "enabled",
-)
+SPEC_FIELDS = MODULE_SETTINGS
 #: the option of `modules add/edit` that sets each field, for problem messages
 OPTION_OF = {
     "source": "--source",

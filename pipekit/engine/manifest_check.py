@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from pipekit.engine.validate import Problem, did_you_mean, module_problems
+from pipekit.engine.validate import MODULE_SETTINGS, Problem, did_you_mean, module_problems
 from pipekit.errors import PipekitError
 
 if TYPE_CHECKING:
@@ -21,23 +21,7 @@ if TYPE_CHECKING:
 
 TOP_KEYS = ("connections", "modules", "groups", "schedules")
 CONNECTION_KEYS = ("url", "user", "password", "supports_deletes")
-MODULE_FIELDS = (
-    "source",
-    "dest",
-    "dest_table",
-    "source_query",
-    "merge_strategy",
-    "merge_key",
-    "watermark_column",
-    "watermark_op",
-    "lookback",
-    "safety_lag",
-    "key_sync",
-    "key_sync_query",
-    "full_refresh_cron",
-    "audit_columns",
-    "enabled",
-)
+MODULE_FIELDS = MODULE_SETTINGS
 MODULE_KEYS = (*MODULE_FIELDS, "watermarks", "hooks", "checks")
 WATERMARK_KEYS = ("connection", "resolver_sql", "default")
 HOOK_KEYS = ("sql", "run_on")

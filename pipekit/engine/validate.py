@@ -25,6 +25,24 @@ WATERMARK_OPS = (">", ">=")
 HOOK_RUN_ON = ("success", "failure", "always")
 #: strategies whose loads delete by key, so key_sync (deleting vanished keys) fits them
 KEY_SYNC_STRATEGIES = ("incremental", "upsert")
+#: what a user sets on a module, in display order: the CLI and the YAML format use it
+MODULE_SETTINGS = (
+    "source",
+    "dest",
+    "dest_table",
+    "source_query",
+    "merge_strategy",
+    "merge_key",
+    "watermark_column",
+    "watermark_op",
+    "lookback",
+    "safety_lag",
+    "key_sync",
+    "key_sync_query",
+    "full_refresh_cron",
+    "audit_columns",
+    "enabled",
+)
 #: ``{name}`` in a query: a named watermark, replaced by a typed literal at run time
 PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Connection as SAConnection
 from sqlalchemy import Row, func, select
 
 from pipekit.errors import ModuleBusyError, NotFoundError
@@ -133,20 +134,8 @@ class RunRepo:
         """Open a run of `module` with status ``running``; returns its id."""
         with self._store.write() as conn:
             mid = require_module(conn, module).id
-            res = conn.execute(
-                _r.insert().values(
-                    module_id=mid,
-                    module_name=module,
-                    group_run_id=group_run_id,
-                    triggered_by=triggered_by,
-                    started_at=utcnow(),
-                    status="running",
-                    merge_strategy=merge_strategy,
-                    pid=pid,
-                    host=host,
-                )
-            )
-            return int(res.inserted_primary_key[0])
+            return _insert_run(conn, mid, module, group_run_id, triggered_by, pid, host,
+                               merge_strategy)  # fmt: skip
 
     def begin(
         self,
@@ -165,32 +154,10 @@ class RunRepo:
         """
         with self._store.write() as conn:
             mod = require_module(conn, module)
-            res = conn.execute(
-                _r.insert().values(
-                    module_id=mod.id,
-                    module_name=module,
-                    group_run_id=group_run_id,
-                    triggered_by=triggered_by,
-                    started_at=utcnow(),
-                    status="running",
-                    merge_strategy=merge_strategy,
-                    pid=pid,
-                    host=host,
-                )
+            run_id = _insert_run(
+                conn, mod.id, module, group_run_id, triggered_by, pid, host, merge_strategy
             )
-            run_id = int(res.inserted_primary_key[0])
-            locked = conn.execute(
-                _mod.update()
-                .where(_mod.c.id == mod.id, _mod.c.running == False)  # noqa: E712
-                .values(
-                    running=True,
-                    locked_by_run_id=run_id,
-                    locked_pid=pid,
-                    locked_host=host,
-                    locked_at=utcnow(),
-                )
-            )
-            if locked.rowcount != 1:
+            if not _lock(conn, mod.id, run_id, pid, host):
                 holder = conn.execute(select(_mod).where(_mod.c.id == mod.id)).one()
                 where = f"pid {holder.locked_pid} on {holder.locked_host}"
                 raise ModuleBusyError(
@@ -330,19 +297,7 @@ class RunRepo:
     def try_lock(self, module: str, run_id: int, pid: int | None, host: str | None) -> bool:
         """Take `module`'s lock for `run_id`; False if another run holds it."""
         with self._store.write() as conn:
-            mid = require_module(conn, module).id
-            res = conn.execute(
-                _mod.update()
-                .where(_mod.c.id == mid, _mod.c.running == False)  # noqa: E712
-                .values(
-                    running=True,
-                    locked_by_run_id=run_id,
-                    locked_pid=pid,
-                    locked_host=host,
-                    locked_at=utcnow(),
-                )
-            )
-            return res.rowcount == 1
+            return _lock(conn, require_module(conn, module).id, run_id, pid, host)
 
     def unlock(self, module: str, run_id: int) -> bool:
         """Release the lock if `run_id` holds it; False otherwise (nothing changes)."""
@@ -403,6 +358,45 @@ class RunRepo:
                 )
             )
         return freed
+
+
+def _insert_run(
+    conn: SAConnection,
+    module_id: int,
+    module: str,
+    group_run_id: int | None,
+    triggered_by: str,
+    pid: int | None,
+    host: str | None,
+    merge_strategy: str | None,
+) -> int:
+    res = conn.execute(
+        _r.insert().values(
+            module_id=module_id,
+            module_name=module,
+            group_run_id=group_run_id,
+            triggered_by=triggered_by,
+            started_at=utcnow(),
+            status="running",
+            merge_strategy=merge_strategy,
+            pid=pid,
+            host=host,
+        )
+    )
+    return int(res.inserted_primary_key[0])
+
+
+def _lock(
+    conn: SAConnection, module_id: int, run_id: int, pid: int | None, host: str | None
+) -> bool:
+    """The atomic lock statement; True if this call took the lock."""
+    res = conn.execute(
+        _mod.update()
+        .where(_mod.c.id == module_id, _mod.c.running == False)  # noqa: E712
+        .values(running=True, locked_by_run_id=run_id, locked_pid=pid, locked_host=host,
+                locked_at=utcnow())
+    )  # fmt: skip
+    return res.rowcount == 1
 
 
 _UNLOCKED: dict[str, Any] = {
