@@ -103,13 +103,19 @@ class Engine:
         group_run_id: int | None = None,
         cancel: threading.Event | None = None,
         on_event: EventHandler | None = None,
+        run_id: int | None = None,
     ) -> Run:
         """Run module `name` once; returns its finished run-log row.
 
         Raises ``ModuleBusyError`` (nothing recorded) when another run holds the
         module's lock; every other failure is recorded in the returned run.
+        With `run_id` (from ``start_module``, perhaps in another process) the lock
+        is already held: this process adopts the run and carries it out.
         """
-        run_id = self._begin(name, group_run_id, triggered_by)
+        if run_id is None:
+            run_id = self._begin(name, group_run_id, triggered_by)
+        else:
+            self.store.runs.adopt(run_id, os.getpid(), socket.gethostname())
         return _ModuleRun(
             self,
             self.store.modules.get(name),
@@ -119,6 +125,13 @@ class Engine:
             cancel=cancel or threading.Event(),
             on_event=on_event,
         ).execute()
+
+    def start_module(
+        self, name: str, *, triggered_by: str = "api", group_run_id: int | None = None
+    ) -> int:
+        """Open a run and take the lock now, to carry it out later (``run_module(run_id=)``),
+        so a caller can answer with the run id at once. ``ModuleBusyError`` if held."""
+        return self._begin(name, group_run_id, triggered_by)
 
     def _begin(self, name: str, group_run_id: int | None, triggered_by: str) -> int:
         kwargs: dict[str, Any] = {

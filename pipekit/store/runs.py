@@ -168,6 +168,23 @@ class RunRepo:
                 )
             return run_id
 
+    def adopt(self, run_id: int, pid: int, host: str) -> None:
+        """The process carrying out a run started elsewhere takes it over: the run and
+        the lock it holds name this process, so liveness checks look at the right pid."""
+        with self._store.write() as conn:
+            res = conn.execute(
+                _r.update()
+                .where(_r.c.id == run_id, _r.c.status == "running")
+                .values(pid=pid, host=host)
+            )
+            if res.rowcount == 0:
+                raise NotFoundError(f"no running run with id {run_id}")
+            conn.execute(
+                _mod.update()
+                .where(_mod.c.locked_by_run_id == run_id)
+                .values(locked_pid=pid, locked_host=host)
+            )
+
     def set_progress(self, run_id: int, **values: Any) -> None:
         """Update counters of a running run (rows_read so far, the strategy in use)."""
         allowed = {"rows_read", "merge_strategy", "source_query"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import uuid
 from typing import Any
 
@@ -129,6 +130,35 @@ def test_lock_of_a_dead_process_is_recovered(run_store: Store, run_urls: dict[st
     assert (old.status, old.error) == ("error", "interrupted")
     assert old.finished_at is not None
     assert run.id != stale
+    assert run_store.runs.lock_holder("m") is None
+    assert s.dest_rows() == s.source_rows()
+
+
+def test_a_started_run_is_carried_out_by_another_process(
+    run_store: Store, run_urls: dict[str, str]
+) -> None:
+    """start_module answers with the run id at once; a worker process adopts the run."""
+    s = Setup(run_store, run_urls)
+    engine = Engine(run_store)
+    run_id = engine.start_module("m", triggered_by="api")
+    assert run_store.runs.lock_holder("m").run_id == run_id
+    with pytest.raises(ModuleBusyError) as refused:
+        engine.start_module("m")
+    assert refused.value.run_id == run_id
+    code = (
+        "import sys; from pipekit.engine.run import Engine; from pipekit.store import Store\n"
+        "store = Store.open(sys.argv[1])\n"
+        "run = Engine(store).run_module('m', run_id=int(sys.argv[2]))\n"
+        "print(run.pid, run.status)"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", code, str(run_store.display()), str(run_id)],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    pid, status = child.stdout.split()
+    assert status == "success" and int(pid) != os.getpid()
+    run = run_store.runs.get(run_id)
+    assert (run.status, run.pid, run.triggered_by) == ("success", int(pid), "api")
     assert run_store.runs.lock_holder("m") is None
     assert s.dest_rows() == s.source_rows()
 
