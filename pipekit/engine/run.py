@@ -819,6 +819,7 @@ def run_group(
     triggered_by: str = "cli",
     cancel: threading.Event | None = None,
     on_event: EventHandler | None = None,
+    group_run_id: int | None = None,
 ) -> GroupResult:
     """Run a group's enabled modules in run order (DESIGN 6.5).
 
@@ -829,7 +830,8 @@ def run_group(
     store = engine.store
     cancel = cancel or threading.Event()
     members = store.groups.enabled_modules(name)
-    group_run_id = store.runs.start_group(name, triggered_by=triggered_by)
+    if group_run_id is None:  # else the caller opened it (runs.start_group) to answer at once
+        group_run_id = store.runs.start_group(name, triggered_by=triggered_by)
     runs: list[Run] = []
     refused: list[str] = []
     cancelled = False
