@@ -27,6 +27,7 @@ from pipekit.cli import (
     run,
     schedules,
     secrets,
+    serve,
     watermarks,
 )
 from pipekit.cli._context import CliState, print_error
@@ -90,6 +91,8 @@ app.add_typer(run.runs_app, name="runs")
 
 app.command("apply")(manifest.apply)
 app.command("export")(manifest.export)
+app.command("serve")(serve.serve)
+app.command("set-password")(serve.set_password)
 
 
 def main() -> None:

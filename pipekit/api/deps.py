@@ -1,0 +1,59 @@
+"""Shared helpers of the routes: the store, looking objects up by id or name, 422 bodies."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fastapi import HTTPException, Request
+
+from pipekit.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from pipekit.store import Store
+
+
+def store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def _by_id_or_name(items: list[Any], key: str, what: str) -> Any:
+    for item in items:
+        if (key.isdigit() and item.id == int(key)) or item.name == key:
+            return item
+    raise NotFoundError(f"{what} '{key}' does not exist")
+
+
+def connection(s: Store, key: str) -> Any:
+    return _by_id_or_name(s.connections.list(), key, "connection")
+
+
+def module(s: Store, key: str) -> Any:
+    if key.isdigit():
+        try:
+            return s.modules.get_by_id(int(key))
+        except NotFoundError:
+            pass
+    return s.modules.get(key)
+
+
+def group(s: Store, key: str) -> Any:
+    return _by_id_or_name(s.groups.list(), key, "group")
+
+
+def problems_422(problems: list[Any]) -> HTTPException:
+    """A 422 in FastAPI's own shape: one entry per problem, `loc` naming the field."""
+    detail = [
+        {
+            "loc": ["body", *(p.path.split(".") if p.path else [])],
+            "msg": p.message,
+            "type": "value_error",
+        }
+        for p in problems
+    ]
+    return HTTPException(422, detail=detail)
+
+
+def field_422(field: str, message: str) -> HTTPException:
+    return HTTPException(
+        422, detail=[{"loc": ["body", field], "msg": message, "type": "value_error"}]
+    )

@@ -1,0 +1,68 @@
+"""`pipekit serve` (the REST API, background runs, the scheduler) and
+`pipekit set-password USER` (the users the API authenticates).
+
+FastAPI and uvicorn are imported inside the commands, so `pipekit --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from pipekit.cli._context import load, open_store, say, state
+
+
+def serve(
+    ctx: typer.Context,
+    host: str | None = typer.Option(None, "--host", help="Address to listen on (api.host)."),
+    port: int | None = typer.Option(None, "--port", help="Port to listen on (api.port)."),
+    reload: bool = typer.Option(False, "--reload", help="Restart on code changes (development)."),
+    grace: float = typer.Option(
+        30.0, "--grace", min=0, help="Seconds running runs get to finish on shutdown."
+    ),
+) -> None:
+    """Serve the REST API under /api, run modules in the background and fire schedules."""
+    import os
+
+    import uvicorn
+
+    from pipekit.api.server import ENV_GRACE, build
+
+    config = load(ctx)
+    open_store(ctx).check()  # refuse an uninitialised state DB before listening
+    host = host or config["api.host"]
+    port = port or config["api.port"]
+    path = state(ctx).config_path or config.path
+    if reload:
+        if path:
+            os.environ["PIPEKIT_CONFIG"] = str(path)
+        os.environ[ENV_GRACE] = str(grace)
+        uvicorn.run("pipekit.api.server:from_env", factory=True, host=host, port=port, reload=True)
+        return
+    app = build(path, grace)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, timeout_graceful_shutdown=5, log_level="info")
+    )
+    server.run()
+
+
+def set_password(
+    ctx: typer.Context,
+    user: str = typer.Argument(..., help="User name (created if new)."),
+) -> None:
+    """Set USER's API password: prompted twice without echo, or read from stdin."""
+    from getpass import getpass
+
+    from pipekit.errors import PipekitError
+
+    if sys.stdin.isatty():
+        password = getpass(f"Password for {user}: ")
+        if getpass("Repeat it: ") != password:
+            raise PipekitError("the passwords do not match; nothing was changed")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with open_store(ctx) as store:
+        store.check()
+        store.users.set_password(user, password)
+    say(f"password set for {user}")

@@ -1,0 +1,176 @@
+"""CRUD round trips over HTTP, 404s, 422s naming fields, secrets never shown."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.api.conftest import PASSWORD
+
+
+def test_health_needs_no_auth(server) -> None:
+    r = httpx.get(f"{server.url}/health")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["database"]["ok"] and body["scheduler"]["ok"] and body["pool"]["ok"]
+    assert body["status"] == "ok"
+
+
+def test_connections_round_trip(api: httpx.Client) -> None:
+    r = api.post(
+        "/api/connections", json={"name": "c1", "url": "sqlite:////tmp/x.db", "password": "$C1_PW"}
+    )
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+    assert r.json()["password"] == "$C1_PW"
+    assert api.get(f"/api/connections/{cid}").json()["name"] == "c1"
+    assert api.get("/api/connections/c1").json()["id"] == cid
+    r = api.put(f"/api/connections/{cid}", json={"name": "c2", "supports_deletes": False})
+    assert r.status_code == 200 and r.json()["name"] == "c2"
+    assert not r.json()["supports_deletes"]
+    assert (
+        api.post("/api/connections", json={"name": "c2", "url": "sqlite:///y"}).status_code == 409
+    )
+    assert api.get("/api/connections").json()[0]["name"] == "c2"
+    assert api.delete(f"/api/connections/{cid}").status_code == 200
+    assert api.get(f"/api/connections/{cid}").status_code == 404
+
+
+def test_literal_password_refused_and_never_echoed(api: httpx.Client) -> None:
+    r = api.post(
+        "/api/connections",
+        json={"name": "lit", "url": "sqlite:////tmp/x.db", "password": "hunter2-literal"},
+    )
+    assert r.status_code == 422
+    assert "hunter2-literal" not in r.text
+    assert PASSWORD not in r.text
+
+
+def test_unknown_ids_404(api: httpx.Client) -> None:
+    for path in (
+        "/api/connections/999",
+        "/api/modules/999",
+        "/api/groups/nope",
+        "/api/runs/999",
+        "/api/group-runs/999",
+        "/api/schedules/999",
+        "/api/modules/999/history",
+        "/api/runs/999/live",
+    ):
+        r = api.get(path)
+        assert r.status_code == 404, path
+        assert isinstance(r.json()["detail"], str)
+
+
+def test_bad_module_is_422_naming_each_field(api: httpx.Client) -> None:
+    api.post("/api/connections", json={"name": "s", "url": "sqlite:////tmp/s.db"})
+    r = api.post(
+        "/api/modules",
+        json={
+            "name": "bad",
+            "source": "s",
+            "dest": "missing_conn",
+            "merge_strategy": "upsert",
+            "source_query": "SELECT a FROM t",
+        },
+    )
+    assert r.status_code == 422, r.text
+    fields = {tuple(d["loc"][1:]) for d in r.json()["detail"]}
+    assert ("dest",) in fields
+    assert ("merge_key",) in fields
+    assert ("dest_table",) in fields
+    r = api.post("/api/modules", json={"name": "x", "merge_strategy": "sideways"})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "merge_strategy"]
+
+
+def test_modules_and_parts_round_trip(api: httpx.Client) -> None:
+    api.post("/api/connections", json={"name": "src", "url": "sqlite:////tmp/src.db"})
+    api.post("/api/connections", json={"name": "dst", "url": "sqlite:////tmp/dst.db"})
+    spec = {
+        "name": "orders",
+        "source": "src",
+        "dest": "dst",
+        "dest_table": "orders",
+        "source_query": "SELECT id, v FROM orders",
+        "merge_strategy": "full",
+    }
+    r = api.post("/api/modules", json=spec)
+    assert r.status_code == 201, r.text
+    mid = r.json()["id"]
+    assert api.post("/api/modules", json=spec).status_code == 409
+    r = api.put(f"/api/modules/{mid}", json={"merge_strategy": "upsert", "merge_key": "id"})
+    assert r.status_code == 200, r.text
+    assert r.json()["merge_key"] == "id"
+    r = api.put(f"/api/modules/{mid}", json={"merge_key": "nope"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "merge_key"]
+    hist = api.get(f"/api/modules/{mid}/history").json()
+    assert hist[0]["diff"]["merge_strategy"] == ["full", "upsert"]
+
+    r = api.post("/api/hooks", json={"module": "orders", "sql": "SELECT 1"})
+    assert r.status_code == 201, r.text
+    hid = r.json()["id"]
+    assert [h["id"] for h in api.get(f"/api/modules/{mid}/hooks").json()] == [hid]
+    assert api.delete(f"/api/hooks/{hid}").status_code == 200
+    assert api.delete(f"/api/hooks/{hid}").status_code == 404
+
+    r = api.post(
+        f"/api/modules/{mid}/checks", json={"name": "no_nulls", "sql": "SELECT 1 WHERE 1=0"}
+    )
+    assert r.status_code == 201, r.text
+    r = api.put(f"/api/modules/{mid}/checks/no_nulls", json={"sql": "SELECT 2 WHERE 1=0"})
+    assert r.status_code == 200 and r.json()["sql"] == "SELECT 2 WHERE 1=0"
+    assert api.get(f"/api/modules/{mid}/checks/zzz").status_code == 404
+    assert api.delete(f"/api/modules/{mid}/checks/no_nulls").status_code == 200
+    assert api.get(f"/api/modules/{mid}/checks").json() == []
+
+    r = api.post(f"/api/modules/{mid}/watermarks", json={"name": "since", "default_value": "0"})
+    assert r.status_code == 201, r.text
+    r = api.put(f"/api/modules/{mid}/watermarks/since", json={"default_value": "5"})
+    assert r.status_code == 200 and r.json()["default_value"] == "5"
+    assert api.get(f"/api/modules/{mid}/watermarks").json()[0]["name"] == "since"
+    assert api.delete(f"/api/modules/{mid}/watermarks/since").status_code == 200
+
+    r = api.post("/api/groups", json={"name": "nightly", "members": ["orders"]})
+    assert r.status_code == 201, r.text
+    gid = r.json()["id"]
+    member = r.json()["members"][0]
+    assert member["module"] == "orders"
+    r = api.post("/api/schedules", json={"group": "nightly", "cron_expr": "0 25 * * *"})
+    assert r.status_code == 422
+    r = api.post("/api/schedules", json={"group": str(gid), "cron_expr": "0 2 * * *"})
+    assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+    r = api.put(f"/api/schedules/{sid}", json={"enabled": False})
+    assert r.status_code == 200 and r.json()["enabled"] is False
+    assert api.delete(f"/api/groups/members/{member['id']}").json()["members"] == []
+    r = api.post(f"/api/groups/{gid}/members", json={"module": str(mid)})
+    assert r.status_code == 201 and r.json()["members"][0]["module"] == "orders"
+
+    text = api.get("/api/export")
+    assert text.status_code == 200 and "orders" in text.text
+    r = api.post("/api/apply", content=text.text, headers={"content-type": "application/yaml"})
+    assert r.status_code == 200, r.text
+    assert r.json()["changed"] is False
+    r = api.post(
+        "/api/apply",
+        content="modules:\n  m: {strategy: 3}\n",
+        headers={"content-type": "application/yaml"},
+    )
+    assert r.status_code == 422
+
+    assert api.delete(f"/api/schedules/{sid}").status_code == 200
+    assert api.delete(f"/api/groups/{gid}").status_code == 200
+    assert api.delete(f"/api/modules/{mid}").status_code == 200
+    assert api.get(f"/api/modules/{mid}").status_code == 404
+
+
+def test_drivers(api: httpx.Client) -> None:
+    kinds = {d["kind"] for d in api.get("/api/drivers").json()}
+    assert "postgresql" in kinds
+    r = api.post("/api/drivers")
+    assert r.status_code == 501 and "JDBC" in r.json()["detail"]
+
+
+def test_nothing_shows_the_users_password(api: httpx.Client) -> None:
+    for path in ("/api/connections", "/api/modules", "/api/export", "/openapi.json"):
+        assert PASSWORD not in api.get(path).text
