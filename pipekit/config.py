@@ -54,6 +54,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp.starttls", bool, True, "Use STARTTLS."),
     Setting("smtp.sender", (str, type(None)), None, "From address of failure emails."),
     Setting("smtp.recipients", list, [], "Addresses that receive failure emails."),
+    Setting(
+        "notify.webhook_url",
+        (str, type(None)),
+        None,
+        "URL that receives a JSON POST (Slack-compatible) when a run fails.",
+    ),
+    Setting(
+        "server.base_url",
+        (str, type(None)),
+        None,
+        "Public URL of the server, for links to runs in notifications.",
+    ),
+    Setting("scheduler.interval_s", (int, float), 60, "Seconds between scheduler passes."),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
 _PATH_KEYS = ("database", "secrets_file", "driver_dir")
@@ -124,7 +137,15 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def _type_name(t: type | tuple[type, ...]) -> str:
     types = t if isinstance(t, tuple) else (t,)
-    names = {str: "a string", int: "an integer", bool: "true or false", list: "a list"}
+    if float in types:
+        types = tuple(x for x in types if x is not int)
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+    }
     return " or ".join(names.get(x, "null") for x in types)
 
 
@@ -143,9 +164,8 @@ def parse_config(data: Any, path: Path | None) -> Config:
             known = ", ".join(s.key for s in SETTINGS)
             problems.append(f"unknown key '{key}' (known keys: {known})")
             continue
-        ok = isinstance(value, setting.type) and not (
-            isinstance(value, bool) and setting.type is int
-        )
+        types = setting.type if isinstance(setting.type, tuple) else (setting.type,)
+        ok = isinstance(value, setting.type) and not (isinstance(value, bool) and bool not in types)
         if not ok:
             problems.append(
                 f"'{key}' must be {_type_name(setting.type)}, got {type(value).__name__} {value!r}"
@@ -157,6 +177,13 @@ def parse_config(data: Any, path: Path | None) -> Config:
             problems.append(f"'{key}' must be between 1 and 65535, got {values[key]}")
     if isinstance(values["max_concurrent_runs"], int) and values["max_concurrent_runs"] < 1:
         problems.append("'max_concurrent_runs' must be at least 1")
+    for key in ("notify.webhook_url", "server.base_url"):
+        url = values[key]
+        if isinstance(url, str) and not url.startswith(("http://", "https://")):
+            problems.append(f"'{key}' must be an http:// or https:// URL, got {url!r}")
+    interval = values["scheduler.interval_s"]
+    if isinstance(interval, int | float) and not interval > 0:
+        problems.append(f"'scheduler.interval_s' must be more than 0, got {interval}")
     if problems:
         raise ConfigError(f"{where}: " + "; ".join(problems))
     base = path.parent if path else user_data_path("pipekit")
