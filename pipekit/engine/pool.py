@@ -118,7 +118,8 @@ class RunPool:
             self._refuse_if_closing()
             run_id = self.engine.start_module(name, triggered_by=triggered_by)
             job = _Job("module", run_id, name, triggered_by, dry_run, full_refresh)
-            self._enqueue(job)
+            ended = self._enqueue(job)
+        self._notify(*ended)
         return run_id
 
     def submit_group(self, name: str, *, triggered_by: str = "api", dry_run: bool = False) -> int:
@@ -126,35 +127,44 @@ class RunPool:
         with self._cond:
             self._refuse_if_closing()
             group_run_id = self.store.runs.start_group(name, triggered_by=triggered_by)
-            self._enqueue(_Job("group", group_run_id, name, triggered_by, dry_run))
+            ended = self._enqueue(_Job("group", group_run_id, name, triggered_by, dry_run))
+        self._notify(*ended)
         return group_run_id
 
     def _refuse_if_closing(self) -> None:
         if self._closing:
             raise PipekitError(SHUTTING_DOWN)
 
-    def _enqueue(self, job: _Job) -> None:
+    def _enqueue(self, job: _Job) -> list[_Job]:
         # called with self._cond held
         if len(self._active) >= self.max_workers:
             self._note(job, QUEUED)
         self._queue.append(job)
-        self._dispatch()
+        return self._dispatch()
 
-    def _dispatch(self) -> None:
-        """Start queued jobs while workers are free (called with self._cond held)."""
+    def _dispatch(self) -> list[_Job]:
+        """Start queued jobs while workers are free (called with self._cond held).
+
+        Returns the jobs that ended without starting, for ``_notify`` outside the lock
+        (on_finished may be slow: it sends notifications)."""
+        ended: list[_Job] = []
         while self._queue and len(self._active) < self.max_workers and not self._closing:
             job = self._queue.popleft()
             if job.kind == "module" and self._safe(self.store.runs.cancel_requested, job.id):
                 self._end_unstarted(job, "cancelled before it started")
+                ended.append(job)
                 continue
             try:
                 self._launch(job)
             except Exception as exc:  # cannot even start a process: the run fails, not the pool
                 log.exception("cannot start a worker for %s %s", job.kind, job.id)
-                self._fail(job, f"cannot start a worker process: {exc}")
-                self._notify(job)
+                self._safe(self._fail, job, f"cannot start a worker process: {exc}")
+                ended.append(job)
                 continue
             self._active.append(job)
+        if ended:
+            self._cond.notify_all()
+        return ended
 
     def _launch(self, job: _Job) -> None:
         cmd = [sys.executable, "-m", "pipekit.engine.worker"]
@@ -207,9 +217,9 @@ class RunPool:
             with self._cond:
                 if job in self._active:
                     self._active.remove(job)
-                self._dispatch()
+                ended = self._dispatch()
                 self._cond.notify_all()
-        self._notify(job)
+        self._notify(job, *ended)
 
     def _fail(self, job: _Job, error: str) -> None:
         """Record a job whose process is gone as ``error`` if it is still running."""
@@ -242,16 +252,17 @@ class RunPool:
                 runs.finish_group(job.id, "cancelled", error=f"cancelled: {why}")
         except Exception:
             log.exception("cannot record the cancel of queued %s %s", job.kind, job.id)
-        self._notify(job)
 
-    def _notify(self, job: _Job) -> None:
+    def _notify(self, *jobs: _Job) -> None:
+        """Call on_finished for ended jobs; never with the pool's lock held."""
         if self.on_finished is None:
             return
-        run_id, group_run_id = (job.id, None) if job.kind == "module" else (None, job.id)
-        try:
-            self.on_finished(run_id, group_run_id)
-        except Exception:
-            log.exception("on_finished(%s, %s) failed", run_id, group_run_id)
+        for job in jobs:
+            run_id, group_run_id = (job.id, None) if job.kind == "module" else (None, job.id)
+            try:
+                self.on_finished(run_id, group_run_id)
+            except Exception:
+                log.exception("on_finished(%s, %s) failed", run_id, group_run_id)
 
     # -- control ------------------------------------------------------------------
 
@@ -266,6 +277,7 @@ class RunPool:
                 self._queue.remove(job)
         if job is not None:
             self._end_unstarted(job, "cancelled before it started")
+            self._notify(job)
             return True
         return self.engine.cancel_run(run_id)
 
@@ -281,6 +293,7 @@ class RunPool:
             )
         if job is not None:
             self._end_unstarted(job, "cancelled before it started")
+            self._notify(job)
             return True
         if active is None:
             return False
@@ -387,6 +400,7 @@ class RunPool:
             self._queue.clear()
         for job in queued:
             self._end_unstarted(job, "the server shut down before it started")
+        self._notify(*queued)
         if not self.join(grace_s):
             with self._cond:
                 active = list(self._active)

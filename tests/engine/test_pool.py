@@ -226,8 +226,15 @@ def test_a_worker_out_of_memory_does_not_touch_the_server(env: Env) -> None:
     assert run.error.split(": ", 1)[1]  # the child's last words: MemoryError, or mmap refused
     assert pool.join(5)
     assert env.lock_free(name)
-    # the parent (this test process) is fine; an unlimited pool runs the module
-    assert env.wait_run(env.pool().submit_module(name)).status == "success"
+    # the parent (this test process) is fine and the pool takes the next job
+    assert pool.health() == {
+        "accepting": True,
+        "max_workers": 2,
+        "workers_alive": 0,
+        "running": 0,
+        "queued": 0,
+    }
+    assert env.wait_run(pool.submit_module(name)).status == "error"
 
 
 def test_group_runs_its_members_in_order(env: Env) -> None:
@@ -266,6 +273,26 @@ def test_a_killed_group_worker_fails_the_group_and_its_member(env: Env) -> None:
     group = env.store.runs.get_group(group_run_id)
     assert (group.status, group.error) == ("error", "worker process killed by signal 9 (SIGKILL)")
     assert env.lock_free(slow)
+
+
+def test_cancel_group_stops_the_running_member_and_the_rest(env: Env) -> None:
+    slow, fast = env.module(slow_query(4000)), env.module(fast_query(3))
+    env.store.groups.add("g", members=[slow, fast])
+    pool = env.pool()
+    group_run_id = pool.submit_group("g")
+    member = wait_for(lambda: env.store.runs.list(group_run_id=group_run_id), 10, "the member run")[
+        0
+    ]
+    adopted(env, member.id)
+    assert member.id in pool.running()
+    assert pool.cancel_group(group_run_id)
+    assert pool.join(10)
+    assert env.store.runs.get_group(group_run_id).status == "cancelled"
+    assert [(r.module_name, r.status) for r in env.store.runs.list(group_run_id=group_run_id)] == [
+        (slow, "cancelled")
+    ]
+    assert env.lock_free(slow) and env.lock_free(fast)
+    assert not pool.cancel_group(group_run_id)
 
 
 def test_shutdown_waits_for_a_short_run_and_cancels_a_long_one(env: Env) -> None:
