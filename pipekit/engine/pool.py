@@ -334,9 +334,12 @@ class RunPool:
             return [j.id for j in list(self._queue) + list(self._active) if j.kind == "group"]
 
     def health(self) -> dict[str, object]:
+        """For ``GET /health``: ok (False once shutting down), workers alive, running, queued."""
         with self._cond:
             alive = sum(1 for j in self._active if j.proc is not None and j.proc.poll() is None)
             return {
+                "ok": not self._closing,
+                "kind": "processes",
                 "accepting": not self._closing,
                 "max_workers": self.max_workers,
                 "workers_alive": alive,
