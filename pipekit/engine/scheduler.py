@@ -20,6 +20,7 @@ import datetime as dt
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,6 +101,7 @@ class Scheduler:
         self._stop = threading.Event()
         self.interval_s: float | None = None
         self.last_tick_at: dt.datetime | None = None
+        self._last_tick_mono: float | None = None
         self.last_error: str | None = None
         self.last_error_at: dt.datetime | None = None
         self.fired = 0
@@ -137,6 +139,7 @@ class Scheduler:
         with self._lock:
             now = self.clock()
             self.last_tick_at = now
+            self._last_tick_mono = time.monotonic()
             if self.paused():
                 return []
             fired: list[Schedule] = []
@@ -203,13 +206,28 @@ class Scheduler:
             self._thread.join(timeout)
 
     def health(self) -> dict[str, Any]:
-        """For GET /health: is the thread alive, when did it last tick, last error."""
+        """For GET /health: is the thread alive, when did it last tick, last error.
+
+        ``ok`` is false when the thread is not running or has not started a tick
+        for three intervals (at least five minutes): a stuck store or a ``fire``
+        that blocks. A past error alone does not make it false.
+        """
 
         def iso(value: dt.datetime | None) -> str | None:
             return value.isoformat() if value else None
 
+        alive = self._thread is not None and self._thread.is_alive()
+        limit = max(3 * (self.interval_s or 60), 300)
+        stale = self._last_tick_mono is not None and time.monotonic() - self._last_tick_mono > limit
+        try:
+            paused: bool | None = self.paused()
+        except Exception:
+            paused = None
         return {
-            "alive": self._thread is not None and self._thread.is_alive(),
+            "ok": alive and not stale,
+            "alive": alive,
+            "stale": stale,
+            "paused": paused,
             "interval_s": self.interval_s,
             "last_tick_at": iso(self.last_tick_at),
             "last_error": self.last_error,

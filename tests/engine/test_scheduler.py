@@ -270,7 +270,7 @@ def test_start_stop_and_health(store: Store) -> None:
     sched = store.schedules.add("nightly", "0 * * * *")
     clock, fire = Clock(_hour_after(sched.created_at)), Fired()
     scheduler = _scheduler(store, fire, clock)
-    assert scheduler.health()["alive"] is False
+    assert scheduler.health()["alive"] is False and scheduler.health()["ok"] is False
     thread = scheduler.start(interval_s=0.01)
     assert scheduler.start(interval_s=0.01) is thread  # one thread per scheduler
     assert thread.daemon
@@ -283,6 +283,7 @@ def test_start_stop_and_health(store: Store) -> None:
     assert not thread.is_alive()
     assert fire.ids == [sched.id]
     assert health["alive"] is True and health["last_tick_at"] and health["last_error"] is None
+    assert health["ok"] is True and health["stale"] is False and health["paused"] is False
     assert health["timezone"] == "Europe/Berlin"
     assert scheduler.health()["alive"] is False
 
