@@ -11,7 +11,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipekit.engine.scheduler import PAUSED_KEY, Scheduler, fire_group_run, next_occurrence
+from pipekit.config import parse_config
+from pipekit.engine.scheduler import (
+    PAUSED_KEY,
+    Scheduler,
+    fire_group_run,
+    local_zone,
+    next_occurrence,
+)
+from pipekit.errors import ConfigError
 from pipekit.store import Store
 from pipekit.store.schedules import Schedule, ScheduleSpecError
 
@@ -307,3 +315,23 @@ def test_fire_group_run_with_an_engine_records_a_group_run(store: Store) -> None
     (group_run,) = store.runs.list_group("empty")
     assert group_run.triggered_by == f"schedule:{sched.id}"
     assert group_run.status == "success"
+
+
+def test_local_zone_follows_tz(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    assert local_zone() == ZoneInfo("Asia/Tokyo")
+    monkeypatch.setenv("TZ", "No/Such_Zone")
+    assert local_zone() is not None  # falls back to the system zone or offset
+
+
+def test_scheduler_settings_are_checked() -> None:
+    assert parse_config({}, None)["scheduler.interval_s"] == 60
+    assert parse_config({"scheduler": {"interval_s": 0.5}}, None)["scheduler.interval_s"] == 0.5
+    for bad, message in (
+        ({"scheduler": {"interval_s": 0}}, "must be more than 0"),
+        ({"scheduler": {"interval_s": True}}, "must be a number"),
+        ({"notify": {"webhook_url": "hooks.example.com"}}, "http:// or https:// URL"),
+        ({"server": {"base_url": "ftp://x"}}, "http:// or https:// URL"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            parse_config(bad, None)
