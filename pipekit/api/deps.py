@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Path, Request
 
 from pipekit.errors import NotFoundError
 
 if TYPE_CHECKING:
     from pipekit.store import Store
+
+
+MAX_ID = 2**53
+#: a numeric id in a path (bounded, so no database sees an integer it cannot hold)
+IntId = Annotated[int, Path(ge=0, le=MAX_ID)]
+
+
+def _numeric(key: str) -> int | None:
+    return int(key) if key.isdigit() and len(key) <= 15 else None
 
 
 def store(request: Request) -> Store:
@@ -18,7 +27,7 @@ def store(request: Request) -> Store:
 
 def _by_id_or_name(items: list[Any], key: str, what: str) -> Any:
     for item in items:
-        if (key.isdigit() and item.id == int(key)) or item.name == key:
+        if item.id == _numeric(key) or item.name == key:
             return item
     raise NotFoundError(f"{what} '{key}' does not exist")
 
@@ -28,7 +37,7 @@ def connection(s: Store, key: str) -> Any:
 
 
 def module(s: Store, key: str) -> Any:
-    if key.isdigit():
+    if _numeric(key) is not None:
         try:
             return s.modules.get_by_id(int(key))
         except NotFoundError:

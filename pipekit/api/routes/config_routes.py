@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from pipekit.api import deps, schemas
+from pipekit.api.deps import IntId
 from pipekit.errors import NotFoundError
 from pipekit.store import Store
 
@@ -371,7 +372,7 @@ def add_hook(body: schemas.HookIn, s: Store = S) -> Any:
 
 
 @router.delete("/hooks/{id}", response_model=schemas.Deleted, tags=["hooks"])
-def remove_hook(id: int, s: Store = S) -> Any:
+def remove_hook(id: IntId, s: Store = S) -> Any:
     s.hooks.get(id)
     s.hooks.remove(id)
     return schemas.Deleted()
@@ -554,7 +555,7 @@ def add_member(id: str, body: schemas.MemberIn, s: Store = S) -> Any:
 
 
 @router.delete("/groups/members/{id}", response_model=schemas.GroupOut, tags=["groups"])
-def remove_member(id: int, s: Store = S) -> Any:
+def remove_member(id: IntId, s: Store = S) -> Any:
     """Remove a membership by its id (`members[].id` of GET /api/groups/{id})."""
     rows = _members(s, member_id=id)
     if not rows:
@@ -565,7 +566,7 @@ def remove_member(id: int, s: Store = S) -> Any:
 # schedules -------------------------------------------------------------------
 
 
-def _schedule(s: Store, id: int) -> Any:
+def _schedule(s: Store, id: IntId) -> Any:
     try:
         return s.schedules.get(id)
     except NotFoundError:
@@ -586,12 +587,12 @@ def add_schedule(body: schemas.ScheduleIn, s: Store = S) -> Any:
 
 
 @router.get("/schedules/{id}", response_model=schemas.ScheduleOut, tags=["schedules"])
-def get_schedule(id: int, s: Store = S) -> Any:
+def get_schedule(id: IntId, s: Store = S) -> Any:
     return _schedule(s, id)
 
 
 @router.put("/schedules/{id}", response_model=schemas.ScheduleOut, tags=["schedules"])
-def update_schedule(id: int, body: schemas.SchedulePatch, s: Store = S) -> Any:
+def update_schedule(id: IntId, body: schemas.SchedulePatch, s: Store = S) -> Any:
     _schedule(s, id)
     changes = body.model_dump(exclude_unset=True)
     for key, value in changes.items():
@@ -605,7 +606,7 @@ def update_schedule(id: int, body: schemas.SchedulePatch, s: Store = S) -> Any:
 
 
 @router.delete("/schedules/{id}", response_model=schemas.Deleted, tags=["schedules"])
-def remove_schedule(id: int, s: Store = S) -> Any:
+def remove_schedule(id: IntId, s: Store = S) -> Any:
     _schedule(s, id)
     s.schedules.remove(id)
     return schemas.Deleted()
@@ -631,6 +632,7 @@ def remove_schedule(id: int, s: Store = S) -> Any:
 )
 async def apply(request: Request, prune: bool = False, dry_run: bool = False) -> Any:
     """Apply a YAML manifest (docs/yaml.md) given as the request body."""
+    import yaml
     from starlette.concurrency import run_in_threadpool
 
     from pipekit.engine.manifest import ManifestError, apply_manifest
@@ -648,6 +650,8 @@ async def apply(request: Request, prune: bool = False, dry_run: bool = False) ->
         )
     except ManifestError as exc:
         raise deps.problems_422(exc.problems) from None
+    except yaml.YAMLError as exc:  # e.g. control characters the YAML reader refuses
+        raise deps.field_422("body", f"not a YAML document: {exc}") from None
     return schemas.ApplyOut(
         changed=report.changed,
         dry_run=report.dry_run,
@@ -662,7 +666,7 @@ async def apply(request: Request, prune: bool = False, dry_run: bool = False) ->
     "/export",
     response_class=PlainTextResponse,
     tags=["manifest"],
-    responses={200: {"content": {"application/yaml": {"schema": {"type": "string"}}}}},
+    responses={200: {"content": {"application/yaml": {}}, "description": "YAML text"}},
 )
 def export(s: Store = S) -> Any:
     """Everything as a YAML manifest (the format POST /api/apply takes)."""

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from pipekit.api import deps, schemas
+from pipekit.api.deps import IntId
 from pipekit.store import Store
 
 router = APIRouter()
@@ -29,7 +30,7 @@ def _pool(request: Request) -> Any:
     return pool
 
 
-def _run(s: Store, id: int) -> Any:
+def _run(s: Store, id: IntId) -> Any:
     return s.runs.get(id)
 
 
@@ -144,7 +145,7 @@ def list_runs(
     status: RunStatus | None = None,
     since: datetime | None = Query(None, description="started at or after (ISO 8601)"),
     limit: int = Query(50, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=deps.MAX_ID),
     s: Store = S,
 ) -> Any:
     """Runs newest first. `module` and `group` are names (runs of removed ones too)."""
@@ -171,13 +172,13 @@ def list_runs(
 
 
 @router.get("/runs/{id}", response_model=schemas.RunDetailOut, tags=["runs"])
-def get_run(id: int, s: Store = S) -> Any:
+def get_run(id: IntId, s: Store = S) -> Any:
     return _run(s, id)
 
 
 @router.get("/runs/{id}/live", response_model=schemas.LiveOut, tags=["runs"])
 def live(
-    id: int, after: int = Query(0, ge=0, description="characters already seen"), s: Store = S
+    id: IntId, after: int = Query(0, ge=0, description="characters already seen"), s: Store = S
 ) -> Any:
     """The live log after character `after`; poll again with the returned `offset`."""
     run = _run(s, id)
@@ -198,7 +199,7 @@ def live(
     responses={409: {"model": schemas.ErrorOut, "description": "not running"}},
     tags=["runs"],
 )
-def cancel(id: int, request: Request, s: Store = S) -> Any:
+def cancel(id: IntId, request: Request, s: Store = S) -> Any:
     """Ask a running run to stop (it ends `cancelled`, the destination as it was)."""
     run = _run(s, id)
     if run.status != "running":
@@ -214,14 +215,14 @@ def cancel(id: int, request: Request, s: Store = S) -> Any:
 def list_group_runs(
     group: str | None = None,
     limit: int = Query(50, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=deps.MAX_ID),
     s: Store = S,
 ) -> Any:
     return s.runs.list_group(group, limit=limit, offset=offset)
 
 
 @router.get("/group-runs/{id}", response_model=schemas.GroupRunDetailOut, tags=["runs"])
-def get_group_run(id: int, s: Store = S) -> Any:
+def get_group_run(id: IntId, s: Store = S) -> Any:
     gr = s.runs.get_group(id)
     runs = list(reversed(s.runs.list(group_run_id=id, limit=1000)))
     return schemas.GroupRunDetailOut(
