@@ -90,7 +90,7 @@ class Suite:
         if self.args.profile and m.role == "pipekit" and label.startswith("r"):
             out = self.logs / f"s{sc.id}-pipekit-{label}.speedscope.json"
             steps[0].argv = [
-                str(C.PIPEKIT).replace("pipekit", "py-spy"), "record", "--idle", "-r", "50",
+                str(Path(C.PIPEKIT).with_name("py-spy")), "record", "--idle", "-r", "50",
                 "-f", "speedscope", "-o", str(out), "--", *steps[0].argv,
             ]  # fmt: skip
         return run_steps(steps, self.log_path(sc, m, label), timeout_s=self.args.timeout)
@@ -409,7 +409,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--profile",
         action="store_true",
-        help="run Pipekit's timed runs under py-spy (speedscope files in the log folder)",
+        help="run Pipekit's timed runs under py-spy (speedscope files in the log folder; "
+        "its wall time and RSS then include the profiler)",
     )
     p.add_argument("--timeout", type=float, default=3600, help="seconds before a run is killed")
     a = p.parse_args(argv)
