@@ -309,12 +309,14 @@ def _next_steps(demo: Quickstart, shown: str, result: GroupResult) -> None:
     say(f"    {_cmd('python', '-c', py)}")
     config_values = demo.config()
     if _serve_exists():
-        url = f"http://{config_values['api.host']}:{config_values['api.port']}/"
-        say("  Web UI (runs, modules, schedules):")
-        say(f"    {_cmd('pipekit', '--config', config, 'serve')}   # then open {url}")
+        url = f"http://{config_values['api.host']}:{config_values['api.port']}"
+        say("  Serve the REST API and the scheduler (which fires the nightly schedule):")
+        serve = _cmd("pipekit", "--config", config, "serve")
+        say(f"    {serve}   # API at {url}/api, docs {url}/docs")
+        say("    (set a user first: `pipekit set-password admin`; the web UI comes later)")
     else:
         say(
-            "  Web UI: `pipekit serve` (with its scheduler, which fires the nightly schedule) "
+            "  Server: `pipekit serve` (with its scheduler, which fires the nightly schedule) "
             "is coming in a later release."
         )
     say(f"  Start over: `pipekit quickstart {shlex.quote(shown)} --force`; clean up: "

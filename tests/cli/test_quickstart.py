@@ -45,7 +45,7 @@ def test_quickstart_builds_syncs_and_explains(cli: Invoke, tmp_path: Path) -> No
     assert f"pipekit --config {config} runs list" in out
     assert f"pipekit --config {config} runs show 6 --sql" in out
     assert f"duckdb {target}/warehouse.duckdb" in out
-    assert "pipekit serve" in out
+    assert f"pipekit --config {config} serve" in out
 
     runs = _runs(target)
     assert [(m, s) for m, s, _ in runs] == [
