@@ -26,10 +26,8 @@ ENV_GRACE = "PIPEKIT_SERVE_GRACE"
 
 
 def _notifier(config: Any) -> Any:
-    try:
-        from pipekit.engine.notify import Notifier
-    except ImportError:
-        return None
+    from pipekit.engine.notify import Notifier
+
     try:
         return Notifier.from_config(config)
     except Exception:
@@ -56,13 +54,9 @@ def make_pool(config_path: Path | None, config: Any, store: Any) -> Any:
         except Exception:
             log.exception("a failure notification could not be sent")
 
-    workers = int(config["max_concurrent_runs"])
-    try:
-        from pipekit.engine.pool import RunPool
-    except ImportError:
-        from pipekit.api.pool import ThreadRunPool
+    from pipekit.engine.pool import RunPool
 
-        return ThreadRunPool(config, max_workers=workers, on_finished=on_finished)
+    workers = int(config["max_concurrent_runs"])
     return RunPool(config_path, max_workers=workers, on_finished=on_finished)
 
 
