@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import queue
 import socket
 import threading
 import time
@@ -749,8 +750,9 @@ class _Stream:
     def _batches(self) -> Iterator[pa.RecordBatch]:
         run = self.run
         last = time.monotonic()
+        self.prefetch = _Prefetch(self.source, run.cancel)
         try:
-            for batch in self.source:
+            for batch in self.prefetch:
                 run.check_cancel()
                 self.rows += batch.num_rows
                 if self.count_rows:
@@ -772,11 +774,74 @@ class _Stream:
             raise
 
     def reraise(self, exc: BaseException) -> None:
+        prefetch = getattr(self, "prefetch", None)
+        if prefetch is not None:
+            prefetch.stop()  # the reading thread must be done before its reader closes
         with suppress(Exception):
             self.source.close()
         if self.failure is not None and self.failure is not exc:
             raise self.failure from None
         raise exc
+
+
+class _Prefetch:
+    """Reads the source in a thread of its own, a few batches ahead of the loader.
+
+    Reading (network, decoding) and loading (the destination's bulk path) then
+    overlap instead of taking turns; the queue bounds memory to ``DEPTH``
+    batches. Errors from the reading thread are raised in the consumer.
+    """
+
+    DEPTH = 2
+    _END = object()
+
+    def __init__(self, reader: pa.RecordBatchReader, cancel: threading.Event) -> None:
+        self._reader = reader
+        self._cancel = cancel
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=self.DEPTH)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._produce, name="pipekit-read", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: Any) -> bool:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self) -> None:
+        try:
+            for batch in self._reader:
+                if self._stopped.is_set() or not self._put(batch):
+                    return
+            self._put(self._END)
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._put(exc)
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        try:
+            while True:
+                try:
+                    item = self._queue.get(timeout=0.2)
+                except queue.Empty:
+                    if self._cancel.is_set():
+                        raise RunCancelled("cancelled") from None
+                    continue
+                if item is self._END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self._stopped.set()
+
+    def stop(self, timeout: float = 30) -> None:
+        """Stop reading and wait for the thread (the watcher interrupts a blocked read)."""
+        self._stopped.set()
+        self._thread.join(timeout)
 
 
 def _count(driver: Driver, table: TableRef) -> int:
