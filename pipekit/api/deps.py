@@ -26,8 +26,12 @@ def store(request: Request) -> Store:
 
 
 def _by_id_or_name(items: list[Any], key: str, what: str) -> Any:
+    number = _numeric(key)
     for item in items:
-        if item.id == _numeric(key) or item.name == key:
+        if number is not None and item.id == number:
+            return item
+    for item in items:
+        if item.name == key:
             return item
     raise NotFoundError(f"{what} '{key}' does not exist")
 
