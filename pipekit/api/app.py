@@ -9,6 +9,7 @@ use or busy 409 (a busy module also carries ``run_id``), invalid definitions
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -35,6 +36,33 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": schemas.ErrorOut, "description": "no such object"},
     409: {"model": schemas.BusyOut, "description": "name taken, in use, or running"},
 }
+
+
+_URL_PASSWORD = re.compile(r"(://[^/:@\s'\"]*:)[^@\s'\"]*@")
+_FIELD_WORDS = (
+    ("cron", "cron_expr"),
+    ("URL", "url"),
+    ("merge_strategy", "merge_strategy"),
+    ("watermark_op", "watermark_op"),
+    ("run_on", "run_on"),
+    ("SQL", "sql"),
+    (" name ", "name"),
+)
+
+
+def scrub(message: str) -> str:
+    """A message with any password inside a URL (`kind://user:secret@host`) masked."""
+    return _URL_PASSWORD.sub(r"\1***@", message)
+
+
+def field_of(exc: PipekitError, message: str) -> list[str]:
+    """Where a refused value was, as far as the message tells: ``["body", field]``."""
+    if isinstance(exc, SecretError):
+        return ["body", "password"]
+    for word, field in _FIELD_WORDS:
+        if word in message:
+            return ["body", field]
+    return ["body"]
 
 
 def status_of(exc: PipekitError) -> int:
@@ -66,12 +94,14 @@ def create_app(config: Config, *, pool: Any = None, scheduler: Any = None) -> Fa
 
     @app.exception_handler(PipekitError)
     async def pipekit_error(request: Request, exc: PipekitError) -> JSONResponse:
-        body: dict[str, Any] = {"detail": str(exc)}
+        message = scrub(str(exc))
+        body: dict[str, Any] = {"detail": message}
         if isinstance(exc, ModuleBusyError):
             body["run_id"] = exc.run_id
         code = status_of(exc)
         if code == 422:
-            body = {"detail": [{"loc": ["body"], "msg": str(exc), "type": "value_error"}]}
+            loc = field_of(exc, message)
+            body = {"detail": [{"loc": loc, "msg": message, "type": "value_error"}]}
         return JSONResponse(body, status_code=code)
 
     @app.get("/health", response_model=schemas.HealthOut, tags=["health"])

@@ -41,8 +41,13 @@ def test_literal_password_refused_and_never_echoed(api: httpx.Client) -> None:
         json={"name": "lit", "url": "sqlite:////tmp/x.db", "password": "hunter2-literal"},
     )
     assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "password"]
     assert "hunter2-literal" not in r.text
     assert PASSWORD not in r.text
+    r = api.post("/api/connections", json={"name": "lit2", "url": "postgresql://u:pw-in-url@h:x/d"})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "url"]
+    assert "pw-in-url" not in r.text
 
 
 def test_unknown_ids_404(api: httpx.Client) -> None:
@@ -137,6 +142,7 @@ def test_modules_and_parts_round_trip(api: httpx.Client) -> None:
     assert member["module"] == "orders"
     r = api.post("/api/schedules", json={"group": "nightly", "cron_expr": "0 25 * * *"})
     assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "cron_expr"]
     r = api.post("/api/schedules", json={"group": str(gid), "cron_expr": "0 2 * * *"})
     assert r.status_code == 201, r.text
     sid = r.json()["id"]
