@@ -22,7 +22,7 @@ class ErrorOut(BaseModel):
 
 class BusyOut(BaseModel):
     detail: str
-    run_id: int | None
+    run_id: int | None = Field(None, description="the running run, when a module is busy")
 
 
 class NotBuiltOut(BaseModel):
