@@ -98,6 +98,32 @@ class ColumnOut(BaseModel):
     primary_key: bool
 
 
+class ProposedColumnOut(Out):
+    source: str = Field(description="the column's name in the source")
+    dest: str = Field(description="its destination name: the alias in source_query")
+    type: str = Field(description="the source's type name")
+    dest_type: str = Field(description="the Arrow type key it travels as (string, int32, ...)")
+    nullable: bool
+    primary_key: bool
+    trimmed: bool = Field(description="read through RTRIM (fixed-width CHAR)")
+
+
+class ProposalOut(Out):
+    source_table: str
+    source_query: str
+    columns: list[ProposedColumnOut]
+    merge_key: str | None = Field(description="the primary key's destination names, 'a, b'")
+    watermark_column: str | None = Field(
+        description="a timestamp/date column named like a change time (updated_at, ...)"
+    )
+    merge_strategy: Literal["full", "incremental", "upsert"]
+    reason: str
+    dest_table: str
+    dest_ddl: str | None = Field(
+        description="CREATE TABLE on the `dest` connection; null when no `dest` was given"
+    )
+
+
 # modules ---------------------------------------------------------------------
 
 Strategy = Literal["full", "incremental", "append", "upsert"]

@@ -30,7 +30,23 @@ def test_connection_test_tables_columns(api, pg_url) -> None:
     r = api.get(f"/api/connections/{conn_name}/tables/shop.nope/columns")
     assert r.status_code == 404
     r = api.get(f"/api/connections/{conn_name}/tables/shop.items/propose")
-    assert r.status_code == 501
+    assert r.status_code == 200, r.text
+    p = r.json()
+    assert p["source_query"] == 'SELECT "id" AS id, "name" AS name FROM "shop"."items"'
+    assert (p["merge_strategy"], p["merge_key"], p["watermark_column"]) == ("upsert", "id", None)
+    assert p["dest_table"] == "sync.items" and p["dest_ddl"] is None
+    assert [(c["dest"], c["dest_type"], c["trimmed"]) for c in p["columns"]] == [
+        ("id", "int32", False),
+        ("name", "string", False),
+    ]
+    r = api.get(
+        f"/api/connections/{conn_name}/tables/shop.items/propose",
+        params={"dest": conn_name, "dest_table": "dw.items"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["dest_ddl"].startswith('CREATE TABLE "dw"."items" ("id" integer NOT NULL')
+    r = api.get(f"/api/connections/{conn_name}/tables/shop.nope/propose")
+    assert r.status_code == 404 and "shop.nope" in r.json()["detail"]
 
     bad = api.post(
         "/api/connections",

@@ -131,19 +131,35 @@ def _columns(engine: Any, connection: str, table: str) -> list[schemas.ColumnOut
 
 @router.get(
     "/connections/{id}/tables/{table}/propose",
-    response_model=schemas.NotBuiltOut,
-    status_code=501,
-    responses=NOT_BUILT,
+    response_model=schemas.ProposalOut,
     tags=["connections"],
 )
-def propose(id: str, table: str, s: Store = S) -> Any:
-    """Auto-propose a module from a source table: not built yet (always 501)."""
-    deps.connection(s, id)
-    return Response(
-        schemas.NotBuiltOut(detail="auto-propose is not built yet").model_dump_json(),
-        status_code=501,
-        media_type="application/json",
-    )
+def propose(
+    id: str,
+    table: str,
+    request: Request,
+    dest: str | None = Query(None, description="destination connection: adds dest_ddl"),
+    dest_table: str | None = Query(None, description="default sync.<table>"),
+    s: Store = S,
+) -> Any:
+    """Draft a module from a source table (`schema.table` or a bare name): the SELECT
+    with safe aliases, RTRIM on fixed-width text and the source's quoting, the
+    suggested merge key, watermark column and strategy. Nothing is saved."""
+    from pipekit.engine.propose import propose_module
+
+    c = deps.connection(s, id)
+    target = deps.connection(s, dest) if dest is not None else None
+    engine = _engine(request, s)
+    driver = engine.open_connection(c.name)
+    try:
+        dest_driver = engine.open_connection(target.name) if target is not None else None
+        try:
+            return propose_module(driver, table, dest_table=dest_table, dest=dest_driver)
+        finally:
+            if dest_driver is not None:
+                dest_driver.close()
+    finally:
+        driver.close()
 
 
 # drivers ---------------------------------------------------------------------
