@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection as SAConnection
 from sqlalchemy import Row, Table, func, select
-from sqlalchemy.orm import aliased
 
 from pipekit.errors import NotFoundError
 from pipekit.store import schema
@@ -228,7 +227,7 @@ class WatermarkRepo(_NamedParts):
     fields = ("connection", "resolver_sql", "default_value")
 
     def _select(self) -> Any:
-        c = aliased(schema.connection, name="wc")
+        c = schema.connection.alias("wc")
         return select(_w, c.c.name.label("connection")).outerjoin(c, c.c.id == _w.c.connection_id)
 
     def _values(self, conn: SAConnection, given: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection as SAConnection
 from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
 
 from pipekit.errors import NotFoundError, PipekitError
 from pipekit.store import schema
@@ -120,7 +119,7 @@ _DEFAULTS: dict[str, Any] = {
 
 def select_modules() -> Any:
     """``SELECT module.*, source.name AS source, dest.name AS dest``."""
-    src, dst = aliased(_c, name="src"), aliased(_c, name="dst")
+    src, dst = _c.alias("src"), _c.alias("dst")
     return (
         select(_t, src.c.name.label("source"), dst.c.name.label("dest"))
         .outerjoin(src, src.c.id == _t.c.source_connection_id)
