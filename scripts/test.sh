@@ -137,6 +137,9 @@ service_error() {
     die "$msg"
 }
 
+# The notification tests make a throw-away TLS certificate with the openssl command.
+command -v openssl >/dev/null || apt_install openssl
+
 ensure_server PostgreSQL "$PG_HOST" "$PG_PORT" start_postgres ||
     service_error PostgreSQL "$PG_HOST" "$PG_PORT"
 ensure_server MariaDB "$MY_HOST" "$MY_PORT" start_mariadb ||

@@ -253,7 +253,11 @@ def test_starttls_not_offered_is_logged_not_sent_in_clear(
 def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1, made with the openssl command."""
     if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is needed to make a test certificate")
+        pytest.fail(
+            "the openssl command is needed to make a test certificate; scripts/test.sh "
+            "installs it (apt-get install openssl)",
+            pytrace=False,
+        )
     d = tmp_path_factory.mktemp("tls")
     cert, key = d / "cert.pem", d / "key.pem"
     subprocess.run(
