@@ -13,11 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import queue
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from pipekit.engine.merge import LOADED_AT, RUN_ID, MergePlan, plan_merge, split_keys
+from pipekit.engine.stream import SourceStream
 from pipekit.errors import ModuleBusyError, PipekitError
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from pipekit.secrets import SecretsFile
     from pipekit.store import Store
     from pipekit.store.modules import Module
-    from pipekit.store.runs import GroupRun, Run
+    from pipekit.store.runs import Run
 
 LIVE_EVERY_S = 2.0  # live-log progress lines at most this often
 POLL_EVERY_S = 0.5  # how often the cancel watcher asks the state store
@@ -550,15 +550,34 @@ class _ModuleRun:
 
     # -- staging ----------------------------------------------------------------
 
-    def _counted(self, reader: pa.RecordBatchReader, what: str) -> _Stream:
-        return _Stream(self, reader, what)
+    def _stream(
+        self, reader: pa.RecordBatchReader, what: str, *, count_rows: bool = True
+    ) -> SourceStream:
+        """`reader` counted, with a live-log line every LIVE_EVERY_S and cancel checks."""
+        started = last = time.monotonic()
+
+        def on_batch(rows: int) -> None:
+            nonlocal last
+            if count_rows:
+                self.rows = rows
+            now = time.monotonic()
+            if now - last < LIVE_EVERY_S:
+                self._emit(None)
+                return
+            last = now
+            self.log(f"{what} {rows:,} rows so far ({rows / max(now - started, 1e-9):,.0f} rows/s)")
+            if count_rows:
+                with suppress(Exception):
+                    self.engine.store.runs.set_progress(self.run_id, rows_read=rows)
+
+        return SourceStream(reader, on_batch=on_batch, check_cancel=self.check_cancel)
 
     def _stage(self, query: str) -> pa.Schema:
         self.log(f"reading {self.module.source} into staging table {self.staged}", phase="staging")
         reader = self.src.read(query)
         schema = reader.schema
         self._create_staging(self.staged, schema, ())
-        stream = self._counted(reader, "staged")
+        stream = self._stream(reader, "staged")
         try:
             loaded = self.dest.load(self.staged, stream.reader())
         except BaseException as exc:
@@ -590,7 +609,7 @@ class _ModuleRun:
         )
         keys = list(self.keys)
         self._create_staging(table, reader.schema, keys)
-        stream = _Stream(self, reader, "keys", count_rows=False)
+        stream = self._stream(reader, "keys", count_rows=False)
         try:
             loaded = self.dest.load(table, stream.reader())
         except BaseException as exc:
@@ -726,124 +745,6 @@ class _ModuleRun:
         return first_error
 
 
-class _Stream:
-    """Wraps a source reader: counts rows, logs progress, stops on cancel.
-
-    A loader consumes the reader inside C code, which turns a Python exception
-    into its own error; the original is kept here and re-raised instead.
-    """
-
-    def __init__(
-        self, run: _ModuleRun, reader: pa.RecordBatchReader, what: str, *, count_rows: bool = True
-    ) -> None:
-        self.run = run
-        self.source = reader
-        self.what = what
-        self.count_rows = count_rows
-        self.rows = 0
-        self.started = time.monotonic()
-        self.failure: BaseException | None = None
-
-    def reader(self) -> pa.RecordBatchReader:
-        return pa.RecordBatchReader.from_batches(self.source.schema, self._batches())
-
-    def _batches(self) -> Iterator[pa.RecordBatch]:
-        run = self.run
-        last = time.monotonic()
-        self.prefetch = _Prefetch(self.source, run.cancel)
-        try:
-            for batch in self.prefetch:
-                run.check_cancel()
-                self.rows += batch.num_rows
-                if self.count_rows:
-                    run.rows = self.rows
-                now = time.monotonic()
-                if now - last >= LIVE_EVERY_S:
-                    last = now
-                    rate = self.rows / max(now - self.started, 1e-9)
-                    run.log(f"{self.what} {self.rows:,} rows so far ({rate:,.0f} rows/s)")
-                    if self.count_rows:
-                        with suppress(Exception):
-                            run.engine.store.runs.set_progress(run.run_id, rows_read=self.rows)
-                else:
-                    run._emit(None)
-                yield batch
-            run.check_cancel()
-        except BaseException as exc:
-            self.failure = exc
-            raise
-
-    def reraise(self, exc: BaseException) -> None:
-        prefetch = getattr(self, "prefetch", None)
-        if prefetch is not None:
-            prefetch.stop()  # the reading thread must be done before its reader closes
-        with suppress(Exception):
-            self.source.close()
-        if self.failure is not None and self.failure is not exc:
-            raise self.failure from None
-        raise exc
-
-
-class _Prefetch:
-    """Reads the source in a thread of its own, a few batches ahead of the loader.
-
-    Reading (network, decoding) and loading (the destination's bulk path) then
-    overlap instead of taking turns; the queue bounds memory to ``DEPTH``
-    batches. Errors from the reading thread are raised in the consumer.
-    """
-
-    DEPTH = 2
-    _END = object()
-
-    def __init__(self, reader: pa.RecordBatchReader, cancel: threading.Event) -> None:
-        self._reader = reader
-        self._cancel = cancel
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=self.DEPTH)
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._produce, name="pipekit-read", daemon=True)
-        self._thread.start()
-
-    def _put(self, item: Any) -> bool:
-        while not self._stopped.is_set():
-            try:
-                self._queue.put(item, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _produce(self) -> None:
-        try:
-            for batch in self._reader:
-                if self._stopped.is_set() or not self._put(batch):
-                    return
-            self._put(self._END)
-        except BaseException as exc:  # handed to the consumer, raised there
-            self._put(exc)
-
-    def __iter__(self) -> Iterator[pa.RecordBatch]:
-        try:
-            while True:
-                try:
-                    item = self._queue.get(timeout=0.2)
-                except queue.Empty:
-                    if self._cancel.is_set():
-                        raise RunCancelled("cancelled") from None
-                    continue
-                if item is self._END:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            self._stopped.set()
-
-    def stop(self, timeout: float = 30) -> None:
-        """Stop reading and wait for the thread (the watcher interrupts a blocked read)."""
-        self._stopped.set()
-        self._thread.join(timeout)
-
-
 def _count(driver: Driver, table: TableRef) -> int:
     return int(driver.query(f"SELECT COUNT(*) FROM {driver.table_sql(table)}")[0][0])
 
@@ -875,75 +776,7 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-@dataclass(frozen=True)
-class GroupResult:
-    """A finished group run and its members' runs, in run order."""
+# run_group lives in groups.py; imported here too, where callers have always found it.
+from pipekit.engine.groups import GroupResult, run_group  # noqa: E402
 
-    group_run: GroupRun
-    runs: list[Run]
-    #: members that could not start (already running), as messages
-    refused: list[str]
-
-
-def run_group(
-    engine: Engine,
-    name: str,
-    *,
-    dry_run: bool = False,
-    full_refresh: bool = False,
-    triggered_by: str = "cli",
-    cancel: threading.Event | None = None,
-    on_event: EventHandler | None = None,
-    group_run_id: int | None = None,
-) -> GroupResult:
-    """Run a group's enabled modules in run order (DESIGN 6.5).
-
-    A failed member does not stop the ones after it; a cancel does. The group
-    ends ``cancelled`` when cancelled, ``error`` if any member failed or could not
-    start, ``dry_run`` if every member was a dry run, else ``success``.
-    """
-    store = engine.store
-    cancel = cancel or threading.Event()
-    members = store.groups.enabled_modules(name)
-    if group_run_id is None:  # else the caller opened it (runs.start_group) to answer at once
-        group_run_id = store.runs.start_group(name, triggered_by=triggered_by)
-    runs: list[Run] = []
-    refused: list[str] = []
-    cancelled = False
-    try:
-        for module in members:
-            if cancel.is_set():
-                cancelled = True
-                break
-            try:
-                run = engine.run_module(
-                    module.name,
-                    dry_run=dry_run,
-                    full_refresh=full_refresh,
-                    triggered_by=triggered_by,
-                    group_run_id=group_run_id,
-                    cancel=cancel,
-                    on_event=on_event,
-                )
-            except ModuleBusyError as exc:
-                refused.append(f"{module.name}: {exc}")
-                continue
-            runs.append(run)
-            if run.status == "cancelled":
-                cancelled = True
-                break
-    finally:
-        failed = [r for r in runs if r.status == "error"]
-        if cancelled:
-            status = "cancelled"
-        elif failed or refused:
-            status = "error"
-        elif runs and all(r.status == "dry_run" for r in runs):
-            status = "dry_run"
-        else:
-            status = "success"
-        problems = [f"{r.module_name}: {r.error}" for r in failed] + refused
-        group_run = store.runs.finish_group(
-            group_run_id, status, error="; ".join(problems) if problems else None
-        )
-    return GroupResult(group_run, runs, refused)
+__all__ = ["Engine", "GroupResult", "RunEvent", "run_group"]
