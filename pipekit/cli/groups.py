@@ -11,7 +11,7 @@ from __future__ import annotations
 import typer
 
 from pipekit.cli._context import OK, check_line, open_store, out, say
-from pipekit.cli.modules import (
+from pipekit.cli._parts import (
     check_modules_exist,
     get_group,
     print_fields,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from pipekit.cli._context import OK, WARN, check_line, open_store, out, say
-from pipekit.cli.modules import get_group, print_fields, when, yes_no
+from pipekit.cli._parts import get_group, print_fields, when, yes_no
 
 if TYPE_CHECKING:
     from pipekit.store import Schedule

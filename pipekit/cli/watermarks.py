@@ -16,7 +16,7 @@ from typing import Any
 import typer
 
 from pipekit.cli._context import OK, check_line, open_store, out, say
-from pipekit.cli.modules import (
+from pipekit.cli._parts import (
     check_change,
     check_connection,
     get_module,
