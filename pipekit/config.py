@@ -10,12 +10,12 @@ all read that table. Relative paths in the file are relative to the file.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from platformdirs import user_config_path, user_data_path
 
 from pipekit.errors import ConfigError
 
@@ -84,7 +84,7 @@ class Config:
 
     @property
     def base_dir(self) -> Path:
-        return self.path.parent if self.path else user_data_path("pipekit")
+        return self.path.parent if self.path else _user_data_dir()
 
     @property
     def database(self) -> str:
@@ -100,13 +100,29 @@ class Config:
         return self.values["staging_schema"]
 
 
-def candidate_paths() -> list[Path]:
-    """Where a config file is looked for, in order (without ``$PIPEKIT_CONFIG``)."""
-    return [
-        Path.cwd() / FILE_NAME,
-        user_config_path("pipekit") / FILE_NAME,
-        Path("/etc/pipekit") / FILE_NAME,
-    ]
+def _user_config_dir() -> Path:
+    # platformdirs is imported only when a user directory is really needed: most
+    # commands run with $PIPEKIT_CONFIG or ./pipekit.yaml, and start-up counts.
+    from platformdirs import user_config_path
+
+    return user_config_path("pipekit")
+
+
+def _user_data_dir() -> Path:
+    from platformdirs import user_data_path  # lazily, as in _user_config_dir
+
+    return user_data_path("pipekit")
+
+
+def candidate_paths() -> Iterator[Path]:
+    """Where a config file is looked for, in order (without ``$PIPEKIT_CONFIG``).
+
+    A generator, so a config found in the working directory spares the lookup of
+    the user directory.
+    """
+    yield Path.cwd() / FILE_NAME
+    yield _user_config_dir() / FILE_NAME
+    yield Path("/etc/pipekit") / FILE_NAME
 
 
 def find_config_path() -> Path | None:
@@ -120,7 +136,7 @@ def find_config_path() -> Path | None:
 def default_config_path() -> Path:
     """Where `pipekit init` writes a config when none exists."""
     env = os.environ.get(ENV_CONFIG)
-    return Path(env).expanduser().absolute() if env else user_config_path("pipekit") / FILE_NAME
+    return Path(env).expanduser().absolute() if env else _user_config_dir() / FILE_NAME
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -186,7 +202,7 @@ def parse_config(data: Any, path: Path | None) -> Config:
         problems.append(f"'scheduler.interval_s' must be more than 0, got {interval}")
     if problems:
         raise ConfigError(f"{where}: " + "; ".join(problems))
-    base = path.parent if path else user_data_path("pipekit")
+    base = path.parent if path else _user_data_dir()
     for key in _PATH_KEYS:
         value = values[key]
         if key == "database" and "://" in value:

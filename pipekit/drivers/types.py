@@ -13,7 +13,6 @@ the same way in every dialect.
 from __future__ import annotations
 
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
@@ -185,6 +184,10 @@ def cast_array(arr: pa.Array | pa.ChunkedArray, target: pa.DataType) -> pa.Array
     """Cast `arr` to `target`, going through extension storage where needed."""
     if arr.type == target:
         return arr
+    # Imported here, not at the top: pyarrow.compute builds a wrapper for every kernel
+    # on import (tens of ms), a cost start-up should only pay once a cast is needed.
+    import pyarrow.compute as pc
+
     if isinstance(arr.type, pa.BaseExtensionType):
         if arr.type.extension_name == "arrow.bool8":
             arr = pc.not_equal(arr.storage, 0)  # one byte per value, 0 = false
@@ -208,6 +211,8 @@ def conform_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
 
 def strings_to_time(arr: pa.Array) -> pa.Array:
     """``HH:MM:SS[.ffffff]`` strings as time64[us] (Arrow has no direct cast)."""
+    import pyarrow.compute as pc  # lazily, as in cast_array
+
     stamped = pc.binary_join_element_wise("1970-01-01 ", arr, "")
     micros = pc.cast(pc.cast(stamped, pa.timestamp("us")), pa.int64())
     return pc.cast(micros, pa.time64("us"))

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from croniter import croniter
 from sqlalchemy import Connection as SAConnection
 from sqlalchemy import Row, select
 
@@ -32,6 +31,10 @@ class ScheduleSpecError(PipekitError, ValueError):
 
 def check_cron(expr: str, what: str, error: type[Exception] = ScheduleSpecError) -> str:
     """`expr` stripped, or `error` naming it when croniter cannot parse it."""
+    # croniter costs tens of ms to import and only schedule writes need it, not every
+    # command that opens the store.
+    from croniter import croniter
+
     text = expr.strip() if isinstance(expr, str) else ""
     if not text or not croniter.is_valid(text):
         raise error(

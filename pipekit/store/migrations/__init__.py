@@ -49,13 +49,25 @@ def discover() -> tuple[Migration, ...]:
         m = _NAME_RE.match(info.name)
         if not m:
             continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        found.append(Migration(int(m.group(1)), m.group(2), module.upgrade))
+        found.append(Migration(int(m.group(1)), m.group(2), _deferred(info.name)))
     found.sort(key=lambda mig: mig.version)
     for expected, mig in enumerate(found, 1):
         if mig.version != expected:
             raise RuntimeError(f"state store migrations are not numbered 1..N: missing {expected}")
     return tuple(found)
+
+
+def _deferred(module_name: str) -> Callable[[Connection], None]:
+    """The module's ``upgrade``, imported only when it runs.
+
+    A migration builds its tables at import; every command opens the store but
+    only ``pipekit init`` upgrades it, so the others need just the numbers.
+    """
+
+    def upgrade(conn: Connection) -> None:
+        importlib.import_module(f"{__name__}.{module_name}").upgrade(conn)
+
+    return upgrade
 
 
 MIGRATIONS: tuple[Migration, ...] = discover()
