@@ -14,6 +14,8 @@ A driver subclass declares, as class attributes:
 ``table_options``      appended to CREATE TABLE (MariaDB: engine and character set)
 ``default_schema``     schema an unqualified table lives in
 ``case_sensitive_names`` quoted names differ by case (PostgreSQL); elsewhere ``Id`` = ``id``
+``swap_full_refresh``  a full refresh may load a new table and rename it into place
+                       (the driver then has ``swap_info``, ``like_table_sql``, ``swap_sql``, ...)
 
 and implements a handful of small methods: ``_open``, ``_close``, ``server_version``,
 ``execute``, ``query``, ``read``, ``_load_reader``, ``list_columns``, plus
@@ -31,9 +33,9 @@ import decimal
 import math
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
 import pyarrow as pa
@@ -79,6 +81,21 @@ class TableRef:
 
 
 @dataclass(frozen=True)
+class SwapInfo:
+    """Whether a full refresh may load a new table and rename it into `table`'s place.
+
+    ``blockers`` says why not (a view depends on it, it has triggers, ...); empty
+    means it may. The rest is what the new table must carry over from the old one.
+    """
+
+    blockers: list[str]
+    primary_key: list[str] = field(default_factory=list)
+    primary_key_name: str | None = None
+    grants: list[str] = field(default_factory=list)
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
 class Column:
     """A column as introspection reports it."""
 
@@ -106,6 +123,7 @@ class Driver(ABC):
     #: exception classes of the client library that mean "the database said no"
     error_types: ClassVar[tuple[type[BaseException], ...]] = ()
     case_sensitive_names: ClassVar[bool] = False
+    swap_full_refresh: ClassVar[bool] = False
 
     def __init__(self, url: ConnectionURL, user: str | None, password: str | None) -> None:
         self.url = url
@@ -177,11 +195,13 @@ class Driver(ABC):
         except PipekitError:
             raise
         except self.error_types as exc:
-            reason = self.scrub(" ".join(str(exc).split()))
-            cls = TransientDatabaseError if self.is_transient(exc) else TerminalDatabaseError
-            raise cls(
-                f"{self.kind} at {self.where()}: {action} failed: {reason}", reason=reason
-            ) from None
+            raise self.database_error(action, exc) from None
+
+    def database_error(self, action: str, exc: BaseException) -> DatabaseError:
+        """`exc` from the client library as a transient or terminal DatabaseError."""
+        reason = self.scrub(" ".join(str(exc).split()))
+        cls = TransientDatabaseError if self.is_transient(exc) else TerminalDatabaseError
+        return cls(f"{self.kind} at {self.where()}: {action} failed: {reason}", reason=reason)
 
     # -- SQL and transactions ----------------------------------------------
 
@@ -263,6 +283,42 @@ class Driver(ABC):
     @abstractmethod
     def _load_reader(self, table: TableRef, reader: pa.RecordBatchReader) -> None:
         """Append every batch of `reader` to `table` through the bulk path."""
+
+    def probe(self, sql: str) -> pa.Schema:
+        """The Arrow schema `sql` returns, without fetching a row."""
+        inner = sql.strip().rstrip(";")
+        reader = self.read(f"SELECT * FROM ({inner}\n) pipekit_probe WHERE 1=0")
+        schema = reader.schema
+        reader.close()
+        return schema
+
+    # -- fast paths that bypass Arrow (drivers that have them override) ----
+
+    def can_copy_from(self, source: Driver) -> bool:
+        """Whether ``copy_from`` may move `source`'s rows here natively (no Arrow)."""
+        return False
+
+    def copy_blocker(self, source: Driver, schema: pa.Schema, table: TableRef) -> str | None:
+        """Why `source` rows of `schema` cannot be copied natively into `table` (None: they can).
+
+        `schema` is ``source.probe(sql)``, whose field metadata carries native types.
+        """
+        return f"{source.kind} to {self.kind} has no native copy"
+
+    def copy_from(
+        self,
+        source: Driver,
+        sql: str,
+        table: TableRef,
+        columns: Sequence[str],
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Copy the rows of `sql` on `source` into `table`'s `columns`; returns the row count."""
+        raise NotImplementedError(f"{self.kind} has no native copy from {source.kind}")
+
+    def swap_info(self, table: TableRef) -> SwapInfo:
+        """What replacing `table` by a renamed new table involves (DESIGN 2.1's atomic swap)."""
+        return SwapInfo([f"{self.kind} destinations are refreshed through staging"])
 
     # -- names and literals -------------------------------------------------
 

@@ -8,7 +8,9 @@ Planning runs no SQL, so a dry run records exactly what a real run would do.
 =============  ==========================================================
 strategy       statements
 =============  ==========================================================
-full           clear the table (TRUNCATE / DELETE), insert every staged row
+full           clear the table (TRUNCATE / DELETE), insert every staged row;
+               or, where the destination allows (``plan_swap``), load a new table
+               without indexes, build its key, and rename it into the old one's place
 incremental    delete destination rows whose key was staged, insert staged rows
 append         insert staged rows
 upsert         insert staged rows; an existing key updates its row instead
@@ -21,10 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 
-from pipekit.drivers.base import Column, Driver, TableRef
+from pipekit.drivers.base import Column, Driver, SwapInfo, TableRef
 from pipekit.errors import PipekitError
 
 LOADED_AT = "_pipekit_loaded_at"
@@ -50,9 +53,15 @@ class MergePlan:
     #: the staged column names as the INSERT lists them
     columns: list[str] = field(default_factory=list)
     key_sync: bool = False
+    #: a swap: the rows load into a new table (``prepare`` creates it, ``finish``
+    #: builds its key once loaded) that ``statements`` rename into place
+    swap: SwapInfo | None = None
+    prepare: list[str] = field(default_factory=list)
+    finish: list[str] = field(default_factory=list)
 
     def sql(self) -> str:
-        return ";\n".join([*self.ddl, *(s for _, s in self.statements)]) + ";"
+        steps = [*self.ddl, *self.prepare, *self.finish, *(s for _, s in self.statements)]
+        return ";\n".join(steps) + ";"
 
 
 def split_keys(merge_key: str | None) -> list[str]:
@@ -152,6 +161,78 @@ def plan_merge(
             plan.statements.append(("key_sync", dest.delete_missing_sql(table, key_table, keys)))
         else:
             plan.notes.append("destination does not support deletes: key_sync skipped")
+    return plan
+
+
+def plan_swap(
+    dest: Any,
+    *,
+    table: TableRef,
+    shadow: TableRef,
+    source_schema: pa.Schema,
+    existing: Sequence[Column] | None,
+    strategy: str,
+    keys: Sequence[str],
+    audit: dict[str, str] | None,
+    info: SwapInfo,
+) -> MergePlan:
+    """A full refresh that loads `shadow` and renames it into `table`'s place.
+
+    The rows are written once, into a table without indexes; the primary key is
+    built afterwards (a duplicate key fails that build, before anything changed),
+    and one short transaction drops the old table and renames the new one, so
+    readers wait only for the rename. `dest` is a driver with the swap statements
+    (``like_table_sql``, ``swap_sql``, ...); `info` comes from its ``swap_info``.
+    """
+    columns = list(source_schema.names)
+    keys = [_match(dest, k, columns, "merge_key", "the source query's columns") for k in keys]
+    plan = MergePlan("full", columns=columns, swap=info)
+    extra = dict(audit or {})
+    audit_fields = [pa.field(n, AUDIT_TYPES[n]) for n in extra]
+    plan.prepare.append(f"DROP TABLE IF EXISTS {dest.table_sql(shadow)}")
+    if existing is None:
+        fields = [*source_schema, *audit_fields]
+        plan.prepare.append(dest.create_table_sql(shadow, pa.schema(fields), []))
+        # append keeps every version of a row, so its key repeats: no primary key
+        pk = [] if strategy == "append" else keys
+        pk_name = f"{table.name}_pkey"
+        if len(pk_name.encode()) > 63:  # PostgreSQL's identifier limit
+            pk_name = f"{shadow.name}_pkey"
+        plan.schema_changes.append(f"created table {table}")
+    else:
+        plan.prepare.append(dest.like_table_sql(shadow, table))
+        names = [c.name for c in existing]
+        for f in [*source_schema, *audit_fields]:
+            if not any(dest.same_name(f.name, n) for n in names):
+                plan.prepare.append(dest.add_column_sql(shadow, f.name, f.type))
+                plan.schema_changes.append(
+                    f"added column {f.name} {dest.ddl_type(f.type)} to {table}"
+                )
+        for k in keys:
+            _match(dest, k, names, "merge_key", f"the columns of {table}")
+        pk, pk_name = info.primary_key, info.primary_key_name or f"{shadow.name}_pkey"
+    # audit values are the same on every row: column defaults fill them during the load
+    for name, value in extra.items():
+        plan.prepare.append(dest.column_default_sql(shadow, name, value))
+        plan.finish.append(dest.column_default_sql(shadow, name, None))
+    building = f"{shadow.name}_pkey"
+    if pk:
+        plan.finish.append(dest.primary_key_sql(shadow, building, pk))
+    if table.schema:
+        create = dest.create_schema_sql(table.schema)
+        if create:
+            plan.statements.append(("schema", create))
+    if existing is not None:
+        plan.statements.append(("lock", dest.lock_sql(table)))
+    swap = dest.swap_sql(
+        shadow, table, exists=existing is not None, pk=(building, pk_name) if pk else None
+    )
+    plan.statements.extend(("swap", sql) for sql in swap)
+    target = dest.table_sql(table)
+    plan.statements.extend(("grant", g.format(table=target)) for g in info.grants)
+    if info.comment is not None:
+        comment = f"COMMENT ON TABLE {target} IS {dest.literal(info.comment)}"
+        plan.statements.append(("comment", comment))
     return plan
 
 

@@ -23,13 +23,20 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from pipekit.engine.merge import LOADED_AT, RUN_ID, MergePlan, plan_merge, split_keys
+from pipekit.engine.merge import (
+    LOADED_AT,
+    RUN_ID,
+    MergePlan,
+    plan_merge,
+    plan_swap,
+    split_keys,
+)
 from pipekit.engine.stream import SourceStream
 from pipekit.errors import ModuleBusyError, PipekitError
 
 if TYPE_CHECKING:
     from pipekit.config import Config
-    from pipekit.drivers.base import Driver, TableRef
+    from pipekit.drivers.base import Driver, SwapInfo, TableRef
     from pipekit.secrets import SecretsFile
     from pipekit.store import Store
     from pipekit.store.modules import Module
@@ -336,17 +343,15 @@ class _ModuleRun:
         self.check_cancel()
 
         if self.dry_run:
-            schema = self._probe_schema(query)
-            plan = self._plan(schema, key_query is not None)
+            plan = self._plan(self.src.probe(query), key_query is not None)
             self.record.update(merge_sql=plan.sql(), merge_strategy=plan.strategy)
             self.check_sql = [f"-- check {c.name}\n{c.sql}" for c in self._checks()]
             self.log(f"dry run: {plan.strategy} merge planned, no data moved")
             return
 
-        schema = self._stage(query)
+        plan = self._stage(query, key_query is not None)
         if key_query is not None:
             self._stage_keys(key_query)
-        plan = self._plan(schema, key_query is not None)
         self.record.update(merge_sql=plan.sql(), merge_strategy=plan.strategy)
         self.engine.store.runs.set_progress(self.run_id, merge_strategy=plan.strategy)
         self._merge(plan)
@@ -426,7 +431,7 @@ class _ModuleRun:
             pa.timestamp("us")
         )
         if (m.safety_lag and not self.dest_exists) or (drops_zones and self.dest_exists):
-            schema = self._probe_schema(query)
+            schema = self.src.probe(query)
             source_type = _field_type(schema, column, self.src)
         window = column_window(
             cmap,
@@ -494,13 +499,6 @@ class _ModuleRun:
         inner = (m.source_query or "").strip().rstrip(";")
         return f"SELECT {cols} FROM ({inner}\n) pipekit_keys"  # \n: ends a -- comment
 
-    def _probe_schema(self, query: str) -> pa.Schema:
-        inner = query.strip().rstrip(";")
-        reader = self.src.read(f"SELECT * FROM ({inner}\n) pipekit_probe WHERE 1=0")
-        schema = reader.schema
-        reader.close()
-        return schema
-
     def _audit(self) -> dict[str, str] | None:
         if not self.module.audit_columns:
             return None
@@ -521,24 +519,54 @@ class _ModuleRun:
             if existing is not None
             else ([k.lower() for k in self.keys] if self.module.merge_strategy != "append" else [])
         )
-        plan = plan_merge(
-            self.dest,
-            table=self.table,
-            staged=self.staged,
-            key_table=self._key_table() if key_sync else None,
-            source_schema=schema,
-            existing=existing,
-            strategy=self.module.merge_strategy,
-            keys=self.keys,
-            full_refresh=self.full,
-            supports_deletes=self.supports_deletes,
-            audit=self._audit(),
-        )
+        swap = self._swap_info()
+        if swap is not None and not swap.blockers:
+            plan = plan_swap(
+                self.dest,
+                table=self.table,
+                shadow=self.staged,
+                source_schema=schema,
+                existing=existing,
+                strategy=self.module.merge_strategy,
+                keys=self.keys,
+                audit=self._audit(),
+                info=swap,
+            )
+        else:
+            if swap is not None:
+                self.log(
+                    f"{self.table} is refreshed through staging, not swapped: "
+                    + "; ".join(swap.blockers)
+                )
+            plan = plan_merge(
+                self.dest,
+                table=self.table,
+                staged=self.staged,
+                key_table=self._key_table() if key_sync else None,
+                source_schema=schema,
+                existing=existing,
+                strategy=self.module.merge_strategy,
+                keys=self.keys,
+                full_refresh=self.full,
+                supports_deletes=self.supports_deletes,
+                audit=self._audit(),
+            )
         for note in plan.notes:
             self.log(note)
         if plan.schema_changes:
             self.record["schema_changes"] = "\n".join(plan.schema_changes)
         return plan
+
+    def _swap_info(self) -> SwapInfo | None:
+        """The swap facts when this run is a full refresh the destination could swap."""
+        full = self.full or self.module.merge_strategy == "full"
+        if not (full and self.supports_deletes and self.dest.swap_full_refresh):
+            return None
+        if not self.dest_exists:
+            from pipekit.drivers.base import SwapInfo
+
+            return SwapInfo([])
+        return self.dest.swap_info(self.table)
 
     def _key_table(self) -> TableRef:
         return self.dest.staging_table(
@@ -554,6 +582,11 @@ class _ModuleRun:
         self, reader: pa.RecordBatchReader, what: str, *, count_rows: bool = True
     ) -> SourceStream:
         """`reader` counted, with a live-log line every LIVE_EVERY_S and cancel checks."""
+        on_batch = self._progress(what, count_rows)
+        return SourceStream(reader, on_batch=on_batch, check_cancel=self.check_cancel)
+
+    def _progress(self, what: str, count_rows: bool) -> Callable[[int], None]:
+        """A callback taking rows so far: live log, run progress, nothing else."""
         started = last = time.monotonic()
 
         def on_batch(rows: int) -> None:
@@ -570,25 +603,81 @@ class _ModuleRun:
                 with suppress(Exception):
                     self.engine.store.runs.set_progress(self.run_id, rows_read=rows)
 
-        return SourceStream(reader, on_batch=on_batch, check_cancel=self.check_cancel)
+        return on_batch
 
-    def _stage(self, query: str) -> pa.Schema:
-        self.log(f"reading {self.module.source} into staging table {self.staged}", phase="staging")
-        reader = self.src.read(query)
-        schema = reader.schema
-        self._create_staging(self.staged, schema, ())
-        stream = self._stream(reader, "staged")
+    def _stage(self, query: str, key_sync: bool) -> MergePlan:
+        """Plan the merge and land the source rows where it expects them.
+
+        That is the staging table, or for a swap the new table itself. Rows go by
+        the destination's native copy when it has one for this source and the
+        column types line up (PostgreSQL→PostgreSQL binary COPY), else as Arrow.
+        """
+        self.log(f"staging the rows of {self.module.source}", phase="staging")
+        native = self.dest.can_copy_from(self.src)
+        reader = None if native else self.src.read(query)
         try:
-            loaded = self.dest.load(self.staged, stream.reader())
-        except BaseException as exc:
-            stream.reraise(exc)
+            schema = self.src.probe(query) if reader is None else reader.schema
+            plan = self._plan(schema, key_sync)
+            if plan.swap is not None:
+                if self.staged.schema:
+                    self.dest.create_schema(self.staged.schema)
+                for sql in plan.prepare:
+                    self.dest.execute(sql)
+            else:
+                self._create_staging(self.staged, schema, ())
+            into = f"new table {self.staged}" if plan.swap else f"staging table {self.staged}"
+            started = time.monotonic()
+            blocker = self.dest.copy_blocker(self.src, schema, self.staged) if native else None
+            if native and blocker is None:
+                self.log(
+                    f"copying {self.module.source} into {into} with binary COPY "
+                    "(the column types line up)"
+                )
+                loaded = self.dest.copy_from(
+                    self.src, query, self.staged, schema.names, self._copy_progress()
+                )
+            else:
+                how = f" through Arrow ({blocker})" if blocker else ""
+                self.log(f"reading {self.module.source} into {into}{how}")
+                stream = self._stream(reader or self.src.read(query), "staged")
+                reader = None
+                try:
+                    loaded = self.dest.load(self.staged, stream.reader())
+                except BaseException as exc:
+                    stream.reraise(exc)
+        finally:
+            if reader is not None:
+                reader.close()
         self.check_cancel()
         self.rows = loaded
         self.record["rows_read"] = loaded
         self.engine.store.runs.set_progress(self.run_id, rows_read=loaded)
-        rate = loaded / max(time.monotonic() - stream.started, 1e-9)
+        rate = loaded / max(time.monotonic() - started, 1e-9)
         self.log(f"staged {loaded:,} rows ({rate:,.0f} rows/s)")
-        return schema
+        if plan.swap is not None:
+            self._finish_new_table(plan)
+        return plan
+
+    def _copy_progress(self) -> Callable[[int], None]:
+        on_rows = self._progress("copied", True)
+
+        def progress(rows: int) -> None:
+            self.check_cancel()
+            on_rows(rows)
+
+        return progress
+
+    def _finish_new_table(self, plan: MergePlan) -> None:
+        """Build the loaded new table's primary key (a swap's ``finish``)."""
+        self.log(f"building the primary key of {self.staged}", phase="index")
+        try:
+            for sql in plan.finish:
+                self.check_cancel()
+                self.dest.execute(sql)
+        except PipekitError:
+            self._check_duplicates()  # words a duplicate key; else the error stands
+            raise
+        self.check_cancel()
 
     def _stage_keys(self, key_query: str) -> None:
         table = self._key_table()
@@ -634,7 +723,10 @@ class _ModuleRun:
 
     def _merge(self, plan: MergePlan) -> None:
         dest = self.dest
-        if plan.strategy != "full" or sorted(self.dest_pk) != sorted(k.lower() for k in self.keys):
+        keyed = sorted(self.dest_pk) == sorted(k.lower() for k in self.keys)
+        if plan.swap is not None and not keyed:
+            self._check_duplicates()
+        elif plan.swap is None and (plan.strategy != "full" or not keyed):
             # A full load into a table keyed on the merge key gets the same refusal from
             # the primary key itself; grouping every staged row first would cost a scan.
             self._check_duplicates()
@@ -655,8 +747,12 @@ class _ModuleRun:
             for what, sql in plan.statements:
                 self.check_cancel()
                 counts[what] = dest.execute_count(sql)
+                if what == "lock" and plan.swap is not None:
+                    self._recheck_swap(plan)
             self.check_cancel()
             self._run_checks()
+            if plan.swap is not None:
+                counts["insert"] = self.rows
             # after a full load the table holds exactly the rows inserted: no second scan
             total = counts["insert"] if plan.strategy == "full" else _count(dest, self.table)
             self.check_cancel()
@@ -679,6 +775,16 @@ class _ModuleRun:
         if before is not None:
             parts.append(f"{before:,} old rows replaced")
         self.log(f"committed: {', '.join(parts)}; {self.table} has {total:,} rows")
+
+    def _recheck_swap(self, plan: MergePlan) -> None:
+        """Under the lock: refuse the swap if the table changed while the rows loaded."""
+        now = self.dest.swap_info(self.table)
+        if now != plan.swap:
+            changed = "; ".join(now.blockers) or "its grants, comment or primary key changed"
+            raise PipekitError(
+                f"{self.table} changed during the run ({changed}), so the new rows were not "
+                "swapped in (nothing was changed); run again: the next run sees the change"
+            )
 
     def _check_duplicates(self) -> None:
         if not self.keys or self.module.merge_strategy == "append":
