@@ -30,6 +30,7 @@ from pipekit.cli import (
     serve,
     watermarks,
 )
+from pipekit.cli._coerce import install as install_plain_coercion
 from pipekit.cli._context import CliState, print_error
 from pipekit.errors import PipekitError
 
@@ -38,6 +39,10 @@ __all__ = ["app", "main"]
 
 class PipekitGroup(TyperGroup):
     """The root command group: turns PipekitError into a red line and exit code 1."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        install_plain_coercion(self)  # keeps pydantic out of start-up (see _coerce.py)
+        return super().main(*args, **kwargs)
 
     def invoke(self, ctx: Any) -> Any:
         try:
