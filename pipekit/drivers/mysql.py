@@ -1,11 +1,11 @@
 """MariaDB / MySQL through PyMySQL: streamed reads and ``LOAD DATA LOCAL INFILE`` loads.
 
-PyMySQL is pure Python, so the cost per value is what matters. Reads use an
-unbuffered ``SSCursor`` (the server streams, memory stays bounded by the batch
-size) with PyMySQL's decoding switched off for the result: each column arrives
-as raw bytes, becomes one Arrow binary array, and ``pyarrow.compute.cast`` turns
-it into the column's type in C. The Arrow schema comes from the result's field
-metadata, so it is known before the first row and for empty results.
+PyMySQL is pure Python, so the cost per value is what matters. PyMySQL connects,
+sends the query (unbuffered: the server streams, memory stays bounded by the batch)
+and reads the column definitions; the rows themselves are taken off its socket and
+split into columns with numpy, and ``pyarrow.compute.cast`` turns each column's
+text into its type in C (``mysql_fast``). The Arrow schema comes from the result's
+field metadata, so it is known before the first row and for empty results.
 
 Loads use ``LOAD DATA LOCAL INFILE`` because it is the only bulk path the server
 offers; multi-row INSERTs through PyMySQL are several times slower. Each batch is
@@ -33,6 +33,7 @@ from pymysql.constants import FIELD_TYPE as F
 from pymysql.constants import FLAG
 from sqlglot import exp
 
+from pipekit.drivers import mysql_fast as fast
 from pipekit.drivers import types as T
 from pipekit.drivers.base import (
     DEFAULT_BATCH_ROWS,
@@ -63,7 +64,6 @@ _TEXT_TYPES = {
     F.TINY_BLOB, F.MEDIUM_BLOB, F.LONG_BLOB, F.BLOB, F.GEOMETRY,
 }  # fmt: skip
 _GEOMETRY = ("geometry", "point", "linestring", "polygon", "multi")  # column type prefixes
-_LENGTH_WIDTH = {252: 2, 253: 3, 254: 8}  # length-encoded integer prefixes
 _ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"), ("\x00", "\\0"))
 
 
@@ -95,64 +95,6 @@ def field_arrow_type(field: Any) -> pa.DataType:
     if code in _TEXT_TYPES and field.charsetnr == BINARY_CHARSET:
         return pa.binary()
     return pa.string()
-
-
-def _raw_row(packet: Any) -> tuple[bytes | None, ...]:
-    """A text-protocol row as raw bytes, in a third of the time of PyMySQL's parser."""
-    data, pos, end, row = packet._data, 0, len(packet._data), []
-    while pos < end:
-        c = data[pos]
-        if c < 251:  # the common case: a one-byte length
-            pos += 1 + c
-            row.append(data[pos - c : pos])
-        elif c == 251:
-            pos += 1
-            row.append(None)
-        else:
-            width = _LENGTH_WIDTH[c]
-            length = int.from_bytes(data[pos + 1 : pos + 1 + width], "little")
-            pos += 1 + width + length
-            row.append(data[pos - length : pos])
-    return tuple(row)
-
-
-def _column(values: Sequence[bytes | None], field: Any, typ: pa.DataType) -> pa.Array:
-    """One column of raw protocol values (text protocol: bytes) as an array of `typ`."""
-    if field.type_code == F.BIT:  # raw big-endian bits, not text
-        ints = [None if v is None else int.from_bytes(v, "big") for v in values]
-        return pa.array(ints, pa.uint64()).cast(typ)
-    raw = pa.array(values, pa.binary())
-    if pa.types.is_binary(typ):
-        return raw
-    try:
-        text = raw.cast(pa.string())
-        if pa.types.is_string(typ):
-            return text
-        if T.is_json(typ):
-            return pa.ExtensionArray.from_storage(typ, text)
-        if pa.types.is_time(typ):
-            # out-of-day TIME values (MariaDB TIME is an interval) fail here, loudly
-            return T.strings_to_time(text)
-        if pa.types.is_timestamp(typ) or pa.types.is_date(typ):
-            return _temporal(text, typ)
-        return pc.cast(text, typ)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise TerminalDatabaseError(
-            f"column {field.name!r}: a value cannot be read as {typ} ({exc}); "
-            "CAST the column to CHAR in the query to read it as text"
-        ) from None
-
-
-def _temporal(text: pa.Array, typ: pa.DataType) -> pa.Array:
-    naive = pa.timestamp(typ.unit) if pa.types.is_timestamp(typ) else typ
-    try:
-        out = pc.cast(text, naive)
-    except pa.ArrowInvalid:
-        # Legacy zero dates ('0000-00-00') mean "no date": read them as NULL, as
-        # Connector/J's zeroDateTimeBehavior=convertToNull does. Anything else still fails.
-        zero = pc.starts_with(text, "0000-00-00")
-        out = pc.cast(pc.if_else(zero, pa.scalar(None, pa.string()), text), naive)
-    return out.cast(typ)  # naive -> UTC relabels: the session zone is UTC
 
 
 def _render(arr: pa.Array, target: pa.DataType, name: str) -> pa.Array:
@@ -347,34 +289,36 @@ class MySQLDriver(Driver):
         with self.errors("read"):
             cur.execute(sql)  # a failed statement leaves nothing to drain
         fields = getattr(cur._result, "fields", None) or []
-        # raw bytes in: no per-value decoding or conversion in Python
-        cur._result._read_row_from_packet = _raw_row
         types = [field_arrow_type(f) for f in fields]
         schema = pa.schema([pa.field(f.name, t) for f, t in zip(fields, types, strict=True)])
+        # the rows come off the socket here, not through PyMySQL's per-row reader
+        rows = fast.RowStream(self._conn, cur._result)
 
         def batches() -> Iterator[pa.RecordBatch]:
             try:
                 while fields:
                     with self.errors("read"):
-                        rows = cur.fetchmany(batch_rows)
-                    if not rows:
-                        return
-                    columns = zip(*rows, strict=True)
-                    arrays = [
-                        _column(c, f, t) for c, f, t in zip(columns, fields, types, strict=True)
-                    ]
-                    yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+                        raw = rows.next_batch(batch_rows)
+                        if raw is None:
+                            return
+                        batch = fast.record_batch(raw, fields, types, schema)
+                    del raw  # the packets' bytes go before the consumer gets the batch
+                    yield batch
+            except fast.ProtocolError:
+                self._conn._force_close()  # the stream can no longer be trusted
+                raise
             finally:
-                self._finish(cur)
+                self._finish(cur, rows)
 
         return pa.RecordBatchReader.from_batches(schema, batches())
 
-    def _finish(self, cur: pymysql.cursors.SSCursor) -> None:
+    def _finish(self, cur: pymysql.cursors.SSCursor, rows: fast.RowStream) -> None:
         """Close a streaming cursor; one abandoned halfway is killed, not drained to the end."""
-        if cur._result is not None and cur._result.unbuffered_active:
-            with contextlib.suppress(DatabaseError):  # then close drains instead
+        if not rows.done:
+            with contextlib.suppress(DatabaseError):  # then draining takes longer
                 self.cancel()
-        with contextlib.suppress(pymysql.err.MySQLError):  # the interrupted query's error
+            rows.drain()  # up to the interrupted query's error packet
+        with contextlib.suppress(pymysql.err.MySQLError):
             cur.close()
 
     def _load_reader(self, table: TableRef, reader: pa.RecordBatchReader) -> None:

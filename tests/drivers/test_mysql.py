@@ -9,12 +9,14 @@ import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
 from pipekit.drivers import connect
 from pipekit.drivers import types as T
-from pipekit.drivers.mysql import SQL_MODE, MySQLDriver, _raw_row
+from pipekit.drivers.mysql import SQL_MODE, MySQLDriver
+from pipekit.drivers.mysql_fast import ProtocolError, RawBatch, split_columns
 from pipekit.drivers.url import parse_url
 from pipekit.errors import ConnectionSpecError, TerminalDatabaseError, TransientDatabaseError
 
@@ -289,11 +291,37 @@ def test_long_values_and_wide_decimals(drv: MySQLDriver) -> None:
     assert row["d"] == Decimal("12345678901234567890123456789012345.123456789012345678901234567890")
 
 
-def test_raw_row_parses_every_length_prefix() -> None:
-    class Packet:
-        _data = b"\x01a\xfb\xfc\x02\x00bc\xfd\x01\x00\x00d\xfe\x01" + b"\x00" * 7 + b"e\x00"
+def test_split_columns_reads_every_length_prefix() -> None:
+    # two row packets: one-byte lengths, NULL (0xFB), 2-, 3- and 8-byte lengths, empty
+    payloads = [
+        b"\x01a\xfb\xfc\x02\x00bc\xfd\x01\x00\x00d\xfe\x01" + b"\x00" * 7 + b"e\x00",
+        b"\x00\x02xy\xfb\xfb\x01z\x03\x00\x00\x00",
+    ]
+    data, starts = b"", []
+    for seq, p in enumerate(payloads):
+        starts.append(len(data) + 4)
+        data += len(p).to_bytes(3, "little") + bytes([seq]) + p
+    ends = [s + len(p) for s, p in zip(starts, payloads, strict=True)]
+    batch = RawBatch(data + bytes(16), np.array(starts), np.array(ends))
+    columns = split_columns(batch, 6)
+    values = [
+        [None if v.valid is not None and not v.valid[r] else data[s : s + n] for r, (s, n) in
+         enumerate(zip(v.starts, v.lengths, strict=True))]
+        for v in columns
+    ]  # fmt: skip
+    assert list(zip(*values, strict=True)) == [
+        (b"a", None, b"bc", b"d", b"e", b""),
+        (b"", b"xy", None, None, b"z", b"\x00\x00\x00"),
+    ]
 
-    assert _raw_row(Packet()) == (b"a", None, b"bc", b"d", b"e", b"")
+
+def test_split_columns_refuses_a_row_that_does_not_match_the_columns() -> None:
+    data = b"\x04\x00\x00\x00\x01a\x01b" + bytes(16)
+    batch = RawBatch(data, np.array([4]), np.array([8]))
+    with pytest.raises(ProtocolError, match="fill its packet"):
+        split_columns(batch, 1)
+    with pytest.raises(ProtocolError, match="fewer values"):
+        split_columns(batch, 3)
 
 
 def test_zero_dates_read_as_null(drv: MySQLDriver) -> None:
