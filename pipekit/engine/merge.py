@@ -173,10 +173,11 @@ def plan_swap(
     existing: Sequence[Column] | None,
     strategy: str,
     keys: Sequence[str],
+    full_refresh: bool,
     audit: dict[str, str] | None,
     info: SwapInfo,
 ) -> MergePlan:
-    """A full refresh that loads `shadow` and renames it into `table`'s place.
+    """A full refresh (or a first load) that loads `shadow` and renames it into place.
 
     The rows are written once, into a table without indexes; the primary key is
     built afterwards (a duplicate key fails that build, before anything changed),
@@ -186,7 +187,11 @@ def plan_swap(
     """
     columns = list(source_schema.names)
     keys = [_match(dest, k, columns, "merge_key", "the source query's columns") for k in keys]
-    plan = MergePlan("full", columns=columns, swap=info)
+    if strategy in ("incremental", "upsert") and not keys:
+        raise MergeError(f"merge_strategy {strategy} needs a merge_key")
+    # a first load of any strategy is a swap too: there is no old table to merge with
+    used = "full" if full_refresh or strategy == "full" else strategy
+    plan = MergePlan(used, columns=columns, swap=info)
     extra = dict(audit or {})
     audit_fields = [pa.field(n, AUDIT_TYPES[n]) for n in extra]
     plan.prepare.append(f"DROP TABLE IF EXISTS {dest.table_sql(shadow)}")

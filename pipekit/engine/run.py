@@ -529,6 +529,7 @@ class _ModuleRun:
                 existing=existing,
                 strategy=self.module.merge_strategy,
                 keys=self.keys,
+                full_refresh=self.full,
                 audit=self._audit(),
                 info=swap,
             )
@@ -558,15 +559,17 @@ class _ModuleRun:
         return plan
 
     def _swap_info(self) -> SwapInfo | None:
-        """The swap facts when this run is a full refresh the destination could swap."""
-        full = self.full or self.module.merge_strategy == "full"
-        if not (full and self.supports_deletes and self.dest.swap_full_refresh):
+        """The swap facts when the rows may land in a new table renamed into place:
+        a full refresh, or any first load (there is no old table to merge with)."""
+        if not (self.supports_deletes and self.dest.swap_full_refresh):
             return None
         if not self.dest_exists:
             from pipekit.drivers.base import SwapInfo
 
             return SwapInfo([])
-        return self.dest.swap_info(self.table)
+        if self.full or self.module.merge_strategy == "full":
+            return self.dest.swap_info(self.table)
+        return None
 
     def _key_table(self) -> TableRef:
         return self.dest.staging_table(

@@ -231,3 +231,28 @@ def test_types_that_do_not_line_up_stage_through_arrow(
             "12.5000000000000000",
         )
     ]
+
+
+@pytest.mark.parametrize("strategy", ["incremental", "upsert", "append"])
+def test_a_first_load_of_any_strategy_is_a_swap(
+    run_store: Store, run_urls: dict[str, str], strategy: str
+) -> None:
+    s = Setup(run_store, run_urls, rows=10, merge_strategy=strategy)
+    first = ok(s.run())
+    assert first.merge_strategy == strategy
+    assert "RENAME TO" in (first.merge_sql or "")
+    assert s.dest_rows() == s.source_rows()
+    # append keeps every version of a row: no key; the others are keyed on merge_key
+    expected_pk = None if strategy == "append" else f"{s.dest.split('.')[-1]}_pkey"
+    assert _pk_name(s) == expected_pk
+
+    s.sql("UPDATE {t} SET v = 'later' WHERE id = 4")
+    s.sql("INSERT INTO {t} VALUES (11, 'v11', 110)")
+    if strategy == "append":
+        run_store.modules.update("m", source_query=f"SELECT id, v, n FROM {s.src} WHERE id > 10")
+    second = ok(s.run())
+    assert "RENAME" not in (second.merge_sql or "")  # the table exists: a merge now
+    rows = s.dest_rows()
+    assert (11, "v11", 110) in rows
+    # incremental without watermark_column reads keys above the highest: 4 is not re-read
+    assert ((4, "later", 40) in rows) == (strategy == "upsert")
