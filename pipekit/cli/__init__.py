@@ -14,6 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from pipekit.cli import (
+    _startup,
     checks,
     connections,
     doctor,
@@ -102,4 +103,8 @@ app.command("set-password")(serve.set_password)
 
 def main() -> None:
     """Console-script entry point."""
-    app(prog_name="pipekit")
+    _startup.hold()  # collector off while the command imports (see _startup.py)
+    try:
+        app(prog_name="pipekit")
+    finally:
+        _startup.finish()

@@ -74,10 +74,16 @@ def load(ctx: typer.Context) -> Config:
 
 
 def open_store(ctx: typer.Context) -> Store:
-    """The state store of the current config (not yet checked or connected)."""
+    """The state store of the current config (not yet checked or connected).
+
+    Opening it ends start-up: the store, and for `run` the engine, are imported.
+    """
+    from pipekit.cli import _startup
     from pipekit.store import Store
 
-    return Store.open(load(ctx))
+    store = Store.open(load(ctx))
+    _startup.started()
+    return store
 
 
 def secrets_file(ctx: typer.Context) -> SecretsFile:

@@ -22,7 +22,7 @@ from pipekit.store import Store
 
 # What `python -m pipekit ARGS` imported, written as JSON to the file in $PROBE_OUT.
 _PROBE = """
-import json, os, sys
+import gc, json, os, sys
 sys.argv = ["pipekit", *json.loads(os.environ["PROBE_ARGS"])]
 code = 0
 try:
@@ -31,7 +31,7 @@ try:
 except SystemExit as exc:
     code = exc.code
 with open(os.environ["PROBE_OUT"], "w") as f:
-    json.dump({"code": code, "modules": sorted(sys.modules)}, f)
+    json.dump({"code": code, "modules": sorted(sys.modules), "gc": gc.isenabled()}, f)
 """
 
 # Never needed by a command-line command other than `serve`.
@@ -52,6 +52,10 @@ def _loaded(tmp_path: Path, *args: str, code: str | None = None) -> set[str]:
         return set(json.loads(result.stdout))
     probe = json.loads(out.read_text())
     assert probe["code"] in (0, None), result.stdout + result.stderr
+    if "pipekit.store" in probe["modules"]:
+        # The collector is paused for start-up only (cli/_startup.py): a command that
+        # opened the store, a run or the server among them, must have it back on.
+        assert probe["gc"], "cyclic GC still off after the store was opened"
     return set(probe["modules"])
 
 
