@@ -43,7 +43,7 @@ from pipekit.errors import TerminalDatabaseError
 
 CHUNK_BYTES = 1 << 20
 #: a batch is cut early past this many bytes of rows, so wide rows keep memory bounded
-MAX_BATCH_BYTES = 64 << 20
+MAX_BATCH_BYTES = 32 << 20
 MAX_PACKET = 0xFFFFFF  # a packet of this length continues in the next one
 _PAD = bytes(16)  # lets 4- and 8-byte loads near the end stay inside the buffer
 _CR_SERVER_LOST = 2013
@@ -62,7 +62,7 @@ class RawBatch:
     """Consecutive row packets: ``data`` holds them (and 16 bytes of padding);
     ``starts`` are the payload offsets, ``ends`` where each payload ends."""
 
-    data: bytes
+    data: bytes | bytearray
     starts: np.ndarray
     ends: np.ndarray
 
@@ -105,6 +105,11 @@ class RowStream:
                 append(p)
                 p, room = p + 4 + size, room - 1
             if special:
+                if starts and buf[p + 4] == 0xFF:
+                    # an error: raise it now, dropping the rows before it in this batch
+                    # (as PyMySQL's fetchmany did), so no partial batch precedes it
+                    self._take(starts, p)
+                    self._end(0, size)
                 if starts:
                     break  # hand out the rows before it first
                 if size == MAX_PACKET:
@@ -128,11 +133,13 @@ class RowStream:
 
     def _take(self, starts: list[int], p: int) -> RawBatch | None:
         """The first `p` bytes, holding the row packets at `starts`, as a batch."""
-        buf, conn = self._buf, self.conn
-        data = bytes(buf[:p]) + _PAD
-        del buf[:p]
+        data, conn = self._buf, self.conn
+        # the buffer becomes the batch's; only the bytes after `p` (a packet begun) move
+        self._buf = data[p:]
         if not starts:
             return None
+        del data[p:]
+        data += _PAD
         a = np.frombuffer(data, np.uint8)
         offsets = np.array(starts, np.int64)
         # PyMySQL's check that no packet went missing, for all rows at once
@@ -151,6 +158,8 @@ class RowStream:
         """The packet after the rows: EOF ends the result, an error packet raises."""
         conn, buf, result = self.conn, self._buf, self.result
         if buf[p + 3] != conn._next_seq_id:
+            if buf[p + 3] == 0:  # MariaDB's error packet as it shuts down or kills us
+                self._lost("Lost connection to server during query", _CR_SERVER_LOST)
             self._lost("packet sequence number wrong at the end of the rows")
         conn._next_seq_id = (conn._next_seq_id + 1) % 256
         packet = MysqlPacket(bytes(buf[p + 4 : p + 4 + size]), conn.encoding)
@@ -286,7 +295,7 @@ _MASK_LO = np.array([(1 << (8 * min(n, 4))) - 1 for n in range(14)], np.uint64)
 _MASK_HI = np.array([(1 << (8 * min(max(n - 4, 0), 8))) - 1 for n in range(14)], np.uint64)
 
 
-def binary_view(data: bytes, v: Values) -> pa.Array:
+def binary_view(data: bytes | bytearray, v: Values) -> pa.Array:
     """The values as an Arrow binary_view array over `data`, without copying them.
 
     A view is 16 bytes: the length, then either the value itself (up to 12 bytes,
@@ -308,7 +317,7 @@ def binary_view(data: bytes, v: Values) -> pa.Array:
     )
 
 
-def big_endian_uints(data: bytes, v: Values) -> pa.Array:
+def big_endian_uints(data: bytes | bytearray, v: Values) -> pa.Array:
     """BIT values: raw big-endian bytes (the one binary value in the text protocol)."""
     a = np.frombuffer(data, np.uint8)
     out = np.zeros(len(v.starts), np.uint64)
@@ -318,7 +327,7 @@ def big_endian_uints(data: bytes, v: Values) -> pa.Array:
     return pa.array(out, pa.uint64(), mask=None if v.valid is None else ~v.valid)
 
 
-def column_array(data: bytes, v: Values, field: Any, typ: pa.DataType) -> pa.Array:
+def column_array(data: bytes | bytearray, v: Values, field: Any, typ: pa.DataType) -> pa.Array:
     """One column of a batch as an array of `typ`, parsed from the text protocol's bytes."""
     if field.type_code == F.BIT:
         return big_endian_uints(data, v).cast(typ)
