@@ -1,9 +1,14 @@
-"""SQLite files through the standard library, typed by declared column types.
+"""SQLite files, typed by declared column types; reads decoded into Arrow in C.
 
 SQLite stores values, not types, so the Arrow schema of a result comes from the
 declared types of the columns it selects: the query is wrapped in a temporary
 view whose ``PRAGMA table_info`` reports them, even for zero rows. Expression
 columns without a declared type are typed from the first batch's values.
+
+Reads of a file go through the ADBC SQLite driver (``sqlite_fast``), which
+builds Arrow batches in C; everything else (statements, transactions, loads,
+introspection) and the reads it cannot take go through the standard library's
+``sqlite3``, as the two read paths give the same types and values.
 
 What Pipekit writes keeps every value exact: decimals go to ``DECIMAL_TEXT(p,s)``
 columns (text affinity, so no digit is rounded away by SQLite's REAL),
@@ -15,14 +20,17 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
+from pipekit.drivers import sqlite_fast as fast
 from pipekit.drivers import types as T
 from pipekit.drivers.base import (
     DEFAULT_BATCH_ROWS,
@@ -30,7 +38,14 @@ from pipekit.drivers.base import (
     Driver,
     TableRef,
 )
-from pipekit.errors import ConnectionSpecError
+from pipekit.errors import ConnectionSpecError, PipekitError, TransientDatabaseError
+
+try:  # the fast read path; without it every read takes the sqlite3 path
+    import adbc_driver_sqlite.dbapi as adbc_sqlite
+except ImportError:  # pragma: no cover - a core dependency
+    adbc_sqlite = None
+
+BUSY_TIMEOUT_MS = 10_000
 
 _DECIMAL_TEXT = re.compile(r"^\s*DECIMAL_TEXT\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)\s*$", re.I)
 _JSON_TEXT = re.compile(r"^\s*JSON(_TEXT)?\s*$", re.I)
@@ -127,10 +142,23 @@ class SQLiteDriver(Driver):
         self._conn = sqlite3.connect(
             str(path) if path else ":memory:", isolation_level=None, check_same_thread=False
         )
-        self._conn.execute("PRAGMA busy_timeout = 10000")
+        self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self._file = str(path.resolve()) if path is not None else None
+        self._adbc: Any = None  # the fast path's connection, opened by the first read
+        self._fast_reads = 0
+        self._stop_reads = threading.Event()
+        if self._file:
+            fast.FILES.opened(self._file)
 
     def _close(self) -> None:
-        self._conn.close()
+        try:
+            if self._adbc is not None:
+                self._adbc.close()
+        finally:
+            if self._file:
+                fast.FILES.closed(self._file)
+                self._file = None
+            self._conn.close()
 
     def server_version(self) -> str:
         return f"SQLite {sqlite3.sqlite_version}"
@@ -138,7 +166,30 @@ class SQLiteDriver(Driver):
     def is_transient(self, exc: BaseException) -> bool:
         return "locked" in str(exc) or "busy" in str(exc)
 
+    def _before_write(self) -> None:
+        """Wait for fast reads of this file to end: their copy of SQLite does not see
+        this connection's locks (see ``sqlite_fast``). Like a busy database, give up
+        after the busy timeout."""
+        if self._file is None or not fast.FILES.reading(self._file):
+            return
+        if self._fast_reads:
+            raise TransientDatabaseError(
+                f"sqlite at {self.where()}: cannot write while this connection is still "
+                "reading the same file; read the result to its end or close it first"
+            )
+        if not fast.FILES.wait_idle(self._file, BUSY_TIMEOUT_MS / 1000):
+            raise TransientDatabaseError(
+                f"sqlite at {self.where()}: database is locked: another connection of this "
+                "process is reading the file; retry when that read has finished",
+                reason="database is locked",
+            )
+
+    def _begin(self) -> None:
+        self._before_write()
+        super()._begin()
+
     def execute(self, sql: str) -> None:
+        self._before_write()
         with self.errors("execute"):
             self._conn.execute(sql)
 
@@ -147,14 +198,18 @@ class SQLiteDriver(Driver):
             return self._conn.execute(sql).fetchall()
 
     def execute_count(self, sql: str) -> int:
+        self._before_write()
         with self.errors("execute"):
             return int(self._conn.execute(sql).rowcount)
 
     def interrupt(self) -> None:
+        # ADBC's SQLite cannot interrupt a running statement: a fast read stops at
+        # its next batch instead.
+        self._stop_reads.set()
         self._conn.interrupt()
 
     def cancel(self) -> None:
-        self._conn.interrupt()
+        self.interrupt()
 
     def delete_matching_sql(self, dest: TableRef, staged: TableRef, keys: Sequence[str]) -> str:
         # IN (subquery): SQLite builds a temporary index on the staged keys and probes
@@ -179,22 +234,124 @@ class SQLiteDriver(Driver):
         # to TIMESTAMP would apply NUMERIC affinity and turn '2024-01-01 …' into 2024.
         return exp.Literal.string(text)
 
-    def _declared_types(self, sql: str) -> list[str] | None:
-        """Declared type of each result column (empty for expressions), or None."""
+    def _declared_columns(self, sql: str) -> list[tuple[str, str]] | None:
+        """(name, declared type) of each result column (type empty for expressions),
+        or None when `sql` is not a plain SELECT."""
         view = f"pipekit_probe_{uuid.uuid4().hex[:12]}"
         try:
             self._conn.execute(f"CREATE TEMP VIEW {view} AS {sql.strip().rstrip(';')}")
         except sqlite3.Error:
             return None  # not a plain SELECT (e.g. PRAGMA): type from values instead
         try:
-            return [r[2] for r in self._conn.execute(f"PRAGMA temp.table_info({view})")]
+            return [(r[1], r[2]) for r in self._conn.execute(f"PRAGMA temp.table_info({view})")]
         except sqlite3.Error:
             return None  # views bind late: a missing table fails here; the read says why
         finally:
             self._conn.execute(f"DROP VIEW temp.{view}")
 
     def read(self, sql: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
-        declared = self._declared_types(sql)
+        self._stop_reads.clear()
+        columns = self._declared_columns(sql)
+        if columns is not None and self._fast_path_open():
+            reader = self._read_fast(sql, batch_rows, columns)
+            if reader is not None:
+                return reader
+        declared = [d for _n, d in columns] if columns is not None else None
+        return self._read_stdlib(sql, batch_rows, declared)
+
+    def _fast_path_open(self) -> bool:
+        # Inside a transaction the read must see this connection's own writes.
+        return adbc_sqlite is not None and self._file is not None and not self.in_transaction
+
+    def _fast_error(self, exc: BaseException, plans: Sequence[fast.ColumnPlan]) -> PipekitError:
+        if isinstance(exc, PipekitError):
+            return exc
+        reason = self.scrub(fast.describe_error(exc, plans))
+        transient = "locked" in reason or "busy" in reason
+        return fast.database_error(
+            f"{self.kind} at {self.where()}: read failed: {reason}", reason, transient=transient
+        )
+
+    def _read_fast(
+        self, sql: str, batch_rows: int, columns: list[tuple[str, str]]
+    ) -> pa.RecordBatchReader | None:
+        """The ADBC read (see ``sqlite_fast``); None when it cannot take this query."""
+        plans = [
+            fast.plan_column(name, decl, self.arrow_type(decl) if decl else None)
+            for name, decl in columns
+        ]
+        stack = ExitStack()
+        if not stack.enter_context(fast.FILES.fast_read(str(self._file))):
+            stack.close()
+            return None  # another connection of this process has the file open
+        self._fast_reads += 1
+        stack.callback(self._fast_read_done)
+        failed = (adbc_sqlite.Error, OSError, pa.ArrowException)
+        try:
+            if self._adbc is None:
+                uri = f"{self.url.path.resolve().as_uri()}?mode=ro"  # type: ignore[union-attr]
+                self._adbc = adbc_sqlite.connect(uri, autocommit=True)
+                with self._adbc.cursor() as c:
+                    c.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cur = stack.enter_context(self._adbc.cursor())
+            cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
+            cur.execute(fast.wrap_sql(sql, plans, self.quote))
+            source = cur.fetch_record_batch()
+            stack.callback(source.close)
+            first = source.read_next_batch().slice(1)  # the sentinel row
+        except failed:
+            # Its own SQLite may refuse what the sqlite3 path takes (a TEMP table of
+            # this connection, say): that path runs it, or says why it fails.
+            stack.close()
+            return None
+        except BaseException:
+            stack.close()
+            raise
+        try:
+            targets = fast.targets(plans, source.schema, first)
+        except BaseException as exc:
+            stack.close()
+            raise self._fast_error(exc, plans) from None
+        schema = pa.schema([pa.field(p.name, t) for p, t in zip(plans, targets, strict=True)])
+
+        def to_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
+            arrays, at = [], 0
+            for p, target in zip(plans, targets, strict=True):
+                carriers = batch.columns[at : at + p.width]
+                at += p.width
+                try:
+                    arrays.append(fast.convert(p, target, carriers))
+                except pa.ArrowException as exc:
+                    raise fast.BadValue(
+                        f"column {p.name!r} ({p.declared or 'no declared type'}) cannot be "
+                        f"read as {target}: {exc}"
+                    ) from None
+            return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            with stack:
+                try:
+                    batch = first
+                    while True:
+                        if batch.num_rows:
+                            yield to_batch(batch)
+                        if self._stop_reads.is_set():
+                            raise fast.BadValue("interrupted")
+                        batch = source.read_next_batch()
+                except StopIteration:
+                    return
+                except (*failed, fast.BadValue) as exc:
+                    raise self._fast_error(exc, plans) from None
+
+        return pa.RecordBatchReader.from_batches(schema, batches())
+
+    def _fast_read_done(self) -> None:
+        self._fast_reads -= 1
+
+    def _read_stdlib(
+        self, sql: str, batch_rows: int, declared: list[str] | None
+    ) -> pa.RecordBatchReader:
+        """The sqlite3 read: a Python object per value, converted per column."""
         # Its own cursor: a half-read result must not disturb other statements.
         cur = self._conn.cursor()
         with self.errors("read"):
@@ -227,6 +384,7 @@ class SQLiteDriver(Driver):
         return pa.RecordBatchReader.from_batches(schema, batches())
 
     def _load_reader(self, table: TableRef, reader: pa.RecordBatchReader) -> None:
+        self._before_write()
         conformed = self.conformed(table, reader)
         schema = conformed.schema
         cols = ", ".join(self.quote(n) for n in schema.names)
