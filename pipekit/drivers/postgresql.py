@@ -208,6 +208,7 @@ class PostgresDriver(Driver):
         self._cur = self._conn.cursor()
         self._backend_pid = int(self.query("SELECT pg_backend_pid()")[0][0])
         self._side: list[Any] = []  # psycopg sessions of a binary copy in flight
+        self._server_version_num: int | None = None
 
     def _close(self) -> None:
         self._cur.close()
@@ -425,10 +426,18 @@ class PostgresDriver(Driver):
 
     def like_table_sql(self, new: TableRef, model: TableRef) -> str:
         """An empty copy of `model`'s columns, NOT NULLs, CHECKs and comments; no indexes."""
+        # per-column compression settings exist from PostgreSQL 14 on
+        compression = " INCLUDING COMPRESSION" if self._version_num() >= 140000 else ""
         return (
             f"CREATE TABLE {self.table_sql(new)} (LIKE {self.table_sql(model)} "
-            "INCLUDING CONSTRAINTS INCLUDING COMMENTS INCLUDING STORAGE INCLUDING COMPRESSION)"
+            f"INCLUDING CONSTRAINTS INCLUDING COMMENTS INCLUDING STORAGE{compression})"
         )
+
+    def _version_num(self) -> int:
+        if self._server_version_num is None:
+            found = self.query("SELECT current_setting('server_version_num')::int")
+            self._server_version_num = int(found[0][0])
+        return self._server_version_num
 
     def column_default_sql(self, table: TableRef, column: str, value: str | None) -> str:
         action = f"SET DEFAULT {value}" if value is not None else "DROP DEFAULT"
