@@ -661,8 +661,10 @@ class _ModuleRun:
             self._finish_new_table(plan)
         return plan
 
-    def _copy_progress(self) -> Callable[[int], None]:
-        on_rows = self._progress("copied", True)
+    def _copy_progress(
+        self, what: str = "copied", *, count_rows: bool = True
+    ) -> Callable[[int], None]:
+        on_rows = self._progress(what, count_rows)
 
         def progress(rows: int) -> None:
             self.check_cancel()
@@ -685,27 +687,43 @@ class _ModuleRun:
     def _stage_keys(self, key_query: str) -> None:
         table = self._key_table()
         self.log(f"key_sync: reading every source key into {table}", phase="keys")
-        reader = self.src.read(key_query)
-        names = reader.schema.names
-        if len(names) != len(self.keys):
-            reader.close()
-            raise PipekitError(
-                f"the key_sync query returns {len(names)} column(s) ({', '.join(names)}) but "
-                f"merge_key has {len(self.keys)} ({', '.join(self.keys)}); select the key "
-                "columns in merge_key order"
-            )
-        # Columns are taken in merge_key order and named like the merge key.
-        reader = pa.RecordBatchReader.from_batches(
-            pa.schema([f.with_name(k) for f, k in zip(reader.schema, self.keys, strict=True)]),
-            (b.rename_columns(self.keys) for b in reader),
-        )
         keys = list(self.keys)
-        self._create_staging(table, reader.schema, keys)
-        stream = self._stream(reader, "keys", count_rows=False)
+        native = self.dest.can_copy_from(self.src)
+        reader = None if native else self.src.read(key_query)
         try:
-            loaded = self.dest.load(table, stream.reader())
-        except BaseException as exc:
-            stream.reraise(exc)
+            schema = self.src.probe(key_query) if reader is None else reader.schema
+            names = schema.names
+            if len(names) != len(keys):
+                raise PipekitError(
+                    f"the key_sync query returns {len(names)} column(s) ({', '.join(names)}) "
+                    f"but merge_key has {len(keys)} ({', '.join(keys)}); select the key "
+                    "columns in merge_key order"
+                )
+            # Columns are taken in merge_key order and named like the merge key.
+            renamed = pa.schema([f.with_name(k) for f, k in zip(schema, keys, strict=True)])
+            self._create_staging(table, renamed, keys)
+            blocker = self.dest.copy_blocker(self.src, renamed, table) if native else "-"
+            if blocker is None:
+                q = self.src.quote
+                as_keys = ", ".join(f"{q(n)} AS {q(k)}" for n, k in zip(names, keys, strict=True))
+                sql = f"SELECT {as_keys} FROM ({key_query.strip().rstrip(';')}\n) pipekit_keys"
+                self.log("key_sync: copying the keys with binary COPY (their types line up)")
+                progress = self._copy_progress("keys", count_rows=False)
+                loaded = self.dest.copy_from(self.src, sql, table, keys, progress)
+            else:
+                source = reader or self.src.read(key_query)
+                reader = None
+                batches = pa.RecordBatchReader.from_batches(
+                    renamed, (b.rename_columns(keys) for b in source)
+                )
+                stream = self._stream(batches, "keys", count_rows=False)
+                try:
+                    loaded = self.dest.load(table, stream.reader())
+                except BaseException as exc:
+                    stream.reraise(exc)
+        finally:
+            if reader is not None:
+                reader.close()
         self.check_cancel()
         self.log(f"key_sync: {loaded:,} source keys staged")
 

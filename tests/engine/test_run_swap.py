@@ -256,3 +256,17 @@ def test_a_first_load_of_any_strategy_is_a_swap(
     assert (11, "v11", 110) in rows
     # incremental without watermark_column reads keys above the highest: 4 is not re-read
     assert ((4, "later", 40) in rows) == (strategy == "upsert")
+
+
+def test_key_sync_keys_pass_through_by_position_under_other_names(
+    run_store: Store, run_urls: dict[str, str]
+) -> None:
+    s = Setup(run_store, run_urls, rows=20, merge_strategy="upsert", key_sync=True)
+    ok(s.run())
+    # the key query names its column differently: keys are taken by position
+    run_store.modules.update("m", key_sync_query=f"SELECT id AS source_id FROM {s.src}")
+    s.sql("DELETE FROM {t} WHERE id IN (3, 4, 5)")
+    run = ok(s.run())
+    assert "copying the keys with binary COPY" in (run.live_log or "")
+    assert "17 source keys staged" in (run.live_log or "")
+    assert s.dest_rows() == s.source_rows()
