@@ -27,7 +27,7 @@ packet (``0xFE``, shorter than 9 bytes) or an error packet (``0xFF``). A row of
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,34 +93,39 @@ class RowStream:
         append = starts.append
         buf, p = self._buf, 0
         while not self.done:
-            n, room, special = len(buf), max_rows - len(starts), False
-            # One step per row, not per value: the hot loop of the read, kept bare.
-            while room and p + 4 <= n:
-                size = buf[p] | buf[p + 1] << 8 | buf[p + 2] << 16
-                if p + 4 + size > n:
+            n, scanned = len(buf), len(starts)
+            # One step per packet, not per value: the hot loop of the read, kept bare.
+            # It takes every complete packet as a row; the few that are not are found
+            # below, all at once, and cut off with what follows them.
+            for _ in range(max_rows - scanned):
+                if p + 4 > n:
                     break
-                if size == MAX_PACKET or (buf[p + 4] >= 0xFE and (size < 9 or buf[p + 4] == 0xFF)):
-                    special = True  # not a plain row: the end of the rows, or a long row
+                q = p + 4 + (buf[p] | buf[p + 1] << 8 | buf[p + 2] << 16)
+                if q > n:
                     break
                 append(p)
-                p, room = p + 4 + size, room - 1
-            if special:
-                if starts and buf[p + 4] == 0xFF:
-                    # an error: raise it now, dropping the rows before it in this batch
-                    # (as PyMySQL's fetchmany did), so no partial batch precedes it
-                    self._take(starts, p)
-                    self._end(0, size)
-                if starts:
-                    break  # hand out the rows before it first
-                if size == MAX_PACKET:
-                    self._big = self._read_split_row()
-                    return self.next_batch(max_rows)
-                self._end(p, size)  # EOF, or an error packet that raises here
-                p += 4 + size
-            elif not room or (starts and p >= MAX_BATCH_BYTES):
-                break
-            else:
+                p = q
+            special = _first_special(buf, starts, scanned)
+            if special is None:
+                if len(starts) >= max_rows or (starts and p >= MAX_BATCH_BYTES):
+                    break
                 self._fill()
+                continue
+            p = starts[special]
+            del starts[special:]
+            size = _size(buf, p)
+            if starts and buf[p + 4] == 0xFF:
+                # an error: raise it now, dropping the rows before it in this batch
+                # (as PyMySQL's fetchmany did), so no partial batch precedes it
+                self._take(starts, p)
+                self._end(0, size)
+            if starts:
+                break  # hand out the rows before the end (or a long row) first
+            if size == MAX_PACKET:
+                self._big = self._read_split_row()
+                return self.next_batch(max_rows)
+            self._end(p, size)  # EOF, or an error packet that raises here
+            p += 4 + size
         return self._take(starts, p)
 
     def drain(self) -> None:
@@ -238,6 +243,21 @@ def _size(buf: bytearray, p: int) -> int:
     return buf[p] | buf[p + 1] << 8 | buf[p + 2] << 16
 
 
+def _first_special(buf: bytearray, starts: list[int], since: int) -> int | None:
+    """Index of the first packet from `since` on that is not a plain row, if any:
+    an EOF (0xFE, under 9 bytes) or error (0xFF) packet, or the first of a split row."""
+    if len(starts) == since:
+        return None
+    at = np.array(starts[since:], np.int64)
+    b = np.frombuffer(buf, np.uint8)
+    head = b[at + 4]
+    size = b[at].astype(np.int64) | b[at + 1].astype(np.int64) << 8
+    size |= b[at + 2].astype(np.int64) << 16
+    del b  # releases the buffer, which must stay resizable
+    special = (size == MAX_PACKET) | (head == 0xFF) | ((head == 0xFE) & (size < 9))
+    return since + int(np.argmax(special)) if special.any() else None
+
+
 # -- splitting rows into columns ----------------------------------------------
 
 _WIDTH = np.zeros(256, np.int64)
@@ -253,11 +273,14 @@ class Values:
     valid: np.ndarray | None  # None: no NULLs
 
 
-def split_columns(batch: RawBatch, ncols: int) -> list[Values]:
-    """Locate every value of every row, one vectorised step per column."""
+def split_columns(batch: RawBatch, ncols: int) -> Iterator[Values]:
+    """Locate every value of every row, one vectorised step per column.
+
+    A generator, so each column's arrays can be dropped before the next is located.
+    """
     a = np.frombuffer(batch.data, np.uint8)
     limit = len(a) - len(_PAD)
-    pos, out = batch.starts.copy(), []
+    pos = batch.starts
     for _ in range(ncols):
         if len(pos) and int(pos.max()) >= limit:
             raise ProtocolError("a row has fewer values than the result has columns")
@@ -284,11 +307,11 @@ def split_columns(batch: RawBatch, ncols: int) -> list[Values]:
             if len(null):
                 valid = np.ones(len(pos), np.bool_)
                 valid[null] = False
-        out.append(Values(starts, lengths, valid))
+        del prefix, long
         pos = starts + lengths
+        yield Values(starts, lengths, valid)
     if not np.array_equal(pos, batch.ends):
         raise ProtocolError("the values of a row do not fill its packet exactly")
-    return out
 
 
 _MASK_LO = np.array([(1 << (8 * min(n, 4))) - 1 for n in range(14)], np.uint64)
@@ -373,6 +396,7 @@ def record_batch(
     """A batch of row packets as a RecordBatch of `schema`."""
     columns = split_columns(raw, len(fields))
     arrays = [
-        column_array(raw.data, v, f, t) for v, f, t in zip(columns, fields, types, strict=True)
+        column_array(raw.data, next(columns), f, t) for f, t in zip(fields, types, strict=True)
     ]
+    next(columns, None)  # runs its last check: each row ends where its packet does
     return pa.RecordBatch.from_arrays(arrays, schema=schema)

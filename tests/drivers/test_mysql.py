@@ -303,7 +303,7 @@ def test_split_columns_reads_every_length_prefix() -> None:
         data += len(p).to_bytes(3, "little") + bytes([seq]) + p
     ends = [s + len(p) for s, p in zip(starts, payloads, strict=True)]
     batch = RawBatch(data + bytes(16), np.array(starts), np.array(ends))
-    columns = split_columns(batch, 6)
+    columns = list(split_columns(batch, 6))
     values = [
         [None if v.valid is not None and not v.valid[r] else data[s : s + n] for r, (s, n) in
          enumerate(zip(v.starts, v.lengths, strict=True))]
@@ -319,9 +319,9 @@ def test_split_columns_refuses_a_row_that_does_not_match_the_columns() -> None:
     data = b"\x04\x00\x00\x00\x01a\x01b" + bytes(16)
     batch = RawBatch(data, np.array([4]), np.array([8]))
     with pytest.raises(ProtocolError, match="fill its packet"):
-        split_columns(batch, 1)
+        list(split_columns(batch, 1))
     with pytest.raises(ProtocolError, match="fewer values"):
-        split_columns(batch, 3)
+        list(split_columns(batch, 3))
 
 
 def test_zero_dates_read_as_null(drv: MySQLDriver) -> None:
