@@ -3,9 +3,13 @@
 Every deliberate failure (a ``PipekitError``) ends as one red line
 ``error: <message>`` and exit code 1, never a traceback; exit code 0 means the
 command did what it said, so cron and other schedulers can rely on it.
-"""
 
-from __future__ import annotations
+Start-up is kept short (see ``_startup.py`` and ``_coerce.py``). Command modules
+do not use ``from __future__ import annotations``: typer reads every command's
+signature on each start, and a string annotation costs it two evals, which for
+the whole tree is about as long as building it; names imported only for type
+checking are quoted instead. ``tests/cli/test_startup.py`` checks both.
+"""
 
 from pathlib import Path
 from typing import Any

@@ -6,8 +6,6 @@ and fails the run, so bad data is never published. Checks run in the order
 they were added.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Any
 

@@ -5,8 +5,6 @@ the value, keeps it in the secrets file as ``<NAME>_PASSWORD`` and stores the
 reference. Every input is checked before anything is written.
 """
 
-from __future__ import annotations
-
 import typer
 
 from pipekit.cli._context import OK, WARN, check_line, open_store, out, say, secrets_file

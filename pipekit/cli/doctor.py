@@ -4,8 +4,6 @@ One ✓ / ✗ / ! line per check. ✗ lines make the command exit 1; ! lines are
 warnings (for example a driver that no connection needs is not installed).
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -60,7 +58,7 @@ def doctor(
     say(f"all checks passed{extra}", style="green")
 
 
-def _check_config(ctx: typer.Context, report: _Report) -> Config | None:
+def _check_config(ctx: typer.Context, report: _Report) -> "Config | None":
     from pipekit.cli._context import load
     from pipekit.errors import ConfigError
 
@@ -74,7 +72,7 @@ def _check_config(ctx: typer.Context, report: _Report) -> Config | None:
     return config
 
 
-def _check_store(config: Config, report: _Report) -> list[Connection]:
+def _check_store(config: "Config", report: _Report) -> "list[Connection]":
     from pipekit.errors import PipekitError
     from pipekit.store import Store
 
@@ -89,7 +87,7 @@ def _check_store(config: Config, report: _Report) -> list[Connection]:
         return []
 
 
-def _check_secrets(ctx: typer.Context, report: _Report) -> SecretsFile | None:
+def _check_secrets(ctx: typer.Context, report: _Report) -> "SecretsFile | None":
     from pipekit.errors import PipekitError
 
     try:
@@ -113,7 +111,7 @@ def _check_secrets(ctx: typer.Context, report: _Report) -> SecretsFile | None:
     return sf
 
 
-def _check_password(c: Connection, sf: SecretsFile | None, report: _Report) -> None:
+def _check_password(c: "Connection", sf: "SecretsFile | None", report: _Report) -> None:
     from pipekit.errors import SecretError
     from pipekit.secrets import resolve
 
@@ -128,7 +126,7 @@ def _check_password(c: Connection, sf: SecretsFile | None, report: _Report) -> N
     report.ok(f"connection {c.name}: password {c.password} is set")
 
 
-def _check_drivers(conns: list[Connection], report: _Report) -> None:
+def _check_drivers(conns: "list[Connection]", report: _Report) -> None:
     from pipekit.drivers import driver_status, kind_for_url
     from pipekit.errors import PipekitError
 
@@ -154,7 +152,7 @@ def _check_drivers(conns: list[Connection], report: _Report) -> None:
             )
 
 
-def _check_connect(c: Connection, sf: SecretsFile | None, report: _Report) -> None:
+def _check_connect(c: "Connection", sf: "SecretsFile | None", report: _Report) -> None:
     from pipekit.engine.connections import probe
     from pipekit.errors import PipekitError
 

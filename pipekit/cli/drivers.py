@@ -1,7 +1,5 @@
 """`pipekit drivers list`: which database kinds this installation can talk to."""
 
-from __future__ import annotations
-
 import typer
 
 from pipekit.cli._context import out

@@ -6,8 +6,6 @@ groups. Groups have no enabled flag of their own: disable their schedules
 Positions on the command line count from 1.
 """
 
-from __future__ import annotations
-
 import typer
 
 from pipekit.cli._context import OK, check_line, open_store, out, say

@@ -6,8 +6,6 @@ merge committed), ``failure`` (after a failed run) or ``always``. A failed hook
 fails the run but cannot undo committed data.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +55,7 @@ def _position(position: int | None, count: int, module: str) -> int | None:
     return position - 1
 
 
-def _hook(store: Store, hook_id: int) -> Hook:
+def _hook(store: "Store", hook_id: int) -> "Hook":
     from pipekit.errors import NotFoundError
 
     try:
@@ -69,7 +67,7 @@ def _hook(store: Store, hook_id: int) -> Hook:
         ) from None
 
 
-def _place(store: Store, others: list[Hook], index: int) -> None:
+def _place(store: "Store", others: "list[Hook]", index: int) -> None:
     """Renumber `others` (the module's hooks in order, without the one being placed)
     0, 1, 2, ... leaving run order `index` free; only hooks whose order changes are written."""
     for i, hook in enumerate(others):

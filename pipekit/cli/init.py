@@ -1,7 +1,5 @@
 """`pipekit init`: write a default config if there is none, create or upgrade the state DB."""
 
-from __future__ import annotations
-
 import typer
 
 from pipekit.cli._context import OK, check_line, say, state

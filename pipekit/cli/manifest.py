@@ -5,8 +5,6 @@ printed on its own `error:` line with its path in the file (exit 1). The format
 is documented in docs/yaml.md.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import typer

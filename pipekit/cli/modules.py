@@ -6,8 +6,6 @@ which never connects to a database. Helpers shared with the other one-by-one
 commands are in ``pipekit.cli._parts``.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,7 +80,7 @@ def _inline_watermarks(items: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _changes_line(before: Module, after: Module) -> str:
+def _changes_line(before: "Module", after: "Module") -> str:
     parts = []
     for f in ("name", *SPEC_FIELDS):
         old, new = getattr(before, f), getattr(after, f)
@@ -95,7 +93,7 @@ def _changes_line(before: Module, after: Module) -> str:
     return "; ".join(parts)
 
 
-def _summary(m: Module) -> str:
+def _summary(m: "Module") -> str:
     key = f", key {m.merge_key}" if m.merge_key else ""
     return f"{m.source} → {m.dest} {m.dest_table} ({m.merge_strategy}{key})"
 
@@ -311,7 +309,7 @@ def list_(ctx: typer.Context) -> None:
     out().print(table)
 
 
-def _details(store: Store, name: str, history: bool) -> dict[str, Any]:
+def _details(store: "Store", name: str, history: bool) -> dict[str, Any]:
     """Everything `show` prints, gathered in one place (also the --json document)."""
     from dataclasses import asdict
 

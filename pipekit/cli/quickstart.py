@@ -5,8 +5,6 @@ module runs the group twice (with the same progress bar as `pipekit run-group`)
 and prints what happened.
 """
 
-from __future__ import annotations
-
 import shlex
 import threading
 import time
@@ -97,7 +95,7 @@ def _cmd(*parts: str) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def _describe_setup(demo: Quickstart, shown: str) -> None:
+def _describe_setup(demo: "Quickstart", shown: str) -> None:
     from pipekit.engine import quickstart as qs
 
     rows = demo.source.rows
@@ -145,13 +143,13 @@ def _next_fire(cron: str) -> str:
     return f"{croniter(cron, now).get_next(dt.datetime):%Y-%m-%d %H:%M} local"
 
 
-def _run(demo: Quickstart) -> GroupResult:
+def _run(demo: "Quickstart") -> "GroupResult":
     from pipekit.cli.run import _in_worker
     from pipekit.engine import quickstart as qs
     from pipekit.engine.run import run_group
 
-    def work(cancel: threading.Event, on_event: Callable[[RunEvent], None]) -> GroupResult:
-        def shown(event: RunEvent) -> None:
+    def work(cancel: threading.Event, on_event: "Callable[[RunEvent], None]") -> "GroupResult":
+        def shown(event: "RunEvent") -> None:
             # The progress bar shows every event; of the live log, only the lines that
             # explain the sync (watermark window, checks, what the merge did, errors).
             message = event.message
@@ -172,7 +170,7 @@ def _fmt(n: int | None) -> str:
     return "" if n is None else f"{n:,}"
 
 
-def _results(result: GroupResult) -> None:
+def _results(result: "GroupResult") -> None:
     from pipekit.cli.run import STATUS_STYLE, _duration
 
     table = Table(show_edge=False)
@@ -194,7 +192,7 @@ def _results(result: GroupResult) -> None:
     out().print(table)
 
 
-def _failed(result: GroupResult, shown: str) -> None:
+def _failed(result: "GroupResult", shown: str) -> None:
     for r in result.runs:
         if r.error:
             err().print(Text(f"run {r.id} ({r.module_name}): {r.error}", style="red"))
@@ -204,11 +202,11 @@ def _failed(result: GroupResult, shown: str) -> None:
     err().print(Text(f"error: group run {gr.id} of '{gr.group_name}' ended {gr.status}", "red"))
 
 
-def _by_module(runs: list[Run]) -> dict[str, Run]:
+def _by_module(runs: "list[Run]") -> "dict[str, Run]":
     return {r.module_name: r for r in runs}
 
 
-def _verify(demo: Quickstart, result: GroupResult, changes: Changes) -> bool:
+def _verify(demo: "Quickstart", result: "GroupResult", changes: "Changes") -> bool:
     """Print what the incremental run should have done, and whether it did; all good?"""
     from pipekit.engine import quickstart as qs
 
@@ -276,7 +274,7 @@ def _serve_exists() -> bool:
     return "serve" in names
 
 
-def _next_steps(demo: Quickstart, shown: str, result: GroupResult) -> None:
+def _next_steps(demo: "Quickstart", shown: str, result: "GroupResult") -> None:
     from pipekit.engine import quickstart as qs
 
     config = f"{shown}/{qs.CONFIG_FILE}"

@@ -6,8 +6,6 @@ releases the lock), so the destination is never left half-written. Exit codes:
 0 success or dry run, 1 error, 130 cancelled.
 """
 
-from __future__ import annotations
-
 import json
 import threading
 import time
@@ -36,7 +34,7 @@ STATUS_STYLE = {
 }
 
 
-def _in_worker(work: Callable[[threading.Event, Callable[[RunEvent], None]], Any]) -> Any:
+def _in_worker(work: "Callable[[threading.Event, Callable[[RunEvent], None]], Any]") -> Any:
     """Run `work` in a thread with a Rich progress bar; Ctrl-C sets the cancel event."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -55,7 +53,7 @@ def _in_worker(work: Callable[[threading.Event, Callable[[RunEvent], None]], Any
     )
     task = progress.add_task("run", total=None, module="", phase="start", rows=0, rate=0.0)
 
-    def on_event(event: RunEvent) -> None:
+    def on_event(event: "RunEvent") -> None:
         progress.update(
             task,
             module=event.module,
@@ -167,13 +165,13 @@ def _fmt(n: int | None) -> str:
     return "" if n is None else f"{n:,}"
 
 
-def _duration(run: Run) -> str:
+def _duration(run: "Run") -> str:
     if run.finished_at is None:
         return ""
     return f"{(run.finished_at - run.started_at).total_seconds():.1f} s"
 
 
-def _summary(runs: list[Run]) -> None:
+def _summary(runs: "list[Run]") -> None:
     table = Table(title=None, show_edge=False)
     for col in ("run", "module", "status", "strategy", "read", "inserted", "deleted", "rows"):
         table.add_column(col, justify="right" if col in ("run", "read") else "left")

@@ -5,8 +5,6 @@ are read in the server's local time, as the scheduler fires them; the next fire
 time shown is computed with croniter from now.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -44,7 +42,7 @@ def _check_cron(expr: str) -> str:
     return check_cron(expr, "cron expression")
 
 
-def _describe(s: Schedule) -> str:
+def _describe(s: "Schedule") -> str:
     state = f"next {when(next_fire(s.cron_expr), seconds=False)}" if s.enabled else "disabled"
     return f"schedule {s.id}: group '{s.group}' at '{s.cron_expr}' ({state})"
 

@@ -3,8 +3,6 @@
 Values are never printed; `list` shows names only.
 """
 
-from __future__ import annotations
-
 import typer
 
 from pipekit.cli._context import OK, WARN, check_line, say, secrets_file

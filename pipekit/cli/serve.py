@@ -4,8 +4,6 @@
 FastAPI and uvicorn are imported inside the commands, so `pipekit --help` stays fast.
 """
 
-from __future__ import annotations
-
 import sys
 
 import typer

@@ -8,8 +8,6 @@ step is usually `pipekit modules edit NAME --query ...`); removing or renaming
 one the query still uses is refused.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Any
 

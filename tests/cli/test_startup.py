@@ -103,6 +103,24 @@ def test_run_loads_only_the_drivers_it_uses(home: Path, tmp_path: Path) -> None:
     assert _heavy(loaded, *SERVER, *PYDANTIC, *others, "croniter", "sqlalchemy.orm") == []
 
 
+def test_command_modules_keep_real_annotations() -> None:
+    # typer evaluates string annotations on every start (see pipekit/cli/__init__.py).
+    import pipekit.cli as cli
+
+    callbacks = [c.callback for c in cli.app.registered_commands]
+    callbacks += [
+        c.callback for g in cli.app.registered_groups for c in g.typer_instance.registered_commands
+    ]
+    stringly = sorted(
+        {
+            f.__module__
+            for f in callbacks
+            if any(isinstance(a, str) for a in f.__annotations__.values())
+        }
+    )
+    assert stringly == []
+
+
 # -- PlainParam gives what typer's own coercion gives ----------------------------------
 
 SAMPLES: dict[Any, list[Any]] = {
