@@ -47,6 +47,7 @@ MAX_BATCH_BYTES = 32 << 20
 MAX_PACKET = 0xFFFFFF  # a packet of this length continues in the next one
 _PAD = bytes(16)  # lets 4- and 8-byte loads near the end stay inside the buffer
 _CR_SERVER_LOST = 2013
+_UNSET = object()
 _CR_MALFORMED_PACKET = 2027
 
 
@@ -198,9 +199,10 @@ class RowStream:
     def _fill(self) -> None:
         conn = self.conn
         # as PyMySQL's _read_packet: apply the read_timeout only when it changed
-        if conn._current_timeout != conn._read_timeout:
-            conn._sock.settimeout(conn._read_timeout)
-            conn._current_timeout = conn._read_timeout
+        timeout = conn._read_timeout
+        if getattr(conn, "_current_timeout", _UNSET) != timeout:
+            conn._sock.settimeout(timeout)
+            conn._current_timeout = timeout
         try:
             chunk = conn._rfile.read1(CHUNK_BYTES)
         except OSError as exc:
