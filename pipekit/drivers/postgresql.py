@@ -400,6 +400,13 @@ class PostgresDriver(Driver):
     # -- full refresh by swap -------------------------------------------------
 
     def swap_info(self, table: TableRef) -> SwapInfo:
+        if not self.table_exists(table):
+            # a first load: name the key as CREATE TABLE would, unless that name is taken
+            name = f"{table.name}_pkey"
+            where = TableRef(name, table.schema or self.default_schema)
+            found = self.query(f"SELECT to_regclass({self.literal(self.table_sql(where))})")
+            free = len(name.encode()) <= 63 and found[0][0] is None
+            return SwapInfo([], primary_key_name=name if free else None)
         oid = f"{self.literal(self.table_sql(table))}::regclass"
         row = self.query(_SWAP_CHECK.format(oid=oid))[0]
         blockers = [
@@ -451,19 +458,31 @@ class PostgresDriver(Driver):
         )
 
     def swap_sql(
-        self, new: TableRef, table: TableRef, *, exists: bool, pk: tuple[str, str] | None
+        self,
+        new: TableRef,
+        table: TableRef,
+        *,
+        exists: bool,
+        pk: tuple[str, str] | None,
+        tag: str,
     ) -> list[str]:
         """Put `new` in `table`'s place: drop the old table, move and rename the new one.
 
-        `pk` is (the new table's key constraint name, the name it takes).
+        `pk` is (the new table's key constraint name, the name it takes). The new
+        table moves under `tag`, a name unique to the run, so that no table of the
+        destination schema named like the staging table is in the way.
         """
         sql = [f"DROP TABLE {self.table_sql(table)}"] if exists else []
         schema = table.schema or self.default_schema or "public"
         if new.schema != schema:
-            sql.append(f"ALTER TABLE {self.table_sql(new)} SET SCHEMA {self.quote(schema)}")
-        moved = TableRef(new.name, schema)
+            sql.append(f"ALTER TABLE {self.table_sql(new)} RENAME TO {self.quote(tag)}")
+            sql.append(
+                f"ALTER TABLE {self.table_sql(TableRef(tag, new.schema))} "
+                f"SET SCHEMA {self.quote(schema)}"
+            )
+            new = TableRef(tag, schema)
         if new.name != table.name:
-            sql.append(f"ALTER TABLE {self.table_sql(moved)} RENAME TO {self.quote(table.name)}")
+            sql.append(f"ALTER TABLE {self.table_sql(new)} RENAME TO {self.quote(table.name)}")
         if pk is not None and pk[0] != pk[1]:
             sql.append(
                 f"ALTER TABLE {self.table_sql(table)} RENAME CONSTRAINT {self.quote(pk[0])} "

@@ -176,6 +176,7 @@ def plan_swap(
     full_refresh: bool,
     audit: dict[str, str] | None,
     info: SwapInfo,
+    tag: str,
 ) -> MergePlan:
     """A full refresh (or a first load) that loads `shadow` and renames it into place.
 
@@ -183,7 +184,8 @@ def plan_swap(
     built afterwards (a duplicate key fails that build, before anything changed),
     and one short transaction drops the old table and renames the new one, so
     readers wait only for the rename. `dest` is a driver with the swap statements
-    (``like_table_sql``, ``swap_sql``, ...); `info` comes from its ``swap_info``.
+    (``like_table_sql``, ``swap_sql``, ...); `info` comes from its ``swap_info``;
+    `tag` is a name unique to the run, for the new table's key and its move.
     """
     columns = list(source_schema.names)
     keys = [_match(dest, k, columns, "merge_key", "the source query's columns") for k in keys]
@@ -200,9 +202,6 @@ def plan_swap(
         plan.prepare.append(dest.create_table_sql(shadow, pa.schema(fields), []))
         # append keeps every version of a row, so its key repeats: no primary key
         pk = [] if strategy == "append" else keys
-        pk_name = f"{table.name}_pkey"
-        if len(pk_name.encode()) > 63:  # PostgreSQL's identifier limit
-            pk_name = f"{shadow.name}_pkey"
         plan.schema_changes.append(f"created table {table}")
     else:
         plan.prepare.append(dest.like_table_sql(shadow, table))
@@ -215,12 +214,14 @@ def plan_swap(
                 )
         for k in keys:
             _match(dest, k, names, "merge_key", f"the columns of {table}")
-        pk, pk_name = info.primary_key, info.primary_key_name or f"{shadow.name}_pkey"
+        pk = info.primary_key
     # audit values are the same on every row: column defaults fill them during the load
     for name, value in extra.items():
         plan.prepare.append(dest.column_default_sql(shadow, name, value))
         plan.finish.append(dest.column_default_sql(shadow, name, None))
-    building = f"{shadow.name}_pkey"
+    # unique to the run: the staging schema is shared by every module
+    building = f"{tag}_pkey"
+    pk_name = info.primary_key_name or building
     if pk:
         plan.finish.append(dest.primary_key_sql(shadow, building, pk))
     if table.schema:
@@ -230,7 +231,7 @@ def plan_swap(
     if existing is not None:
         plan.statements.append(("lock", dest.lock_sql(table)))
     swap = dest.swap_sql(
-        shadow, table, exists=existing is not None, pk=(building, pk_name) if pk else None
+        shadow, table, exists=existing is not None, pk=(building, pk_name) if pk else None, tag=tag
     )
     plan.statements.extend(("swap", sql) for sql in swap)
     target = dest.table_sql(table)

@@ -532,6 +532,7 @@ class _ModuleRun:
                 full_refresh=self.full,
                 audit=self._audit(),
                 info=swap,
+                tag=f"pipekit_swap_{self.run_id}",
             )
         else:
             if swap is not None:
@@ -563,11 +564,7 @@ class _ModuleRun:
         a full refresh, or any first load (there is no old table to merge with)."""
         if not (self.supports_deletes and self.dest.swap_full_refresh):
             return None
-        if not self.dest_exists:
-            from pipekit.drivers.base import SwapInfo
-
-            return SwapInfo([])
-        if self.full or self.module.merge_strategy == "full":
+        if not self.dest_exists or self.full or self.module.merge_strategy == "full":
             return self.dest.swap_info(self.table)
         return None
 

@@ -270,3 +270,26 @@ def test_key_sync_keys_pass_through_by_position_under_other_names(
     assert "copying the keys with binary COPY" in (run.live_log or "")
     assert "17 source keys staged" in (run.live_log or "")
     assert s.dest_rows() == s.source_rows()
+
+
+def test_tables_named_like_the_module_or_the_key_are_not_in_the_way(
+    run_store: Store, run_urls: dict[str, str]
+) -> None:
+    s = Setup(run_store, run_urls, rows=8, merge_strategy="full")
+    schema, name = s.dest.split(".")
+    with open_db(s.dest_url) as d:
+        d.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        # the staging table is pipekit_staging.m: a table m in the destination schema,
+        # and a table taking the name the new key would get
+        d.execute(f"CREATE TABLE {schema}.m (x int)")
+        d.execute(f"CREATE TABLE {schema}.{name}_pkey (y int)")
+    run = ok(s.run())
+    assert s.dest_rows() == s.source_rows()
+    assert _pk_name(s) == f"pipekit_swap_{run.id}_pkey"  # the free name it kept
+    s.sql("DELETE FROM {t} WHERE id = 1")
+    ok(s.run())
+    assert s.dest_rows() == s.source_rows()
+    assert _pk_name(s) == f"pipekit_swap_{run.id}_pkey"  # the old key's name, carried over
+    with open_db(s.dest_url) as d:
+        assert d.query(f"SELECT count(*) FROM {schema}.m") == [(0,)]
+        assert d.table_exists(f"{schema}.{name}_pkey")
