@@ -316,26 +316,38 @@ def split_columns(batch: RawBatch, ncols: int) -> Iterator[Values]:
         raise ProtocolError("the values of a row do not fill its packet exactly")
 
 
-_MASK_LO = np.array([(1 << (8 * min(n, 4))) - 1 for n in range(14)], np.uint64)
+# by length (13: longer): the bits of the first 4 bytes, and of the next 8, that are value
+_MASK_LO = np.array([(1 << (8 * min(n, 4))) - 1 for n in range(14)], np.uint32)
 _MASK_HI = np.array([(1 << (8 * min(max(n - 4, 0), 8))) - 1 for n in range(14)], np.uint64)
 
 
 def binary_view(data: bytes | bytearray, v: Values) -> pa.Array:
     """The values as an Arrow binary_view array over `data`, without copying them.
 
-    A view is 16 bytes: the length, then either the value itself (up to 12 bytes,
-    zero-padded) or its first 4 bytes, buffer 0 and its offset.
+    A view is four 32-bit words: the length, then either the value itself (up to 12
+    bytes, zero-padded) or its first 4 bytes, buffer 0 and its offset.
     """
     a = np.frombuffer(data, np.uint8)
-    n = len(v.starts)
+    n, starts, lengths = len(v.starts), v.starts, v.lengths
+    longest = int(lengths.max()) if n else 0
     # every position as the start of a little-endian 4- or 8-byte word (unaligned loads)
     word4 = np.ndarray((len(a) - 3,), "<u4", a, 0, (1,))
-    word8 = np.ndarray((len(a) - 7,), "<u8", a, 0, (1,))
-    short = np.minimum(v.lengths, 13)
-    views = np.empty((n, 2), np.uint64)
-    views[:, 0] = v.lengths.astype(np.uint64) | (word4[v.starts] & _MASK_LO[short]) << np.uint64(32)
-    inline = word8[v.starts + 4] & _MASK_HI[short]
-    views[:, 1] = np.where(v.lengths > 12, v.starts.astype(np.uint64) << np.uint64(32), inline)
+    short = np.minimum(lengths, 13)
+    views = np.empty((n, 4), np.uint32)
+    views[:, 0] = lengths
+    views[:, 1] = word4[starts]
+    views[:, 1] &= _MASK_LO[short]
+    tail = views.view(np.uint64)[:, 1]  # words 2 and 3
+    if longest > 4:
+        word8 = np.ndarray((len(a) - 7,), "<u8", a, 0, (1,))
+        tail[:] = word8[starts + 4]
+        tail &= _MASK_HI[short]
+    else:
+        tail[:] = 0
+    if longest > 12:  # not inline: buffer 0, offset
+        long = np.flatnonzero(lengths > 12)
+        views[long, 2] = 0
+        views[long, 3] = starts[long]
     validity = None if v.valid is None else pa.array(v.valid).buffers()[1]
     return pa.Array.from_buffers(
         pa.binary_view(), n, [validity, pa.py_buffer(views), pa.py_buffer(data)]
