@@ -298,6 +298,10 @@ class Driver(ABC):
         """Whether ``copy_from`` may move `source`'s rows here natively (no Arrow)."""
         return False
 
+    def prepare_copy_from(self, source: Driver) -> None:
+        """Start, in the background, whatever ``copy_from`` will need (imports)."""
+        return None
+
     def copy_blocker(self, source: Driver, schema: pa.Schema, table: TableRef) -> str | None:
         """Why `source` rows of `schema` cannot be copied natively into `table` (None: they can).
 

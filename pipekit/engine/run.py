@@ -328,6 +328,7 @@ class _ModuleRun:
         self.log(f"connecting to {m.source} (source) and {m.dest} (destination)", phase="connect")
         self.src = self.open(m.source)
         self.dest = self.open(m.dest)
+        self.dest.prepare_copy_from(self.src)
         self.table = _resolve_table(self.dest, self.table)
         self.staged = self.dest.staging_table(m.name, self.engine.staging_schema, self.table)
         self.dest_exists = self.dest.table_exists(self.table)
