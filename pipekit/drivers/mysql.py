@@ -301,12 +301,13 @@ class MySQLDriver(Driver):
                         raw = rows.next_batch(batch_rows)
                         if raw is None:
                             return
-                        batch = fast.record_batch(raw, fields, types, schema)
+                        try:
+                            batch = fast.record_batch(raw, fields, types, schema)
+                        except fast.ProtocolError:
+                            rows.break_off()  # the rest of the stream cannot be trusted
+                            raise
                     del raw  # the packets' bytes go before the consumer gets the batch
                     yield batch
-            except fast.ProtocolError:
-                self._conn._force_close()  # the stream can no longer be trusted
-                raise
             finally:
                 self._finish(cur, rows)
 

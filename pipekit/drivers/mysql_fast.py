@@ -203,6 +203,8 @@ class RowStream:
         if getattr(conn, "_current_timeout", _UNSET) != timeout:
             conn._sock.settimeout(timeout)
             conn._current_timeout = timeout
+        if conn._rfile is None:  # closed meanwhile (by another thread, or a timeout)
+            self._lost("Lost connection to server during query", _CR_SERVER_LOST)
         try:
             chunk = conn._rfile.read1(CHUNK_BYTES)
         except OSError as exc:
@@ -211,11 +213,14 @@ class RowStream:
             self._lost("Lost connection to server during query", _CR_SERVER_LOST)
         self._buf += chunk
 
-    def _lost(self, message: str, code: int = _CR_MALFORMED_PACKET) -> None:
+    def break_off(self) -> None:
         """The stream cannot be trusted any more: close the connection, as PyMySQL does."""
         self.done = True
         self.result.unbuffered_active = False
         self.conn._force_close()
+
+    def _lost(self, message: str, code: int = _CR_MALFORMED_PACKET) -> None:
+        self.break_off()
         raise pymysql.err.OperationalError(code, message)
 
 

@@ -221,6 +221,16 @@ def test_connection_killed_mid_stream_is_transient(mysql_url: str, drv: MySQLDri
                 pass
 
 
+def test_connection_closed_mid_stream_is_transient(mysql_url: str) -> None:
+    d = connect(mysql_url, user="root")
+    reader = d.read("SELECT seq FROM seq_1_to_100000000", 1000)
+    assert reader.read_next_batch().num_rows == 1000
+    d.close()  # e.g. from the engine's shutdown, while the rows still stream
+    with pytest.raises(TransientDatabaseError, match="Lost connection"):
+        for _ in reader:
+            pass
+
+
 def test_read_timeout_mid_stream_is_an_error_not_a_hang(mysql_url: str) -> None:
     with connect(f"{mysql_url}?read_timeout=1", user="root") as d:
         sql = "SELECT seq, IF(seq = 20000, SLEEP(5), 0) AS z FROM seq_1_to_30000"
