@@ -1,7 +1,8 @@
 """Pipekit's benchmark suite: TPC-H syncs side by side with the raw pipe and the peers.
 
     python -m bench [--scale 1] [--scenario 0,1,2,3,4,5] [--peers dlt,ingestr,sling]
-                    [--runs 3] [--memory-scales 0.1,1,3] [--keep] [--profile]
+                    [--runs 3] [--memory-scales 0.1,1,3] [--memory-scenarios 1,3,4]
+                    [--keep] [--profile]
 
 Scenarios (issue 5): 1 full lineitem PostgreSQL→PostgreSQL; 2 incremental after 1 %
 of rows updated and 1 % inserted; 3 full MariaDB→PostgreSQL; 4 full SQLite→DuckDB;
@@ -213,35 +214,43 @@ class Suite:
         expect = {"updated_at": "timestamp"} if sc.store == "mariadb" else None
         return V.verify_pg(ref, ref_types, C.PG_DST_DB, m.dest_table(sc), expect)
 
-    def memory_scales(self, scales: list[float]) -> None:
-        sc = SCENARIOS[1]
-        print("\n## Memory: Pipekit scenario 1 at each scale", flush=True)
+    def memory_scales(self, scales: list[float], scenarios: list[int]) -> None:
         for scale in scales:
-            D.prepare(scale, {"pg"})
-            ref_types = V.source_types(sc.base)
-            ref = V.pg_checksum(C.PG_SRC_DB, "src.lineitem", ref_types)
-            m = self.pipekit
-            r = Result(1, m.name, m.role, False)
-            m.prepare(sc)
-            res = self.measure(sc, m, f"mem-sf{scale:g}")
-            if res.returncode != 0:
-                r.failures.append(self.failure_reason(res))
+            for sc_id in scenarios:
+                self.memory_run(SCENARIOS[sc_id], scale)
+
+    def memory_run(self, sc: Scenario, scale: float) -> None:
+        """Pipekit alone on full scenario `sc` at `scale`: wall and peak RSS, verified."""
+        print(f"\n## Memory: Pipekit scenario {sc.id} at scale {scale:g}", flush=True)
+        D.prepare(scale, {"pg", sc.store})
+        ref_types = V.source_types(sc.base)
+        if sc.dest == "duckdb":
+            parquet = str(D.data_dir(scale) / f"{sc.base}.parquet")
+            ref, ref_types = V.duck_reference(parquet)
+        else:
+            ref = V.pg_checksum(C.PG_SRC_DB, f"src.{sc.base}", ref_types)
+        m = self.pipekit
+        r = Result(sc.id, m.name, m.role, False)
+        m.prepare(sc)
+        res = self.measure(sc, m, f"mem-sf{scale:g}")
+        if res.returncode != 0:
+            r.failures.append(self.failure_reason(res))
+        else:
+            verdict = self.check(sc, m, ref, ref_types)
+            if verdict.ok:
+                r.walls.append(res.wall_s)
+                r.peaks.append(res.peak_rss)
+                r.rows = ref.rows
+                r.size = D.source_size(sc.store, sc.src_table)
             else:
-                verdict = self.check(sc, m, ref, ref_types)
-                if verdict.ok:
-                    r.walls.append(res.wall_s)
-                    r.peaks.append(res.peak_rss)
-                    r.rows = ref.rows
-                    r.size = D.source_size("pg", "lineitem")
-                else:
-                    r.failures.append(f"verification: {verdict.reason}")
-            print(
-                f"  sf {scale:g}: "
-                + (f"{r.wall:.2f} s, peak RSS {r.peak / 2**20:.0f} MB" if r.ok else r.failures[-1])
-            )
-            self.memory.append((scale, r))
-            if not self.args.keep:
-                m.reset(sc)
+                r.failures.append(f"verification: {verdict.reason}")
+        print(
+            f"  sf {scale:g}: "
+            + (f"{r.wall:.2f} s, peak RSS {r.peak / 2**20:.0f} MB" if r.ok else r.failures[-1])
+        )
+        self.memory.append((scale, r))
+        if not self.args.keep:
+            m.reset(sc)
 
     # -- reporting ---------------------------------------------------------------------
 
@@ -341,19 +350,22 @@ class Suite:
             lines += [*self.table(sc_id), ""]
         if self.memory:
             lines += [
-                "### Memory: Pipekit's scenario 1 by scale",
+                "### Memory: Pipekit's full scenarios by scale",
                 "",
-                "| scale | rows | wall s | rows/s | peak RSS MB |",
-                "|---:|---:|---:|---:|---:|",
+                "| scenario | scale | rows | wall s | rows/s | peak RSS MB |",
+                "|---:|---:|---:|---:|---:|---:|",
             ]
-            for scale, r in self.memory:
+            for scale, r in sorted(self.memory, key=lambda x: (x[1].scenario, x[0])):
                 if r.ok:
                     lines.append(
-                        f"| {scale:g} | {r.rows:,} | {r.wall:.2f} | {r.rows / r.wall:,.0f} | "
-                        f"{r.peak / 2**20:.0f} |"
+                        f"| {r.scenario} | {scale:g} | {r.rows:,} | {r.wall:.2f} | "
+                        f"{r.rows / r.wall:,.0f} | {r.peak / 2**20:.0f} |"
                     )
                 else:
-                    lines.append(f"| {scale:g} | - | **FAILED** | - | {r.failures[-1][:200]} |")
+                    lines.append(
+                        f"| {r.scenario} | {scale:g} | - | **FAILED** | - | "
+                        f"{r.failures[-1][:200]} |"
+                    )
             lines.append("")
         lines += self.notes
         return "\n".join(lines)
@@ -371,7 +383,7 @@ class Suite:
         for sc in scs:
             self.run_scenario(sc, a.scale, a.runs)
         if a.memory_scales:
-            self.memory_scales(a.memory_scales)
+            self.memory_scales(a.memory_scales, a.memory_scenarios)
         text = self.report()
         out = C.DATA / f"results-{self.stamp}.md"
         out.write_text(text + "\n")
@@ -405,6 +417,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="",
         help="after the scenarios, run Pipekit's scenario 1 at these scales, e.g. 0.1,1,3",
     )
+    p.add_argument(
+        "--memory-scenarios",
+        default="1",
+        help="the full scenarios --memory-scales measures (of 1, 3, 4; default 1)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the destination tables afterwards")
     p.add_argument(
         "--profile",
@@ -424,6 +441,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if bad:
         p.error(f"unknown peer(s) {bad}; known: {ALL_PEERS}")
     a.memory_scales = _floats(a.memory_scales)
+    a.memory_scenarios = [int(x) for x in a.memory_scenarios.split(",") if x.strip()]
+    if any(s not in (1, 3, 4) for s in a.memory_scenarios):
+        p.error(f"--memory-scenarios takes full scenarios 1, 3, 4, not {a.memory_scenarios}")
     return a
 
 
