@@ -27,6 +27,7 @@ packet (``0xFE``, shorter than 9 bytes) or an error packet (``0xFF``). A row of
 from __future__ import annotations
 
 import contextlib
+import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,7 @@ MAX_PACKET = 0xFFFFFF  # a packet of this length continues in the next one
 _PAD = bytes(16)  # lets 4- and 8-byte loads near the end stay inside the buffer
 _CR_SERVER_LOST = 2013
 _UNSET = object()
+_HEADER = struct.Struct("<I")  # 3 bytes of length, 1 of sequence number
 _CR_MALFORMED_PACKET = 2027
 
 
@@ -92,16 +94,17 @@ class RowStream:
             return RawBatch(payload + _PAD, np.zeros(1, np.int64), np.array([len(payload)]))
         starts: list[int] = []
         append = starts.append
-        buf, p = self._buf, 0
+        buf, p, header = self._buf, 0, _HEADER.unpack_from
         while not self.done:
             n, scanned = len(buf), len(starts)
+            last = n - 4  # where the last complete header can start
             # One step per packet, not per value: the hot loop of the read, kept bare.
             # It takes every complete packet as a row; the few that are not are found
             # below, all at once, and cut off with what follows them.
             for _ in range(max_rows - scanned):
-                if p + 4 > n:
+                if p > last:
                     break
-                q = p + 4 + (buf[p] | buf[p + 1] << 8 | buf[p + 2] << 16)
+                q = p + 4 + (header(buf, p)[0] & 0xFFFFFF)
                 if q > n:
                     break
                 append(p)
