@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from pipekit.engine import run as engine_run
+from pipekit.engine import staging
 from pipekit.engine.run import Engine
 from pipekit.store import Store
 
@@ -19,7 +19,7 @@ from pipekit.store import Store
 def main() -> int:
     state_db, module = sys.argv[1], sys.argv[2]
     if len(sys.argv) > 3:
-        engine_run.LIVE_EVERY_S = float(sys.argv[3])
+        staging.LIVE_EVERY_S = float(sys.argv[3])
     with Store.open(state_db) as store:
         run = Engine(store).run_module(module, triggered_by="test-child")
     print(run.status, run.error or "", flush=True)
