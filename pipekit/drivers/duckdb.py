@@ -4,12 +4,21 @@ Reads use DuckDB's streaming Arrow reader; loads hand DuckDB a RecordBatchReader
 to scan (``INSERT ... SELECT ... FROM reader``), which DuckDB consumes batch by
 batch. The session runs with ``TimeZone='UTC'`` and
 ``arrow_lossless_conversion`` so UUID and JSON keep their Arrow extension types.
+
+Memory: with DuckDB's default ``memory_limit`` (80 % of the machine) what it
+holds while it scans an Arrow stream grows with the rows loaded, so a load runs
+with ``LOAD_SETTINGS``: one thread and a small ``memory_limit`` past which
+DuckDB writes the rows to the file instead. Not into a table with a primary
+key: its index must fit in memory when the load commits. A URL query option of
+a setting's name sets it for the connection, loads included
+(``duckdb:///w.duckdb?memory_limit=2GB&threads=4``).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any, ClassVar
 
 import duckdb
@@ -23,6 +32,18 @@ from pipekit.drivers.base import (
     TableRef,
 )
 from pipekit.errors import ConnectionSpecError
+
+#: Settings while a load scans an Arrow stream; measured in docs/drivers.md ("DuckDB").
+LOAD_SETTINGS: dict[str, str] = {
+    # The stream has one producer (the source reader): a second thread only holds
+    # more rows in flight, for no speed.
+    "threads": "1",
+    # Past this the rows go to the database file rather than stay in memory. Not
+    # applied to a table with a primary key (see the module docstring).
+    "memory_limit": "128MB",
+}
+#: URL query options that are not DuckDB settings
+_URL_OPTIONS = {"create", "read_only"}
 
 
 def _source_field(field: pa.Field) -> pa.Field:
@@ -88,6 +109,31 @@ class DuckDBDriver(Driver):
         self._conn = duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
         self._conn.execute("SET TimeZone = 'UTC'")
         self._conn.execute("SET arrow_lossless_conversion = true")
+        given = {k: v for k, v in self.url.options.items() if k not in _URL_OPTIONS}
+        try:
+            for name, value in given.items():
+                self._set(name, value)
+        except BaseException:
+            self._conn.close()
+            raise
+        # a setting named in the URL is the user's: loads leave it alone
+        self._load_settings = {k: v for k, v in LOAD_SETTINGS.items() if k not in given}
+
+    def _set(self, name: str, value: str) -> None:
+        known = self._conn.execute(
+            "SELECT count(*) FROM duckdb_settings() WHERE name = ?", [name]
+        ).fetchone()
+        if not known or not known[0]:
+            raise ConnectionSpecError(
+                f"DuckDB URL option {name!r} is not a DuckDB setting; use one of the names "
+                "SELECT name FROM duckdb_settings() lists, or create / read_only"
+            )
+        try:
+            self._conn.execute(f"SET {name} = ?", [value])
+        except duckdb.Error as exc:
+            raise ConnectionSpecError(
+                f"DuckDB URL option {name}={value!r} was refused: {' '.join(str(exc).split())}"
+            ) from None
 
     def _close(self) -> None:
         self._conn.close()
@@ -148,7 +194,10 @@ class DuckDBDriver(Driver):
         schema = conformed.schema
         view = f"pipekit_load_{uuid.uuid4().hex[:12]}"
         cols = ", ".join(self.quote(n) for n in schema.names)
-        with self.errors(f"load into {table}"):
+        settings = dict(self._load_settings)
+        if any(c.primary_key for c in self.list_columns(table)):
+            settings.pop("memory_limit", None)
+        with self.errors(f"load into {table}"), self._settings(settings):
             self._conn.register(view, conformed)
             try:
                 self._conn.execute(
@@ -156,6 +205,26 @@ class DuckDBDriver(Driver):
                 )
             finally:
                 self._conn.unregister(view)
+
+    @contextmanager
+    def _settings(self, settings: dict[str, str]) -> Iterator[None]:
+        """`settings` for the statements inside, then DuckDB's defaults again (the
+        load settings skip any the URL set). They are the database's, not the
+        connection's, so they go through a cursor of their own: a failed statement
+        aborts this connection's transaction, and they must be put back even then."""
+        if not settings:
+            yield
+            return
+        cur = self._conn.cursor()
+        try:
+            for name, value in settings.items():
+                cur.execute(f"SET {name} = ?", [value])
+            yield
+        finally:
+            for name in settings:
+                with suppress(duckdb.Error):
+                    cur.execute(f"RESET {name}")
+            cur.close()
 
     def list_schemas(self) -> list[str]:
         rows = self.query(

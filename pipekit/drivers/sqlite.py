@@ -294,7 +294,8 @@ class SQLiteDriver(Driver):
                 with self._adbc.cursor() as c:
                     c.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             cur = stack.enter_context(self._adbc.cursor())
-            cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
+            rows = min(batch_rows, fast.MAX_BATCH_ROWS)
+            cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(rows)})
             cur.execute(fast.wrap_sql(sql, plans, self.quote))
             source = cur.fetch_record_batch()
             stack.callback(source.close)

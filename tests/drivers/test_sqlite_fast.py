@@ -157,6 +157,17 @@ def test_batches_never_exceed_batch_rows(drv: Driver) -> None:
     assert sum(sizes) == 5 and max(sizes) <= 2
 
 
+def test_batches_stay_small_when_the_caller_allows_large_ones(drv: Driver) -> None:
+    sql = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000) "
+        "SELECT i FROM n"
+    )
+    batches = list(drv.read(sql, batch_rows=65_536))
+    assert max(b.num_rows for b in batches) <= fast.MAX_BATCH_ROWS < 40_000
+    values = pa.concat_arrays([b.column(0) for b in batches])
+    assert values.type == pa.int64() and values.to_pylist() == list(range(1, 40_001))
+
+
 @pytest.mark.parametrize(
     ("ddl", "values", "message"),
     [

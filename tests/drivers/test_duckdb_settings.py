@@ -1,0 +1,145 @@
+"""DuckDB session and load settings (``drivers/duckdb.py``) on real files.
+
+The settings a load runs with are read from a second connection to the same
+database while DuckDB is scanning the stream (settings belong to the database,
+so that connection sees them).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from pipekit.drivers import connect
+from pipekit.drivers import duckdb as duck
+from pipekit.drivers.base import Driver
+from pipekit.errors import ConnectionSpecError, TerminalDatabaseError
+
+SCHEMA = pa.schema([("id", pa.int64()), ("v", pa.string())])
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"duckdb:///{tmp_path / 'w.duckdb'}?create=true"
+
+
+@pytest.fixture
+def drv(url: str) -> Iterator[Driver]:
+    d = connect(url)
+    d.execute("CREATE TABLE plain (id BIGINT, v VARCHAR)")
+    d.execute("CREATE TABLE keyed (id BIGINT PRIMARY KEY, v VARCHAR)")
+    yield d
+    d.close()
+
+
+def settings(d: Driver) -> tuple[str, int]:
+    row = d.query("SELECT current_setting('memory_limit'), current_setting('threads')")[0]
+    return str(row[0]), int(row[1])
+
+
+def watching(d: Driver, seen: list[tuple[str, int]], rows: int = 3) -> pa.RecordBatchReader:
+    """A stream that records the settings in force while DuckDB scans it."""
+    other = d._conn.cursor()  # type: ignore[attr-defined]
+
+    def gen() -> Iterator[pa.RecordBatch]:
+        for i in range(rows):
+            row = other.execute(
+                "SELECT current_setting('memory_limit'), current_setting('threads')"
+            ).fetchone()
+            seen.append((str(row[0]), int(row[1])))
+            yield pa.record_batch([pa.array([i]), pa.array([f"v{i}"])], schema=SCHEMA)
+
+    return pa.RecordBatchReader.from_batches(SCHEMA, gen())
+
+
+def test_a_load_runs_with_one_thread_and_a_small_memory_limit_then_puts_them_back(
+    drv: Driver,
+) -> None:
+    before = settings(drv)
+    seen: list[tuple[str, int]] = []
+    assert drv.load("plain", watching(drv, seen)) == 3
+    assert seen and all(s == ("122.0 MiB", 1) for s in seen), seen
+    assert duck.LOAD_SETTINGS == {"threads": "1", "memory_limit": "128MB"}
+    assert settings(drv) == before
+    assert drv.query("SELECT id, v FROM plain ORDER BY id") == [(0, "v0"), (1, "v1"), (2, "v2")]
+
+
+def test_a_table_with_a_primary_key_keeps_the_memory_limit_its_index_needs(
+    drv: Driver,
+) -> None:
+    before = settings(drv)
+    seen: list[tuple[str, int]] = []
+    drv.load("keyed", watching(drv, seen))
+    assert seen and all(s == (before[0], 1) for s in seen), seen
+    assert settings(drv) == before
+
+
+def test_settings_are_put_back_after_a_failed_load(drv: Driver) -> None:
+    before = settings(drv)
+
+    def bad() -> Iterator[pa.RecordBatch]:
+        yield pa.record_batch([pa.array([1]), pa.array(["a"])], schema=SCHEMA)
+        yield pa.record_batch([pa.array([1]), pa.array(["dup"])], schema=SCHEMA)
+
+    with pytest.raises(TerminalDatabaseError, match="load into keyed failed"):
+        drv.load("keyed", pa.RecordBatchReader.from_batches(SCHEMA, bad()))
+    assert settings(drv) == before
+    assert drv.query("SELECT count(*) FROM keyed") == [(0,)]
+
+
+def test_interrupt_stops_a_load_and_puts_the_settings_back(drv: Driver) -> None:
+    before = settings(drv)
+    started = threading.Event()
+
+    def slow() -> Iterator[pa.RecordBatch]:
+        for i in range(1000):
+            started.set()
+            time.sleep(0.01)
+            yield pa.record_batch([pa.array([i]), pa.array(["x"])], schema=SCHEMA)
+
+    def stop() -> None:
+        started.wait(10)
+        time.sleep(0.2)
+        drv.cancel()
+
+    thread = threading.Thread(target=stop)
+    thread.start()
+    t0 = time.monotonic()
+    with pytest.raises(TerminalDatabaseError, match=r"(?i)interrupt"):
+        drv.load("plain", pa.RecordBatchReader.from_batches(SCHEMA, slow()))
+    thread.join()
+    assert time.monotonic() - t0 < 5
+    assert settings(drv) == before
+    assert drv.query("SELECT count(*) FROM plain") == [(0,)]
+
+
+def test_url_options_set_duckdb_settings_and_loads_leave_them_alone(tmp_path: Path) -> None:
+    url = f"duckdb:///{tmp_path / 'o.duckdb'}?create=true&memory_limit=1GB&threads=2"
+    with connect(url) as d:
+        assert settings(d) == ("953.6 MiB", 2)
+        d.execute("CREATE TABLE plain (id BIGINT, v VARCHAR)")
+        seen: list[tuple[str, int]] = []
+        d.load("plain", watching(d, seen))
+        assert seen and all(s == ("953.6 MiB", 2) for s in seen), seen
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("no_such_setting=1", "'no_such_setting' is not a DuckDB setting"),
+        ("memory_limit=lots", "memory_limit='lots' was refused"),
+        ("threads=-3", "threads='-3' was refused"),
+    ],
+)
+def test_a_bad_url_option_is_a_clear_error(tmp_path: Path, option: str, message: str) -> None:
+    path = tmp_path / "bad.duckdb"
+    with pytest.raises(ConnectionSpecError, match=message):
+        connect(f"duckdb:///{path}?create=true&{option}")
+    # the refused connection was closed: the file opens again, read-write
+    duckdb.connect(str(path)).close()
