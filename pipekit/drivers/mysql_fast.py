@@ -49,10 +49,10 @@ CHUNK_BYTES = 1 << 20
 MAX_BATCH_BYTES = 4 << 20
 MAX_PACKET = 0xFFFFFF  # a packet of this length continues in the next one
 _PAD = bytes(16)  # lets 4- and 8-byte loads near the end stay inside the buffer
-_CR_SERVER_LOST = 2013
-_UNSET = object()
 _HEADER = struct.Struct("<I")  # 3 bytes of length, 1 of sequence number
+_CR_SERVER_LOST = 2013  # PyMySQL's (and libmysqlclient's) error codes
 _CR_MALFORMED_PACKET = 2027
+_UNSET = object()
 
 
 class ProtocolError(pymysql.err.InternalError):
@@ -203,13 +203,13 @@ class RowStream:
 
     def _fill(self) -> None:
         conn = self.conn
+        if conn._rfile is None or conn._sock is None:  # closed meanwhile (another thread)
+            self._lost("Lost connection to server during query", _CR_SERVER_LOST)
         # as PyMySQL's _read_packet: apply the read_timeout only when it changed
         timeout = conn._read_timeout
         if getattr(conn, "_current_timeout", _UNSET) != timeout:
             conn._sock.settimeout(timeout)
             conn._current_timeout = timeout
-        if conn._rfile is None:  # closed meanwhile (by another thread, or a timeout)
-            self._lost("Lost connection to server during query", _CR_SERVER_LOST)
         try:
             chunk = conn._rfile.read1(CHUNK_BYTES)
         except OSError as exc:
@@ -236,15 +236,17 @@ class _Prefixed:
         self._head, self._rest = head, rest
 
     def read(self, n: int = -1) -> bytes:
-        if not self._head:
-            return self._rest.read(n)
-        out, self._head = self._head[:n], self._head[n:]
+        out = self._take(n)
+        if n < 0:
+            return out + self._rest.read()
         return out + self._rest.read(n - len(out)) if len(out) < n else out
 
     def read1(self, n: int = -1) -> bytes:
-        if not self._head:
-            return self._rest.read1(n)
-        out, self._head = self._head[:n], self._head[n:]
+        return self._take(n) or self._rest.read1(n)
+
+    def _take(self, n: int) -> bytes:
+        out = self._head if n < 0 else self._head[:n]
+        self._head = self._head[len(out) :]
         return out
 
     def close(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import threading
 import time
 import uuid
@@ -16,7 +17,7 @@ import pytest
 from pipekit.drivers import connect
 from pipekit.drivers import types as T
 from pipekit.drivers.mysql import SQL_MODE, MySQLDriver
-from pipekit.drivers.mysql_fast import ProtocolError, RawBatch, split_columns
+from pipekit.drivers.mysql_fast import ProtocolError, RawBatch, _Prefixed, split_columns
 from pipekit.drivers.url import parse_url
 from pipekit.errors import ConnectionSpecError, TerminalDatabaseError, TransientDatabaseError
 
@@ -322,6 +323,18 @@ def test_split_columns_refuses_a_row_that_does_not_match_the_columns() -> None:
         list(split_columns(batch, 1))
     with pytest.raises(ProtocolError, match="fewer values"):
         list(split_columns(batch, 3))
+
+
+def test_bytes_read_past_a_result_are_given_back_in_order() -> None:
+    rest = io.BufferedReader(io.BytesIO(b"defgh"))
+    reader = _Prefixed(b"abc", rest)
+    assert [reader.read1(2), reader.read(3), reader.read1(10), reader.read(5)] == [
+        b"ab",
+        b"cde",
+        b"fgh",
+        b"",
+    ]
+    assert _Prefixed(b"abc", io.BufferedReader(io.BytesIO(b"de"))).read() == b"abcde"
 
 
 def test_zero_dates_read_as_null(drv: MySQLDriver) -> None:
