@@ -314,37 +314,16 @@ class SQLiteDriver(Driver):
             stack.close()
             raise self._fast_error(exc, plans) from None
         schema = pa.schema([pa.field(p.name, t) for p, t in zip(plans, targets, strict=True)])
-
-        def to_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
-            arrays, at = [], 0
-            for p, target in zip(plans, targets, strict=True):
-                carriers = batch.columns[at : at + p.width]
-                at += p.width
-                try:
-                    arrays.append(fast.convert(p, target, carriers))
-                except pa.ArrowException as exc:
-                    raise fast.BadValue(
-                        f"column {p.name!r} ({p.declared or 'no declared type'}) cannot be "
-                        f"read as {target}: {exc}"
-                    ) from None
-            return pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-        def batches() -> Iterator[pa.RecordBatch]:
-            with stack:
-                try:
-                    batch = first
-                    while True:
-                        if batch.num_rows:
-                            yield to_batch(batch)
-                        if self._stop_reads.is_set():
-                            raise fast.BadValue("interrupted")
-                        batch = source.read_next_batch()
-                except StopIteration:
-                    return
-                except (*failed, fast.BadValue) as exc:
-                    raise self._fast_error(exc, plans) from None
-
-        return pa.RecordBatchReader.from_batches(schema, batches())
+        batches = fast.Batches(
+            stack,
+            first,
+            source,
+            lambda b: fast.to_batch(plans, targets, schema, b),
+            stop=self._stop_reads,
+            failed=failed,
+            error=lambda exc: self._fast_error(exc, plans),
+        )
+        return pa.RecordBatchReader.from_batches(schema, batches)
 
     def _fast_read_done(self) -> None:
         self._fast_reads -= 1

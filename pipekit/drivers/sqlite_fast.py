@@ -32,7 +32,7 @@ import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -278,6 +278,91 @@ def targets(
         at += p.width
         out.append(p.target if p.target is not None else infer_type(carriers))
     return out
+
+
+def to_batch(
+    plans: Sequence[ColumnPlan],
+    targets: Sequence[pa.DataType],
+    schema: pa.Schema,
+    batch: pa.RecordBatch,
+) -> pa.RecordBatch:
+    """One batch of carriers as `schema`."""
+    arrays, at = [], 0
+    for p, target in zip(plans, targets, strict=True):
+        carriers = batch.columns[at : at + p.width]
+        at += p.width
+        try:
+            arrays.append(convert(p, target, carriers))
+        except pa.ArrowException as exc:
+            raise BadValue(
+                f"column {p.name!r} ({p.declared or 'no declared type'}) cannot be read as "
+                f"{target}: {exc}"
+            ) from None
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+class Batches:
+    """The converted batches of one fast read.
+
+    An iterator object rather than a generator: a generator that was never
+    started does not run its ``finally`` when dropped, and a reader that is only
+    probed for its schema would keep its file marked as being read. This one lets
+    go of its resources (`stack`) when it ends, fails, or is dropped.
+    """
+
+    def __init__(
+        self,
+        stack: ExitStack,
+        first: pa.RecordBatch,
+        source: pa.RecordBatchReader,
+        to_batch: Callable[[pa.RecordBatch], pa.RecordBatch],
+        *,
+        stop: threading.Event,
+        failed: tuple[type[BaseException], ...],
+        error: Callable[[BaseException], BaseException],
+    ) -> None:
+        self._stack = stack
+        self._first: pa.RecordBatch | None = first
+        self._source = source
+        self._to_batch = to_batch
+        self._stop = stop
+        self._failed = failed
+        self._error = error
+        self._done = False
+
+    def __iter__(self) -> Batches:
+        return self
+
+    def __next__(self) -> pa.RecordBatch:
+        if self._done:
+            raise StopIteration
+        try:
+            while True:
+                if self._first is not None:
+                    batch, self._first = self._first, None
+                else:
+                    if self._stop.is_set():
+                        raise BadValue("interrupted")
+                    batch = self._source.read_next_batch()
+                if batch.num_rows:
+                    return self._to_batch(batch)
+        except StopIteration:
+            self.close()
+            raise
+        except (*self._failed, BadValue) as exc:
+            self.close()
+            raise self._error(exc) from None
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self._done = True
+        self._first = None
+        self._stack.close()
+
+    def __del__(self) -> None:
+        self.close()
 
 
 # -- one process, two copies of SQLite ----------------------------------------------

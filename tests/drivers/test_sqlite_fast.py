@@ -256,6 +256,18 @@ def test_writing_through_the_connection_that_is_reading_is_refused(drv: Driver) 
     assert drv.query("SELECT count(*) FROM t") == [(4,)]
 
 
+def test_a_reader_dropped_unread_lets_go_of_the_file(drv: Driver, path: Path) -> None:
+    schema = drv.probe("SELECT id, price FROM t")  # reads no batch, closes the reader
+    assert schema.types == [pa.int32(), pa.decimal128(15, 2)]
+    assert not fast.FILES.reading(str(path.resolve()))
+    drv.execute("DELETE FROM t WHERE id = 5")  # not refused as "still reading"
+    reader = drv.read("SELECT id FROM t")
+    assert fast.FILES.reading(str(path.resolve()))
+    del reader
+    assert not fast.FILES.reading(str(path.resolve()))
+    assert drv.query("SELECT count(*) FROM t") == [(4,)]
+
+
 def test_bad_sql_is_a_database_error_not_a_fallback_surprise(drv: Driver) -> None:
     with pytest.raises(DatabaseError, match="no such table"):
         drv.read("SELECT * FROM missing").read_all()
