@@ -260,8 +260,13 @@ class SQLiteDriver(Driver):
         return self._read_stdlib(sql, batch_rows, declared)
 
     def _fast_path_open(self) -> bool:
-        # Inside a transaction the read must see this connection's own writes.
-        return adbc_sqlite is not None and self._file is not None and not self.in_transaction
+        # Inside a transaction (also one begun with a plain execute("BEGIN")) the
+        # read must see this connection's own writes, which ADBC's cannot.
+        return (
+            adbc_sqlite is not None
+            and self._file is not None
+            and not (self.in_transaction or self._conn.in_transaction)
+        )
 
     def _fast_error(self, exc: BaseException, plans: Sequence[fast.ColumnPlan]) -> PipekitError:
         if isinstance(exc, PipekitError):

@@ -227,6 +227,18 @@ def test_a_temp_table_of_the_connection_is_read_the_sqlite3_way(drv: Driver) -> 
     assert got.column("price").to_pylist()[3] == Decimal("24386.67")
 
 
+def test_a_read_inside_a_transaction_sees_its_uncommitted_rows(drv: Driver) -> None:
+    with drv.transaction():
+        drv.execute("INSERT INTO t (id, price) VALUES (6, 1.25)")
+        got = drv.read("SELECT price FROM t WHERE id = 6").read_all()
+        assert got.column("price").to_pylist() == [Decimal("1.25")]
+    drv.execute("BEGIN")
+    drv.execute("DELETE FROM t WHERE id = 6")
+    assert drv.read("SELECT count(*) AS n FROM t").read_all().column("n").to_pylist() == [5]
+    drv.execute("ROLLBACK")
+    assert drv.read("SELECT count(*) AS n FROM t").read_all().column("n").to_pylist() == [6]
+
+
 def test_a_writer_waits_for_a_fast_read_of_its_file(drv: Driver, path: Path) -> None:
     reader = drv.read("SELECT id FROM t", batch_rows=2)
     with connect(f"sqlite:///{path}") as writer:
