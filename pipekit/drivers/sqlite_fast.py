@@ -21,8 +21,9 @@ column cannot hold is an error naming the column, as before.
 
 ADBC links its own copy of SQLite. Two copies of SQLite in one process do not
 see each other's POSIX locks, so this path is used only while no other Pipekit
-connection of this process has the file open, and writers opened later wait
-for the fast reads of their file to finish (``FileUse``).
+connection of this process has the file open, and Pipekit writers to the file
+wait for its fast reads to finish (``FileUse``). ADBC's SQLite cannot interrupt
+a running statement either: a cancelled fast read stops at its next batch.
 """
 
 from __future__ import annotations
