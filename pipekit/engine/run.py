@@ -82,7 +82,24 @@ def pid_alive(pid: int | None, host: str | None) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    """Whether `pid` has exited but not been reaped yet.
+
+    A killed worker whose parent died too is re-parented to PID 1, and some
+    container inits reap late or never: the dead process still answers
+    ``kill(pid, 0)``, and its lock would look held for good.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False  # no /proc (not Linux): trust kill()
+    # "pid (comm) S ...": comm may hold spaces and parentheses, the state follows the last ")"
+    state = stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3]
+    return state in (b"Z", b"X")
 
 
 @dataclass

@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from typing import Any
 
@@ -132,6 +133,35 @@ def test_lock_of_a_dead_process_is_recovered(run_store: Store, run_urls: dict[st
     assert run.id != stale
     assert run_store.runs.lock_holder("m") is None
     assert s.dest_rows() == s.source_rows()
+
+
+def test_a_lock_held_by_an_unreaped_dead_process_counts_as_free() -> None:
+    """A killed worker whose parent died is re-parented to an init that may reap
+    late: until then it is a zombie, which answers kill(pid, 0) but runs nothing."""
+    from pipekit.engine.run import pid_alive
+
+    here = socket.gethostname()
+    zombie = subprocess.Popen(["true"])
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # exited, not yet waited for
+            with open(f"/proc/{zombie.pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            time.sleep(0.01)
+        else:
+            pytest.fail("the child did not exit")
+        assert pid_alive(zombie.pid, here) is False
+    finally:
+        zombie.wait()
+    live = subprocess.Popen(["sleep", "30"])
+    try:
+        assert pid_alive(live.pid, here) is True
+        assert pid_alive(live.pid, "another-host") is True  # cannot tell: assume alive
+    finally:
+        live.kill()
+        live.wait()
+    assert pid_alive(live.pid, here) is False
 
 
 def test_a_started_run_is_carried_out_by_another_process(
