@@ -60,7 +60,7 @@ REGISTRY: dict[str, DriverEntry] = {
             "pipekit.drivers.mysql",
             "MySQLDriver",
             ("mysql", "mariadb"),
-            ("pymysql",),
+            ("pymysql", "numpy"),
             "pip install 'pipekit[mysql]'",
         ),
         DriverEntry("sqlite", "pipekit.drivers.sqlite", "SQLiteDriver", ("sqlite",), (), ""),
