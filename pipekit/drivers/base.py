@@ -12,6 +12,8 @@ A driver subclass declares, as class attributes:
 ``text_allows_nul``    text values may contain U+0000
 ``has_schemas``        the database has schemas (SQLite and MariaDB-as-database do not)
 ``table_options``      appended to CREATE TABLE (MariaDB: engine and character set)
+``staging_table_kind`` word between CREATE and TABLE for staging tables (PostgreSQL:
+                       ``UNLOGGED``: staged rows are rebuilt by the next run, no WAL)
 ``default_schema``     schema an unqualified table lives in
 ``case_sensitive_names`` quoted names differ by case (PostgreSQL); elsewhere ``Id`` = ``id``
 ``swap_full_refresh``  a full refresh may load a new table and rename it into place
@@ -120,6 +122,8 @@ class Driver(ABC):
     default_schema: ClassVar[str | None] = None
     #: appended to CREATE TABLE (storage engine, character set)
     table_options: ClassVar[str] = ""
+    #: CREATE <kind> TABLE for staging tables, whose rows the next run rebuilds anyway
+    staging_table_kind: ClassVar[str] = ""
     #: exception classes of the client library that mean "the database said no"
     error_types: ClassVar[tuple[type[BaseException], ...]] = ()
     case_sensitive_names: ClassVar[bool] = False
@@ -409,9 +413,16 @@ class Driver(ABC):
         primary_key: Sequence[str] = (),
         *,
         if_not_exists: bool = False,
+        staging: bool = False,
     ) -> None:
-        """Create `table` with columns mapped from `schema`; key columns are NOT NULL."""
-        self.execute(self.create_table_sql(table, schema, primary_key, if_not_exists=if_not_exists))
+        """Create `table` with columns mapped from `schema`; key columns are NOT NULL.
+
+        `staging` marks a table the run fills and drops (``staging_table_kind``)."""
+        self.execute(
+            self.create_table_sql(
+                table, schema, primary_key, if_not_exists=if_not_exists, staging=staging
+            )
+        )
 
     def create_table_sql(
         self,
@@ -420,6 +431,7 @@ class Driver(ABC):
         primary_key: Sequence[str] = (),
         *,
         if_not_exists: bool = False,
+        staging: bool = False,
     ) -> str:
         """The CREATE TABLE statement ``create_table`` runs."""
         missing = [k for k in primary_key if k not in schema.names]
@@ -437,7 +449,8 @@ class Driver(ABC):
             cols.append(f"PRIMARY KEY ({', '.join(self.quote(k) for k in primary_key)})")
         exists = "IF NOT EXISTS " if if_not_exists else ""
         options = f" {self.table_options}" if self.table_options else ""
-        return f"CREATE TABLE {exists}{self.table_sql(table)} ({', '.join(cols)}){options}"
+        kind = f"{self.staging_table_kind} " if staging and self.staging_table_kind else ""
+        return f"CREATE {kind}TABLE {exists}{self.table_sql(table)} ({', '.join(cols)}){options}"
 
     def drop_table(self, table: str | TableRef, *, if_exists: bool = True) -> None:
         exists = "IF EXISTS " if if_exists else ""

@@ -208,7 +208,7 @@ class DuckDBDriver(Driver):
 
     @contextmanager
     def _settings(self, settings: dict[str, str]) -> Iterator[None]:
-        """`settings` for the statements inside, then DuckDB's defaults again (the
+        """`settings` for the statements inside, then the values they had (the
         load settings skip any the URL set). They are the database's, not the
         connection's, so they go through a cursor of their own: a failed statement
         aborts this connection's transaction, and they must be put back even then."""
@@ -216,14 +216,19 @@ class DuckDBDriver(Driver):
             yield
             return
         cur = self._conn.cursor()
+        before: dict[str, str] = {}
         try:
             for name, value in settings.items():
+                before[name] = cur.execute("SELECT current_setting(?)", [name]).fetchall()[0][0]
                 cur.execute(f"SET {name} = ?", [value])
             yield
         finally:
-            for name in settings:
+            # Set back by value: a RESET of memory_limit leaves the buffer pool at the
+            # lowered limit in DuckDB 1.5 (the setting reads back right, and the next
+            # large statement runs out of memory).
+            for name, value in before.items():
                 with suppress(duckdb.Error):
-                    cur.execute(f"RESET {name}")
+                    cur.execute(f"SET {name} = ?", [value])
             cur.close()
 
     def list_schemas(self) -> list[str]:

@@ -169,6 +169,9 @@ class PostgresDriver(Driver):
     default_schema = "public"
     case_sensitive_names = True
     swap_full_refresh = True
+    # a crash empties an unlogged table, which only a failed run's leftover staging
+    # would notice; skipping WAL for every staged row is worth that
+    staging_table_kind = "UNLOGGED"
     text_allows_nul = False
     error_types: ClassVar[tuple[type[BaseException], ...]] = (adbc_driver_manager.Error,)
     ddl_types: ClassVar[dict[str, str]] = {

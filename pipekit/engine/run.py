@@ -32,7 +32,7 @@ from pipekit.engine.merge import (
     split_keys,
 )
 from pipekit.engine.staging import StagingSteps
-from pipekit.errors import ModuleBusyError, PipekitError
+from pipekit.errors import DatabaseError, ModuleBusyError, PipekitError
 
 if TYPE_CHECKING:
     from pipekit.config import Config
@@ -596,14 +596,26 @@ class _ModuleRun(StagingSteps):
     # -- merge ------------------------------------------------------------------
 
     def _merge(self, plan: MergePlan) -> None:
-        dest = self.dest
         keyed = sorted(self.dest_pk) == sorted(k.lower() for k in self.keys)
-        if plan.swap is not None and not keyed:
+        # A full or delete-and-insert load into a table keyed on the merge key gets the
+        # same refusal from the primary key itself (a swap's new table from building
+        # its key); grouping every staged row first would cost a scan. The grouping
+        # then only words the refusal.
+        if plan.swap is not None:
+            key_refuses = keyed
+        else:
+            key_refuses = keyed and plan.strategy in ("full", "incremental")
+        if not key_refuses:
             self._check_duplicates()
-        elif plan.swap is None and (plan.strategy != "full" or not keyed):
-            # A full load into a table keyed on the merge key gets the same refusal from
-            # the primary key itself; grouping every staged row first would cost a scan.
-            self._check_duplicates()
+        try:
+            self._merge_in_transaction(plan)
+        except DatabaseError:
+            if key_refuses and plan.swap is None:
+                self._check_duplicates()  # rolled back; raises when a key came twice
+            raise
+
+    def _merge_in_transaction(self, plan: MergePlan) -> None:
+        dest = self.dest
         self.log(f"merging into {self.table} ({plan.strategy})", phase="merge")
         if not dest.transactional_ddl:
             for sql in plan.ddl:  # MariaDB commits DDL at once; it only ever adds

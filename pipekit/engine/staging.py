@@ -200,7 +200,7 @@ class StagingSteps:
         if table.schema:
             self.dest.create_schema(table.schema)
         self.dest.drop_table(table)
-        self.dest.create_table(table, schema, keys)
+        self.dest.create_table(table, schema, keys, staging=True)
 
     def _drop_staging(self, key_sync: bool) -> None:
         # Staging holds a copy of the rows moved; kept after a failure, to look at.

@@ -61,3 +61,24 @@ def test_timestamptz_arrives_in_utc(pg_url: str) -> None:
         assert (value.hour, value.microsecond) == (7, 1)
     finally:
         d.close()
+
+
+def test_staging_tables_are_unlogged_and_other_tables_are_not(pg_url: str) -> None:
+    """Staged rows are rebuilt by the next run, so they skip the WAL; a table that may
+    become the destination (or any other) stays crash-safe."""
+    d = _open(pg_url)
+    schema = pa.schema([("id", pa.int64()), ("v", pa.string())])
+    try:
+        d.create_table("pk_staged_t", schema, staging=True)
+        d.create_table("pk_plain_t", schema, ["id"])
+        kinds = dict(
+            d.query(
+                "SELECT relname, relpersistence FROM pg_class "
+                "WHERE relname IN ('pk_staged_t', 'pk_plain_t')"
+            )
+        )
+        assert kinds == {"pk_staged_t": "u", "pk_plain_t": "p"}
+    finally:
+        d.drop_table("pk_staged_t")
+        d.drop_table("pk_plain_t")
+        d.close()

@@ -246,6 +246,31 @@ def test_duplicate_merge_keys_fail_before_the_destination_changes(
     assert run_store.runs.lock_holder("m") is None
 
 
+@pytest.mark.parametrize("dest_kind", ["postgresql", "mysql", "sqlite", "duckdb"])
+def test_duplicate_keys_in_an_incremental_are_refused_by_the_key_and_worded(
+    run_store: Store, run_urls: dict[str, str], dest_kind: str
+) -> None:
+    """Into a table keyed on the merge key, the staged rows are not grouped first: the
+    primary key refuses the second row, the merge rolls back, and the error still
+    names the keys that came twice."""
+    s = Setup(
+        run_store,
+        run_urls,
+        dest_kind,
+        query="SELECT id, v, n FROM {src} UNION ALL SELECT id, 'again', n FROM {src} WHERE n > 60",
+        watermark_column="n",
+    )
+    ok(s.run())  # n > 60 matches nothing yet
+    before = s.dest_rows()
+    s.sql("UPDATE {t} SET n = 99, v = 'changed' WHERE id IN (2, 4)")
+    run = s.run()
+    assert run.status == "error"
+    assert "the source returned the merge key (id) more than once" in (run.error or "")
+    assert "(2) x2" in (run.error or "") and "(4) x2" in (run.error or "")
+    assert s.dest_rows() == before
+    assert run_store.runs.lock_holder("m") is None
+
+
 def test_upsert_into_a_table_without_primary_key_is_refused(
     run_store: Store, run_urls: dict[str, str]
 ) -> None:
