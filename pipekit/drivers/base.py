@@ -533,6 +533,22 @@ class Driver(ABC):
             f"{self.table_sql(dest)} d WHERE {self._key_match('d', 's', keys)})"
         )
 
+    def replace_by_key_sql(
+        self,
+        dest: TableRef,
+        staged: TableRef,
+        columns: Sequence[str],
+        keys: Sequence[str],
+        extra: dict[str, str],
+    ) -> str | None:
+        """One statement that does an incremental merge's delete-and-insert, for a
+        destination whose primary key is exactly `keys` and whose every column is
+        staged: it writes every staged row, replacing the row of the same key, and
+        returns one row with one value, the number of rows replaced. None (the
+        default) where the dialect has no such statement: the merge then deletes the
+        matching keys and inserts."""
+        return None
+
     def upsert_sql(
         self,
         dest: TableRef,

@@ -260,6 +260,28 @@ class PostgresDriver(Driver):
             with suppress(Exception):  # it may have finished meanwhile
                 conn.cancel_safe(timeout=5)
 
+    def replace_by_key_sql(
+        self,
+        dest: TableRef,
+        staged: TableRef,
+        columns: Sequence[str],
+        keys: Sequence[str],
+        extra: dict[str, str],
+    ) -> str | None:
+        # One pass instead of two: each staged row probes the key once and rewrites
+        # its row in place of a DELETE joined on the keys followed by an INSERT that
+        # probes the key again. The changed rows are spread over the table, so both
+        # ways write the same pages; the one pass saved about a quarter of the merge
+        # on 6M-row lineitem (docs/benchmarks.md). A new row version has xmax 0 when
+        # it was inserted and the updating transaction's id when it replaced a row.
+        upsert = self.upsert_sql(dest, staged, columns, keys, extra)
+        if "DO UPDATE" not in upsert:
+            return None  # every column is a key column: nothing to rewrite
+        return (
+            f"WITH pipekit_written AS ({upsert} RETURNING xmax = 0 AS inserted) "
+            "SELECT COUNT(*) FILTER (WHERE NOT inserted) FROM pipekit_written"
+        )
+
     def clear_table_sql(self, table: TableRef) -> str:
         # Transactional in PostgreSQL and far faster than DELETE on a large table;
         # readers of the table wait until the merge commits.
@@ -512,12 +534,15 @@ class PostgresDriver(Driver):
     def list_columns(self, table: str | TableRef) -> list[Column]:
         ref = TableRef.parse(table)
         schema = ref.schema or self.default_schema
+        # A DEFERRABLE primary key is not reported as one: it checks only at commit
+        # and cannot be the arbiter of an ON CONFLICT, so the merge treats the table
+        # as unkeyed (it groups the staged keys itself and deletes before inserting).
         rows = self.query(
             "SELECT a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull, "
             "COALESCE(a.attnum = ANY(i.indkey), false) "
             "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary "
+            "LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary AND i.indimmediate "
             f"WHERE n.nspname = {self.literal(schema)} AND c.relname = {self.literal(ref.name)} "
             "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
         )

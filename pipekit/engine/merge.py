@@ -11,7 +11,9 @@ strategy       statements
 full           clear the table (TRUNCATE / DELETE), insert every staged row;
                or, where the destination allows (``plan_swap``), load a new table
                without indexes, build its key, and rename it into the old one's place
-incremental    delete destination rows whose key was staged, insert staged rows
+incremental    delete destination rows whose key was staged, insert staged rows; on
+               PostgreSQL, when the table's primary key is the merge key, one
+               INSERT … ON CONFLICT DO UPDATE that leaves the same rows
 append         insert staged rows
 upsert         insert staged rows; an existing key updates its row instead
 key_sync       (incremental, upsert) then delete rows whose key the source lost
@@ -147,8 +149,14 @@ def plan_merge(
         plan.statements.append(("clear", dest.clear_table_sql(table)))
         plan.statements.append(("insert", dest.insert_sql(table, staged, columns, extra)))
     elif used == "incremental":
-        plan.statements.append(("replace", dest.delete_matching_sql(table, staged, keys)))
-        plan.statements.append(("insert", dest.insert_sql(table, staged, columns, extra)))
+        one_pass = None
+        if existing is not None and _keyed_on(dest, existing, keys, [*columns, *extra]):
+            one_pass = dest.replace_by_key_sql(table, staged, columns, keys, extra)
+        if one_pass is not None:
+            plan.statements.append(("replace and insert", one_pass))
+        else:
+            plan.statements.append(("replace", dest.delete_matching_sql(table, staged, keys)))
+            plan.statements.append(("insert", dest.insert_sql(table, staged, columns, extra)))
     elif used == "append":
         plan.statements.append(("insert", dest.insert_sql(table, staged, columns, extra)))
     elif used == "upsert":
@@ -240,6 +248,18 @@ def plan_swap(
         comment = f"COMMENT ON TABLE {target} IS {dest.literal(info.comment)}"
         plan.statements.append(("comment", comment))
     return plan
+
+
+def _keyed_on(
+    dest: Driver, existing: Sequence[Column], keys: Sequence[str], written: Sequence[str]
+) -> bool:
+    """Whether `existing`'s primary key is exactly `keys` and every column is written:
+    then replacing a row by its key leaves what deleting and inserting it would (a
+    column the merge does not write would keep its old value instead of NULL)."""
+    pk = [c.name for c in existing if c.primary_key]
+    same_key = len(pk) == len(keys) and all(any(dest.same_name(p, k) for k in keys) for p in pk)
+    every = all(any(dest.same_name(c.name, w) for w in written) for c in existing)
+    return same_key and every
 
 
 def _match(dest: Driver, name: str, names: Sequence[str], what: str, where: str) -> str:

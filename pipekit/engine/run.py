@@ -632,7 +632,12 @@ class _ModuleRun(StagingSteps):
                 before = _count(dest, self.table)
             for what, sql in plan.statements:
                 self.check_cancel()
-                counts[what] = dest.execute_count(sql)
+                if what == "replace and insert":
+                    # every staged row is written; the statement counts the replaced
+                    counts["replace"] = int(dest.query(sql)[0][0])
+                    counts["insert"] = self.rows
+                else:
+                    counts[what] = dest.execute_count(sql)
                 if what == "lock" and plan.swap is not None:
                     self._recheck_swap(plan)
             self.check_cancel()

@@ -7,7 +7,7 @@ import decimal
 import pyarrow as pa
 
 from pipekit.drivers import connect
-from pipekit.drivers.base import Driver
+from pipekit.drivers.base import Driver, TableRef
 
 
 def _open(pg_url: str) -> Driver:
@@ -81,4 +81,43 @@ def test_staging_tables_are_unlogged_and_other_tables_are_not(pg_url: str) -> No
     finally:
         d.drop_table("pk_staged_t")
         d.drop_table("pk_plain_t")
+        d.close()
+
+
+def test_replace_by_key_writes_every_row_and_counts_the_replaced(pg_url: str) -> None:
+    """The one-statement incremental merge: new keys inserted, existing ones rewritten,
+    and the count tells them apart also for rows written earlier in the transaction."""
+    d = _open(pg_url)
+    dest, staged = TableRef("pk_rbk_dest"), TableRef("pk_rbk_staged")
+    try:
+        d.execute("CREATE TABLE pk_rbk_dest (id int PRIMARY KEY, v text)")
+        d.execute("INSERT INTO pk_rbk_dest VALUES (1, 'a'), (2, 'b')")
+        d.execute("CREATE TABLE pk_rbk_staged (id int, v text)")
+        d.execute("INSERT INTO pk_rbk_staged VALUES (2, 'B'), (3, 'C'), (4, 'D')")
+        sql = d.replace_by_key_sql(dest, staged, ["id", "v"], ["id"], {})
+        assert sql is not None
+        with d.transaction():
+            assert d.query(sql) == [(1,)]
+            assert d.query(sql) == [(3,)]  # now every staged key is there
+        rows = d.query("SELECT id, v FROM pk_rbk_dest ORDER BY id")
+        assert rows == [(1, "a"), (2, "B"), (3, "C"), (4, "D")]
+        # a table of key columns alone has nothing to rewrite: delete and insert it is
+        assert d.replace_by_key_sql(dest, staged, ["id"], ["id"], {}) is None
+    finally:
+        d.drop_table("pk_rbk_dest")
+        d.drop_table("pk_rbk_staged")
+        d.close()
+
+
+def test_a_deferrable_primary_key_is_not_reported_as_one(pg_url: str) -> None:
+    """It checks only at commit and cannot arbitrate ON CONFLICT."""
+    d = _open(pg_url)
+    try:
+        d.execute("CREATE TABLE pk_deferred (id int PRIMARY KEY DEFERRABLE, v text)")
+        d.execute("CREATE TABLE pk_immediate (id int PRIMARY KEY, v text)")
+        assert [c.primary_key for c in d.list_columns("pk_deferred")] == [False, False]
+        assert [c.primary_key for c in d.list_columns("pk_immediate")] == [True, False]
+    finally:
+        d.drop_table("pk_deferred")
+        d.drop_table("pk_immediate")
         d.close()

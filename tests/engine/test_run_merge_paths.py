@@ -1,0 +1,98 @@
+"""Which statements an incremental merge into PostgreSQL runs, and that each way
+leaves the rows a delete-and-insert would: one ``INSERT … ON CONFLICT DO UPDATE``
+when the table's primary key is the merge key and the merge writes every column,
+the DELETE and INSERT pair otherwise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipekit.store import Store
+from tests.engine.test_run_behaviour import Setup, ok
+
+
+def _second_run(s: Setup) -> Any:
+    """Change rows 2 and 3, add 6 and 7, and run the module again."""
+    s.sql("UPDATE {t} SET v = 'changed', n = n + 1000 WHERE id IN (2, 3)")
+    s.sql("INSERT INTO {t} VALUES (6, 'v6', 60), (7, 'v7', 70)")
+    return ok(s.run())
+
+
+def test_keyed_table_is_merged_in_one_statement_with_exact_counts(
+    run_store: Store, run_urls: dict[str, str]
+) -> None:
+    s = Setup(run_store, run_urls, watermark_column="n")
+    ok(s.run())
+    run = _second_run(s)
+    assert "ON CONFLICT" in (run.merge_sql or "")
+    assert "DELETE" not in (run.merge_sql or "")
+    # rows 2 and 3 replaced (n moved past the watermark), 6 and 7 new
+    assert (run.rows_read, run.rows_inserted, run.rows_deleted, run.row_count) == (4, 4, 2, 7)
+    assert s.dest_rows() == s.source_rows()
+    assert "4 rows written, 2 replaced" in (run.live_log or "")
+
+
+def test_a_rerun_of_the_same_rows_counts_them_all_as_replaced(
+    run_store: Store, run_urls: dict[str, str]
+) -> None:
+    """`>=` re-reads the rows at the watermark: they replace themselves, none is new."""
+    s = Setup(run_store, run_urls, watermark_column="n", watermark_op=">=")
+    ok(s.run())
+    run = ok(s.run())
+    assert (run.rows_read, run.rows_inserted, run.rows_deleted, run.row_count) == (1, 1, 1, 5)
+    assert s.dest_rows() == s.source_rows()
+
+
+def test_a_column_the_merge_does_not_write_keeps_delete_and_insert(
+    run_store: Store, run_urls: dict[str, str]
+) -> None:
+    """A column only the destination has (a source column dropped since, say) is NULL
+    on a re-inserted row; an in-place update would have kept its old value."""
+    s = Setup(run_store, run_urls, watermark_column="n")
+    ok(s.run())
+    s.dest_sql("ALTER TABLE {d} ADD COLUMN note varchar(10)")
+    s.dest_sql("UPDATE {d} SET note = 'old'")
+    run = _second_run(s)
+    assert "DELETE" in (run.merge_sql or "") and "ON CONFLICT" not in (run.merge_sql or "")
+    assert (run.rows_inserted, run.rows_deleted, run.row_count) == (4, 2, 7)
+    assert s.dest_rows() == s.source_rows()
+    from tests.engine.conftest import table_rows
+
+    notes = dict(table_rows(s.dest_url, s.dest, ["id", "note"]))
+    assert notes == {1: "old", 2: None, 3: None, 4: "old", 5: "old", 6: None, 7: None}
+
+
+def test_a_table_keyed_otherwise_or_deferrably_keeps_delete_and_insert(
+    run_store: Store, run_urls: dict[str, str]
+) -> None:
+    """ON CONFLICT needs a key that checks at once on exactly the merge key."""
+    s = Setup(run_store, run_urls, watermark_column="n")
+    s.dest_sql(
+        "CREATE TABLE {d} (id int, v varchar(20), n int, "
+        "PRIMARY KEY (id) DEFERRABLE INITIALLY DEFERRED)"
+    )
+    ok(s.run())
+    run = _second_run(s)
+    assert "DELETE" in (run.merge_sql or "") and "ON CONFLICT" not in (run.merge_sql or "")
+    assert (run.rows_inserted, run.rows_deleted, run.row_count) == (4, 2, 7)
+    assert s.dest_rows() == s.source_rows()
+
+
+def test_a_new_key_staged_twice_is_refused_and_worded(
+    run_store: Store, run_urls: dict[str, str]
+) -> None:
+    """Two rows of one new key: the second conflicts with the first inside the
+    statement, the merge rolls back, and the error names the key."""
+    s = Setup(
+        run_store,
+        run_urls,
+        query="SELECT id, v, n FROM {src} UNION ALL SELECT id, 'again', n FROM {src} WHERE n > 60",
+        watermark_column="n",
+    )
+    ok(s.run())
+    before = s.dest_rows()
+    s.sql("INSERT INTO {t} VALUES (8, 'v8', 80)")
+    run = s.run()
+    assert run.status == "error"
+    assert "the source returned the merge key (id) more than once: (8) x2" in (run.error or "")
+    assert s.dest_rows() == before
