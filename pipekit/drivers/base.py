@@ -18,6 +18,10 @@ A driver subclass declares, as class attributes:
 ``case_sensitive_names`` quoted names differ by case (PostgreSQL); elsewhere ``Id`` = ``id``
 ``swap_full_refresh``  a full refresh may load a new table and rename it into place
                        (the driver then has ``swap_info``, ``like_table_sql``, ``swap_sql``, ...)
+``declares_primary_key`` a destination table Pipekit creates gets a PRIMARY KEY on the
+                       merge key (DuckDB: no, its key index must fit in memory)
+``upsert_needs_key``   the upsert statement needs a unique key on the merge key to
+                       find the rows it updates (DuckDB's MERGE INTO does not)
 
 and implements a handful of small methods: ``_open``, ``_close``, ``server_version``,
 ``execute``, ``query``, ``read``, ``_load_reader``, ``list_columns``, plus
@@ -128,6 +132,8 @@ class Driver(ABC):
     error_types: ClassVar[tuple[type[BaseException], ...]] = ()
     case_sensitive_names: ClassVar[bool] = False
     swap_full_refresh: ClassVar[bool] = False
+    declares_primary_key: ClassVar[bool] = True
+    upsert_needs_key: ClassVar[bool] = True
 
     def __init__(self, url: ConnectionURL, user: str | None, password: str | None) -> None:
         self.url = url
@@ -261,6 +267,13 @@ class Driver(ABC):
         self._in_transaction = False
         with self.errors("commit"):
             self._commit()
+
+    @contextmanager
+    def capped_memory(self, tables: Sequence[TableRef]) -> Iterator[None]:
+        """Hold the statements inside, which read `tables`, to the load's memory cap
+        where the database has one and can spill to disk instead (DuckDB); by
+        default nothing changes."""
+        yield
 
     # -- data --------------------------------------------------------------
 

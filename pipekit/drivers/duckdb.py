@@ -8,16 +8,19 @@ batch. The session runs with ``TimeZone='UTC'`` and
 Memory: with DuckDB's default ``memory_limit`` (80 % of the machine) what it
 holds while it scans an Arrow stream grows with the rows loaded, so a load runs
 with ``LOAD_SETTINGS``: one thread and a small ``memory_limit`` past which
-DuckDB writes the rows to the file instead. Not into a table with a primary
-key: its index must fit in memory when the load commits. A URL query option of
-a setting's name sets it for the connection, loads included
+DuckDB writes the rows to the file instead. Not into a table with an index (a
+primary key): its index must fit in memory when the load commits. For that
+reason the tables Pipekit creates here have no primary key (see
+``declares_primary_key``), and the duplicate-key check's grouping is held to the
+same cap (``capped_memory``). The merge statements run with DuckDB's defaults. A
+URL query option of a setting's name sets it for the connection, loads included
 (``duckdb:///w.duckdb?memory_limit=2GB&threads=4``).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, ClassVar
 
@@ -39,8 +42,10 @@ LOAD_SETTINGS: dict[str, str] = {
     # more rows in flight, for no speed.
     "threads": "1",
     # Past this the rows go to the database file rather than stay in memory. Not
-    # applied to a table with a primary key (see the module docstring).
-    "memory_limit": "128MB",
+    # applied to a table with a primary key (see the module docstring). 64 MB
+    # rather than 128: a whole 6M-row run peaked at 288 MB instead of 380, in the
+    # same time (docs/drivers.md).
+    "memory_limit": "64MB",
 }
 #: URL query options that are not DuckDB settings
 _URL_OPTIONS = {"create", "read_only"}
@@ -71,6 +76,13 @@ class DuckDBDriver(Driver):
     dialect = "duckdb"
     default_schema = "main"
     error_types: ClassVar[tuple[type[BaseException], ...]] = (duckdb.Error,)
+    # A primary key is an ART index that DuckDB must hold wholly in memory while it
+    # is built or changed ("ART indexes must fit in memory", DuckDB's documentation
+    # on indexes): a 6M-row table peaked at 962 MB against 276 MB for 600k rows.
+    # The tables Pipekit creates go without one; the merge's duplicate check keeps
+    # their merge key unique, and the merges match rows by key with joins.
+    declares_primary_key = False
+    upsert_needs_key = False
     ddl_types: ClassVar[dict[str, str]] = {
         "int8": "TINYINT",
         "int16": "SMALLINT",
@@ -152,6 +164,32 @@ class DuckDBDriver(Driver):
         with self.errors("execute"):
             self._conn.execute(sql)
 
+    def upsert_sql(
+        self,
+        dest: TableRef,
+        staged: TableRef,
+        columns: Sequence[str],
+        keys: Sequence[str],
+        extra: dict[str, str],
+    ) -> str:
+        # MERGE INTO matches by the keys with a join, so it needs no primary key
+        # (which the tables Pipekit creates here do not have), and a key the table
+        # has too is kept intact.
+        target = self.table_sql(dest)
+        names = [*columns, *extra]
+        values = [f"s.{self.quote(c)}" for c in columns] + list(extra.values())
+        updates = [
+            f"{self.quote(n)} = {v}" for n, v in zip(names, values, strict=True) if n not in keys
+        ]
+        matched = f"UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING"
+        return (
+            f"MERGE INTO {target} USING {self.table_sql(staged)} s "
+            f"ON ({self._key_match('s', target, keys)}) "
+            f"WHEN MATCHED THEN {matched} "
+            f"WHEN NOT MATCHED THEN INSERT ({', '.join(self.quote(n) for n in names)}) "
+            f"VALUES ({', '.join(values)})"
+        )
+
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         # Through Arrow rather than fetchall(): Python rows of TIMESTAMPTZ need pytz.
         with self.errors("query"):
@@ -195,7 +233,7 @@ class DuckDBDriver(Driver):
         view = f"pipekit_load_{uuid.uuid4().hex[:12]}"
         cols = ", ".join(self.quote(n) for n in schema.names)
         settings = dict(self._load_settings)
-        if any(c.primary_key for c in self.list_columns(table)):
+        if self._indexed(table):
             settings.pop("memory_limit", None)
         with self.errors(f"load into {table}"), self._settings(settings):
             self._conn.register(view, conformed)
@@ -205,6 +243,32 @@ class DuckDBDriver(Driver):
                 )
             finally:
                 self._conn.unregister(view)
+
+    def _indexed(self, table: TableRef) -> bool:
+        """Whether `table` has an ART index (a primary key, a unique constraint or a
+        CREATE INDEX): DuckDB must hold it in memory, so a memory cap would fail the
+        statement rather than bound it."""
+        schema, name = self.literal(table.schema or "main"), self.literal(table.name)
+        where = f"schema_name = {schema} AND table_name = {name}"
+        rows = self.query(
+            "SELECT (SELECT count(*) FROM duckdb_constraints() WHERE constraint_type IN "
+            f"('PRIMARY KEY', 'UNIQUE') AND {where}) "
+            f"+ (SELECT count(*) FROM duckdb_indexes() WHERE {where})"
+        )
+        return bool(rows[0][0])
+
+    @contextmanager
+    def capped_memory(self, tables: Sequence[TableRef]) -> Iterator[None]:
+        # For the duplicate-key check: grouping 6M staged keys at DuckDB's default
+        # limit (80 % of the machine) peaked at 669 MB; capped, the aggregate spills.
+        # Not the merge itself: a MERGE INTO that updates 6M rows holds its updates
+        # in memory and ran out at a 64 MB cap. Nor where a table has an index.
+        limit = self._load_settings.get("memory_limit")
+        if limit is None or any(self._indexed(t) for t in tables):
+            yield
+            return
+        with self._settings({"memory_limit": limit}):
+            yield
 
     @contextmanager
     def _settings(self, settings: dict[str, str]) -> Iterator[None]:

@@ -66,6 +66,13 @@ class MergePlan:
         return ";\n".join(steps) + ";"
 
 
+def declares_key(dest: Driver, strategy: str) -> bool:
+    """Whether a destination table created for `strategy` gets a primary key on the
+    merge key: not for append, which keeps every version of a row so its key
+    repeats, and not where the driver declares none (DuckDB)."""
+    return strategy != "append" and dest.declares_primary_key
+
+
 def split_keys(merge_key: str | None) -> list[str]:
     """``"a, b"`` -> ``["a", "b"]``."""
     return [k.strip() for k in (merge_key or "").split(",") if k.strip()]
@@ -104,8 +111,7 @@ def plan_merge(
             if create:
                 plan.ddl.append(create)
         fields = list(source_schema) + [pa.field(n, AUDIT_TYPES[n]) for n in extra]
-        # append keeps every version of a row, so its key repeats: no primary key
-        pk = [] if strategy == "append" else keys
+        pk = keys if declares_key(dest, strategy) else []
         plan.ddl.append(dest.create_table_sql(table, pa.schema(fields), pk))
         plan.schema_changes.append(f"created table {table}")
     else:
@@ -119,7 +125,7 @@ def plan_merge(
         if keys:
             for k in keys:
                 _match(dest, k, names, "merge_key", f"the columns of {table}")
-        if used == "upsert":
+        if used == "upsert" and dest.upsert_needs_key:
             pk = [c.name for c in existing if c.primary_key]
             if sorted(k.lower() for k in pk) != sorted(k.lower() for k in keys):
                 raise MergeError(
@@ -208,8 +214,7 @@ def plan_swap(
     if existing is None:
         fields = [*source_schema, *audit_fields]
         plan.prepare.append(dest.create_table_sql(shadow, pa.schema(fields), []))
-        # append keeps every version of a row, so its key repeats: no primary key
-        pk = [] if strategy == "append" else keys
+        pk = keys if declares_key(dest, strategy) else []
         plan.schema_changes.append(f"created table {table}")
     else:
         plan.prepare.append(dest.like_table_sql(shadow, table))

@@ -27,6 +27,7 @@ from pipekit.engine.merge import (
     LOADED_AT,
     RUN_ID,
     MergePlan,
+    declares_key,
     plan_merge,
     plan_swap,
     split_keys,
@@ -534,7 +535,11 @@ class _ModuleRun(StagingSteps):
         self.dest_pk = (
             [c.name.lower() for c in existing if c.primary_key]
             if existing is not None
-            else ([k.lower() for k in self.keys] if self.module.merge_strategy != "append" else [])
+            else (
+                [k.lower() for k in self.keys]
+                if declares_key(self.dest, self.module.merge_strategy)
+                else []
+            )
         )
         swap = self._swap_info()
         if swap is not None and not swap.blockers:
@@ -681,10 +686,12 @@ class _ModuleRun(StagingSteps):
         if not self.keys or self.module.merge_strategy == "append":
             return
         cols = ", ".join(self.dest.quote(k) for k in self.keys)
-        rows = self.dest.query(
-            f"SELECT {cols}, COUNT(*) FROM {self.dest.table_sql(self.staged)} "
-            f"GROUP BY {cols} HAVING COUNT(*) > 1 ORDER BY COUNT(*) DESC LIMIT 3"
-        )
+        # a hash table of every staged key: on DuckDB held to the load's memory cap
+        with self.dest.capped_memory([self.staged]):
+            rows = self.dest.query(
+                f"SELECT {cols}, COUNT(*) FROM {self.dest.table_sql(self.staged)} "
+                f"GROUP BY {cols} HAVING COUNT(*) > 1 ORDER BY COUNT(*) DESC LIMIT 3"
+            )
         if rows:
             shown = "; ".join(f"({', '.join(str(v) for v in r[:-1])}) x{r[-1]}" for r in rows)
             raise PipekitError(

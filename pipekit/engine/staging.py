@@ -170,7 +170,8 @@ class StagingSteps:
                 )
             # Columns are taken in merge_key order and named like the merge key.
             renamed = pa.schema([f.with_name(k) for f, k in zip(schema, keys, strict=True)])
-            self._create_staging(table, renamed, keys)
+            # keyed for the anti-join where an index is cheap; DuckDB's must fit in memory
+            self._create_staging(table, renamed, keys if self.dest.declares_primary_key else [])
             blocker = self.dest.copy_blocker(self.src, renamed, table) if native else "-"
             if blocker is None:
                 q = self.src.quote

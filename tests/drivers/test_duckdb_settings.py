@@ -80,8 +80,8 @@ def test_a_load_runs_with_one_thread_and_a_small_memory_limit_then_puts_them_bac
     before = settings(drv)
     seen: list[tuple[str, int]] = []
     assert drv.load("plain", watching(drv, seen)) == 3
-    assert seen and all(s == ("122.0 MiB", 1) for s in seen), seen
-    assert duck.LOAD_SETTINGS == {"threads": "1", "memory_limit": "128MB"}
+    assert seen and all(s == ("61.0 MiB", 1) for s in seen), seen
+    assert duck.LOAD_SETTINGS == {"threads": "1", "memory_limit": "64MB"}
     assert put_back(settings(drv), before)
     assert drv.query("SELECT id, v FROM plain ORDER BY id") == [(0, "v0"), (1, "v1"), (2, "v2")]
 
@@ -175,3 +175,22 @@ def test_after_a_load_a_large_keyed_insert_has_the_whole_memory_again(drv: Drive
     with drv.transaction():
         assert drv.execute_count("INSERT INTO keyed2 SELECT * FROM staged") == n
     assert drv.query("SELECT count(*) FROM keyed2") == [(n,)]
+
+
+def test_capped_memory_holds_a_statement_on_unindexed_tables_to_the_load_cap(
+    drv: Driver,
+) -> None:
+    """The duplicate-key check's grouping spills rather than fills the machine; a
+    table with an index (a key, or CREATE INDEX) keeps the memory its index needs."""
+    from pipekit.drivers.base import TableRef
+
+    drv.execute("CREATE TABLE indexed (id BIGINT, v VARCHAR)")
+    drv.execute("CREATE INDEX indexed_v ON indexed (v)")
+    before = settings(drv)
+    with drv.capped_memory([TableRef("plain"), TableRef("not_there_yet")]):
+        assert settings(drv)[0] == "61.0 MiB"
+        assert settings(drv)[1] == before[1]  # threads stay: the check may use them all
+    assert put_back(settings(drv), before)
+    for table in ("keyed", "indexed"):
+        with drv.capped_memory([TableRef("plain"), TableRef(table)]):
+            assert put_back(settings(drv), before)  # not capped

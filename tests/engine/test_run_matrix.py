@@ -178,7 +178,9 @@ def test_strategy_into_every_destination(
     first = ok(Engine(run_store).run_module("m"))
     assert (first.rows_read, first.rows_inserted, first.row_count) == (50, 50, 50)
     assert "created table" in (first.schema_changes or "")
-    assert primary_key(dest_url, table) == (["id"] if "merge_key" in config else [])
+    # DuckDB tables go without a primary key: its index must fit in memory
+    keyed = "merge_key" in config and dest_kind != "duckdb"
+    assert primary_key(dest_url, table) == (["id"] if keyed else [])
     before = source.rows()
     assert table_rows(dest_url, table, COLUMNS) == before
 

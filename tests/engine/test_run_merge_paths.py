@@ -96,3 +96,64 @@ def test_a_new_key_staged_twice_is_refused_and_worded(
     assert run.status == "error"
     assert "the source returned the merge key (id) more than once: (8) x2" in (run.error or "")
     assert s.dest_rows() == before
+
+
+def _duckdb_key(s: Setup) -> list[str]:
+    from tests.engine.conftest import open_db
+
+    with open_db(s.dest_url) as d:
+        return [c.name for c in d.list_columns(s.dest) if c.primary_key]
+
+
+def test_duckdb_tables_are_created_without_a_key_and_upsert_merges_by_join(
+    run_store: Store, run_urls: dict[str, str]
+) -> None:
+    """DuckDB holds a primary key's index wholly in memory, so Pipekit's tables there
+    have none; upsert is a MERGE INTO that matches by the keys and still replaces
+    rows in place rather than adding a second row per key."""
+    s = Setup(run_store, run_urls, "duckdb", merge_strategy="upsert")
+    ok(s.run())
+    assert _duckdb_key(s) == []
+    run = _second_run(s)
+    assert "MERGE INTO" in (run.merge_sql or "")
+    assert (run.rows_read, run.rows_inserted, run.row_count) == (7, 7, 7)
+    assert s.dest_rows() == s.source_rows()
+
+
+def test_duckdb_upsert_keeps_a_key_the_user_declared_and_columns_it_does_not_write(
+    run_store: Store, run_urls: dict[str, str]
+) -> None:
+    s = Setup(run_store, run_urls, "duckdb", merge_strategy="upsert")
+    s.dest_sql("CREATE SCHEMA IF NOT EXISTS sync")
+    s.dest_sql("CREATE TABLE {d} (id int PRIMARY KEY, v varchar(20), n int, note varchar(10))")
+    s.dest_sql("INSERT INTO {d} VALUES (1, 'v1', 10, 'mine')")
+    ok(s.run())
+    run = _second_run(s)
+    assert run.row_count == 7
+    assert _duckdb_key(s) == ["id"]
+    assert s.dest_rows() == s.source_rows()
+    from tests.engine.conftest import table_rows
+
+    notes = dict(table_rows(s.dest_url, s.dest, ["id", "note"]))
+    assert notes == {1: "mine", 2: None, 3: None, 4: None, 5: None, 6: None, 7: None}
+
+
+def test_duckdb_upsert_refuses_a_key_staged_twice_before_changing_anything(
+    run_store: Store, run_urls: dict[str, str]
+) -> None:
+    """Without a key in the table nothing else would stop the second row, so the
+    staged rows are grouped by key first."""
+    s = Setup(
+        run_store,
+        run_urls,
+        "duckdb",
+        query="SELECT id, v, n FROM {src} UNION ALL SELECT id, 'again', n FROM {src} WHERE n > 60",
+        merge_strategy="upsert",
+    )
+    ok(s.run())
+    before = s.dest_rows()
+    s.sql("INSERT INTO {t} VALUES (8, 'v8', 80)")
+    run = s.run()
+    assert run.status == "error"
+    assert "the source returned the merge key (id) more than once: (8) x2" in (run.error or "")
+    assert s.dest_rows() == before
