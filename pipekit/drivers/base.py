@@ -269,6 +269,15 @@ class Driver(ABC):
             self._commit()
 
     @contextmanager
+    def count_alongside(self, table: TableRef) -> Iterator[Callable[[], int | None] | None]:
+        """Inside a transaction: count `table`'s rows as the transaction sees them
+        now, on a second session while this one goes on with the statements inside.
+        Yields a callable that waits for the count (None if it failed), or None
+        where the database cannot (then count afterwards). Only around statements
+        that take no lock stronger than writing rows does: the count waits for any."""
+        yield None
+
+    @contextmanager
     def capped_memory(self, tables: Sequence[TableRef]) -> Iterator[None]:
         """Hold the statements inside, which read `tables`, to the load's memory cap
         where the database has one and can spill to disk instead (DuckDB); by

@@ -419,6 +419,54 @@ class PostgresDriver(Driver):
         return rows
 
     @contextmanager
+    def count_alongside(self, table: TableRef) -> Iterator[Callable[[], int | None] | None]:
+        # The count is a scan of the whole table, the one part of an incremental
+        # run that grows with the table rather than with the change. A second
+        # session imports this transaction's snapshot and counts on the other core
+        # while the merge writes; rows committed by others meanwhile are missed,
+        # as they are by a count after the merge when they commit after it.
+        if not self.in_transaction:
+            yield None
+            return
+        snapshot = self.query("SELECT pg_export_snapshot()")[0][0]
+        sql = f"SELECT count(*) FROM {self.table_sql(table)}"
+        found: list[int] = []
+        ready = threading.Event()
+        side: list[Any] = []
+
+        def count() -> None:
+            import psycopg
+
+            try:
+                with self._side_connection() as conn:
+                    side.append(conn)
+                    ready.set()
+                    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+                    # never wait for a lock: the caller would wait for this count
+                    conn.execute("SET LOCAL lock_timeout = '2s'")
+                    conn.execute(f"SET TRANSACTION SNAPSHOT {self.literal(snapshot)}")
+                    found.append(int(conn.execute(sql).fetchone()[0]))
+                    conn.rollback()
+            except Exception:  # counted afterwards instead
+                pass
+            finally:
+                ready.set()
+
+        worker = threading.Thread(target=count, name="pipekit-count", daemon=True)
+        worker.start()
+        ok = False
+        try:
+            yield lambda: (worker.join(), found[0] if found else None)[1]
+            ok = True
+        finally:
+            if not ok:
+                ready.wait(10)
+                for conn in side:
+                    with suppress(Exception):
+                        conn.cancel_safe(timeout=5)
+            worker.join()
+
+    @contextmanager
     def _side_connection(self, *, autocommit: bool = False) -> Iterator[Any]:
         """A psycopg session next to the ADBC one (ADBC exposes no raw COPY)."""
         import psycopg

@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -635,22 +635,33 @@ class _ModuleRun(StagingSteps):
             before = None
             if plan.strategy == "full" and self.dest_exists:
                 before = _count(dest, self.table)
-            for what, sql in plan.statements:
+            with ExitStack() as alongside:
+                counted = None
+                if self._count_alongside(plan):
+                    counted = alongside.enter_context(dest.count_alongside(self.table))
+                for what, sql in plan.statements:
+                    self.check_cancel()
+                    if what == "replace and insert":
+                        # every staged row is written; the statement counts the replaced
+                        counts["replace"] = int(dest.query(sql)[0][0])
+                        counts["insert"] = self.rows
+                    else:
+                        counts[what] = dest.execute_count(sql)
+                    if what == "lock" and plan.swap is not None:
+                        self._recheck_swap(plan)
                 self.check_cancel()
-                if what == "replace and insert":
-                    # every staged row is written; the statement counts the replaced
-                    counts["replace"] = int(dest.query(sql)[0][0])
+                self._run_checks()
+                if plan.swap is not None:
                     counts["insert"] = self.rows
-                else:
-                    counts[what] = dest.execute_count(sql)
-                if what == "lock" and plan.swap is not None:
-                    self._recheck_swap(plan)
-            self.check_cancel()
-            self._run_checks()
-            if plan.swap is not None:
-                counts["insert"] = self.rows
-            # after a full load the table holds exactly the rows inserted: no second scan
-            total = counts["insert"] if plan.strategy == "full" else _count(dest, self.table)
+                start = counted() if counted is not None else None
+            if plan.strategy == "full":
+                # after a full load the table holds exactly the rows inserted
+                total = counts["insert"]
+            elif start is not None:
+                added = counts.get("insert", 0) + counts.get("insert new", 0)
+                total = start + added - counts.get("replace", 0) - counts.get("key_sync", 0)
+            else:
+                total = _count(dest, self.table)
             self.check_cancel()
             self.phase = "commit"
         self.committed = True
@@ -671,6 +682,15 @@ class _ModuleRun(StagingSteps):
         if before is not None:
             parts.append(f"{before:,} old rows replaced")
         self.log(f"committed: {', '.join(parts)}; {self.table} has {total:,} rows")
+
+    def _count_alongside(self, plan: MergePlan) -> bool:
+        """Whether the rows after the merge follow from a count of the table before
+        it and the statements' own counts (every one of them exact), with no DDL in
+        the transaction whose lock the count would wait for."""
+        if not self.dest_exists or plan.ddl or plan.swap is not None:
+            return False
+        exact = {"replace and insert", "replace", "insert", "insert new", "key_sync"}
+        return plan.strategy != "full" and all(w in exact for w, _ in plan.statements)
 
     def _recheck_swap(self, plan: MergePlan) -> None:
         """Under the lock: refuse the swap if the table changed while the rows loaded."""

@@ -121,3 +121,40 @@ def test_a_deferrable_primary_key_is_not_reported_as_one(pg_url: str) -> None:
         d.drop_table("pk_deferred")
         d.drop_table("pk_immediate")
         d.close()
+
+
+def test_count_alongside_counts_the_table_as_the_transaction_began_it(pg_url: str) -> None:
+    """A second session counts while this one writes: it sees the table as it was
+    when the count began, not the rows written meanwhile."""
+    d = _open(pg_url)
+    table = TableRef("pk_alongside")
+    try:
+        d.execute("CREATE TABLE pk_alongside (id int PRIMARY KEY)")
+        d.execute("INSERT INTO pk_alongside SELECT generate_series(1, 1000)")
+        assert d.query("SELECT 1")  # outside a transaction there is nothing to share
+        with d.count_alongside(table) as none:
+            assert none is None
+        with d.transaction(), d.count_alongside(table) as counted:
+            assert counted is not None
+            d.execute("INSERT INTO pk_alongside SELECT generate_series(1001, 1500)")
+            assert counted() == 1000
+        assert d.query("SELECT count(*) FROM pk_alongside") == [(1500,)]
+    finally:
+        d.drop_table("pk_alongside")
+        d.close()
+
+
+def test_count_alongside_gives_up_rather_than_wait_for_a_lock(pg_url: str) -> None:
+    """A lock its own transaction holds would make the count wait for the commit that
+    waits for the count: it gives up and says so (None), and nothing hangs."""
+    d = _open(pg_url)
+    try:
+        d.execute("CREATE TABLE pk_alongside_locked (id int)")
+        with d.transaction():
+            d.execute("LOCK TABLE pk_alongside_locked IN ACCESS EXCLUSIVE MODE")
+            with d.count_alongside(TableRef("pk_alongside_locked")) as counted:
+                assert counted is not None
+                assert counted() is None
+    finally:
+        d.drop_table("pk_alongside_locked")
+        d.close()
