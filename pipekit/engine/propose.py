@@ -22,6 +22,7 @@ from sqlglot.errors import ParseError
 
 from pipekit.drivers import types as T
 from pipekit.drivers.base import Driver, TableRef
+from pipekit.engine.merge import declares_key
 from pipekit.errors import NotFoundError
 
 #: fixed-width text: values come padded with blanks, so the query trims them
@@ -186,7 +187,8 @@ def propose_module(
     ddl = None
     if dest is not None:
         schema = pa.schema([pa.field(c.dest, arrow[c.dest], c.nullable) for c in columns])
-        ddl = dest.create_table_sql(target, schema, keys)
+        # as the first run will create it (DuckDB: without the key, docs/drivers.md)
+        ddl = dest.create_table_sql(target, schema, keys if declares_key(dest, strategy) else [])
     return Proposal(
         source_table=str(ref),
         source_query=query,

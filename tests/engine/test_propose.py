@@ -138,6 +138,16 @@ def test_dest_ddl_with_a_destination_driver(source, pg_url: str) -> None:
         assert dest.query("SELECT dcotyp FROM public.qcrh_copy") == [("AB",)]
 
 
+def test_dest_ddl_for_duckdb_has_no_primary_key(source, tmp_path) -> None:
+    """As the first run creates it there: DuckDB's key index must fit in memory."""
+    driver, schema = source
+    with connect(f"duckdb:///{tmp_path / 'w.duckdb'}?create=true") as dest:
+        p = propose_module(driver, _table(schema, "QCRH"), dest_table="main.qcrh", dest=dest)
+        assert p.merge_key == "dcord, line_no"
+        assert p.dest_ddl.startswith('CREATE TABLE "main"."qcrh" (')
+        assert "PRIMARY KEY" not in p.dest_ddl
+
+
 def test_unknown_table(source) -> None:
     driver, schema = source
     with pytest.raises(NotFoundError, match="nope"):
