@@ -259,10 +259,11 @@ class DuckDBDriver(Driver):
 
     @contextmanager
     def capped_memory(self, tables: Sequence[TableRef]) -> Iterator[None]:
-        # For the duplicate-key check: grouping 6M staged keys at DuckDB's default
-        # limit (80 % of the machine) peaked at 669 MB; capped, the aggregate spills.
-        # Not the merge itself: a MERGE INTO that updates 6M rows holds its updates
-        # in memory and ran out at a 64 MB cap. Nor where a table has an index.
+        # At DuckDB's default limit (80 % of the machine) grouping 6M staged keys for
+        # the duplicate check peaked at 669 MB, and the merge's INSERT of them into
+        # the table at 634 MB; capped, both spill to the file. The engine does not
+        # cap an upsert: a MERGE INTO that updates 6M rows holds its updates in
+        # memory and ran out at 64 MB. Nor is a table with an index capped.
         limit = self._load_settings.get("memory_limit")
         if limit is None or any(self._indexed(t) for t in tables):
             yield

@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack, nullcontext, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -626,7 +626,15 @@ class _ModuleRun(StagingSteps):
             for sql in plan.ddl:  # MariaDB commits DDL at once; it only ever adds
                 dest.execute(sql)
         counts: dict[str, int] = {}
-        with dest.transaction():
+        # Statements that only insert and delete are held to the load's memory cap
+        # where the database spills past it (DuckDB); an upsert is not: DuckDB
+        # keeps an UPDATE's new values in memory and ran out under the cap.
+        touched = [self.table, self.staged]
+        if plan.key_sync:
+            touched.append(self._key_table())
+        upserts = any(what == "upsert" for what, _ in plan.statements)
+        capped = nullcontext() if upserts else dest.capped_memory(touched)
+        with capped, dest.transaction():
             if dest.transactional_ddl:
                 for sql in plan.ddl:
                     dest.execute(sql)
