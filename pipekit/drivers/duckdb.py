@@ -264,11 +264,13 @@ class DuckDBDriver(Driver):
         # the table at 634 MB; capped, both spill to the file. The engine does not
         # cap an upsert: a MERGE INTO that updates 6M rows holds its updates in
         # memory and ran out at 64 MB. Nor is a table with an index capped.
-        limit = self._load_settings.get("memory_limit")
-        if limit is None or any(self._indexed(t) for t in tables):
+        # With the threads of a load too: each DuckDB thread takes buffers of its
+        # own, so on a machine of many cores the cap alone would not hold (32 MB
+        # already failed the grouping with two threads here).
+        if "memory_limit" not in self._load_settings or any(self._indexed(t) for t in tables):
             yield
             return
-        with self._settings({"memory_limit": limit}):
+        with self._settings(self._load_settings):
             yield
 
     @contextmanager

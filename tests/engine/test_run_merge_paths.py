@@ -157,3 +157,30 @@ def test_duckdb_upsert_refuses_a_key_staged_twice_before_changing_anything(
     assert run.status == "error"
     assert "the source returned the merge key (id) more than once: (8) x2" in (run.error or "")
     assert s.dest_rows() == before
+
+
+#: a check (they run inside the merge transaction) that fails unless DuckDB's memory
+#: limit there is the load's 64 MB cap
+CAPPED = "SELECT current_setting('memory_limit') AS m WHERE m <> '61.0 MiB'"
+
+
+def test_duckdb_merges_that_insert_and_delete_run_under_the_memory_cap(
+    run_store: Store, run_urls: dict[str, str]
+) -> None:
+    """Capped, DuckDB spills the INSERT of every staged row to the file."""
+    s = Setup(run_store, run_urls, "duckdb", watermark_column="n")
+    run_store.checks.add("m", "capped", sql=CAPPED)
+    ok(s.run())
+    _second_run(s)
+    assert s.dest_rows() == s.source_rows()
+
+
+def test_duckdb_upserts_run_with_the_memory_duckdb_wants(
+    run_store: Store, run_urls: dict[str, str]
+) -> None:
+    """DuckDB holds an UPDATE's new values in memory: a cap would fail it."""
+    s = Setup(run_store, run_urls, "duckdb", merge_strategy="upsert")
+    run_store.checks.add("m", "uncapped", sql=CAPPED.replace("<>", "="))
+    ok(s.run())
+    _second_run(s)
+    assert s.dest_rows() == s.source_rows()
