@@ -17,7 +17,8 @@ A driver subclass declares, as class attributes:
 ``default_schema``     schema an unqualified table lives in
 ``case_sensitive_names`` quoted names differ by case (PostgreSQL); elsewhere ``Id`` = ``id``
 ``swap_full_refresh``  a full refresh may load a new table and rename it into place
-                       (the driver then has ``swap_info``, ``like_table_sql``, ``swap_sql``, ...)
+                       (the driver then has ``swap_info``, ``like_table_sql``, ``primary_key_sql``,
+                       ``swap_sql``; ``swap_table`` where the new table is built)
 ``declares_primary_key`` a destination table Pipekit creates gets a PRIMARY KEY on the
                        merge key (DuckDB: no, its key index must fit in memory)
 ``upsert_needs_key``   the upsert statement needs a unique key on the merge key to
@@ -350,6 +351,20 @@ class Driver(ABC):
         """What replacing `table` by a renamed new table involves (DESIGN 2.1's atomic swap)."""
         return SwapInfo([f"{self.kind} destinations are refreshed through staging"])
 
+    def swap_table(self, staged: TableRef, table: TableRef) -> TableRef:
+        """Where a swap's new table is built: the staging table, where the database
+        can move it into `table`'s schema when it is renamed into place."""
+        return staged
+
+    def lock_sql(self, table: TableRef) -> str | None:
+        """The statement that keeps other writers off `table` until the swap commits;
+        None where the database has one writer at a time anyway."""
+        return None
+
+    def column_default_sql(self, table: TableRef, column: str, value: str | None) -> str:
+        action = f"SET DEFAULT {value}" if value is not None else "DROP DEFAULT"
+        return f"ALTER TABLE {self.table_sql(table)} ALTER COLUMN {self.quote(column)} {action}"
+
     # -- names and literals -------------------------------------------------
 
     def quote(self, name: str) -> str:
@@ -501,6 +516,15 @@ class Driver(ABC):
         if self.has_schemas:
             return TableRef(module, staging_schema)
         return TableRef(f"{staging_schema}__{module}", dest.schema)
+
+    def duplicate_keys_sql(self, table: TableRef, keys: Sequence[str]) -> str:
+        """Up to three keys that occur more than once in `table`, with their counts,
+        most repeated first."""
+        cols = ", ".join(self.quote(k) for k in keys)
+        return (
+            f"SELECT {cols}, COUNT(*) FROM {self.table_sql(table)} "
+            f"GROUP BY {cols} HAVING COUNT(*) > 1 ORDER BY COUNT(*) DESC LIMIT 3"
+        )
 
     def _key_match(self, left: str, right: str, keys: Sequence[str]) -> str:
         return " AND ".join(f"{left}.{self.quote(k)} = {right}.{self.quote(k)}" for k in keys)

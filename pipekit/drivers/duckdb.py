@@ -32,6 +32,7 @@ from pipekit.drivers.base import (
     DEFAULT_BATCH_ROWS,
     Column,
     Driver,
+    SwapInfo,
     TableRef,
 )
 from pipekit.errors import ConnectionSpecError
@@ -42,11 +43,15 @@ LOAD_SETTINGS: dict[str, str] = {
     # more rows in flight, for no speed.
     "threads": "1",
     # Past this the rows go to the database file rather than stay in memory. Not
-    # applied to a table with a primary key (see the module docstring). 64 MB
-    # rather than 128: a whole 6M-row run peaked at 288 MB instead of 380, in the
+    # applied to a table with a primary key (see the module docstring). 32 MB rather
+    # than 64: a whole 6M-row run peaked at 256-261 MB instead of 291-294, in the
     # same time (docs/drivers.md).
-    "memory_limit": "64MB",
+    "memory_limit": "32MB",
 }
+#: Settings of the statements held to a cap (``capped_memory``): the duplicate-key
+#: check's grouping and merges that only insert and delete. The grouping needs more
+#: room than a load: at 32 MB it ran out on 6M keys of (text, bigint, bigint).
+CAPPED_SETTINGS: dict[str, str] = {"threads": "1", "memory_limit": "64MB"}
 #: URL query options that are not DuckDB settings
 _URL_OPTIONS = {"create", "read_only"}
 
@@ -82,6 +87,10 @@ class DuckDBDriver(Driver):
     # The tables Pipekit creates go without one; the merge's duplicate check keeps
     # their merge key unique, and the merges match rows by key with joins.
     declares_primary_key = False
+    # A full refresh builds a new table and renames it into place: clearing the old
+    # table in the merge transaction instead holds every deleted row's id in memory
+    # (about 50 MB per 6M rows), which ran out under the load's memory cap.
+    swap_full_refresh = True
     upsert_needs_key = False
     ddl_types: ClassVar[dict[str, str]] = {
         "int8": "TINYINT",
@@ -130,6 +139,7 @@ class DuckDBDriver(Driver):
             raise
         # a setting named in the URL is the user's: loads leave it alone
         self._load_settings = {k: v for k, v in LOAD_SETTINGS.items() if k not in given}
+        self._capped_settings = {k: v for k, v in CAPPED_SETTINGS.items() if k not in given}
 
     def _set(self, name: str, value: str) -> None:
         known = self._conn.execute(
@@ -264,13 +274,12 @@ class DuckDBDriver(Driver):
         # the table at 634 MB; capped, both spill to the file. The engine does not
         # cap an upsert: a MERGE INTO that updates 6M rows holds its updates in
         # memory and ran out at 64 MB. Nor is a table with an index capped.
-        # With the threads of a load too: each DuckDB thread takes buffers of its
-        # own, so on a machine of many cores the cap alone would not hold (32 MB
-        # already failed the grouping with two threads here).
-        if "memory_limit" not in self._load_settings or any(self._indexed(t) for t in tables):
+        # With one thread too: each DuckDB thread takes buffers of its own, so on a
+        # machine of many cores the cap alone would not hold.
+        if "memory_limit" not in self._capped_settings or any(self._indexed(t) for t in tables):
             yield
             return
-        with self._settings(self._load_settings):
+        with self._settings(self._capped_settings):
             yield
 
     @contextmanager
@@ -297,6 +306,108 @@ class DuckDBDriver(Driver):
                 with suppress(duckdb.Error):
                     cur.execute(f"SET {name} = ?", [value])
             cur.close()
+
+    def duplicate_keys_sql(self, table: TableRef, keys: Sequence[str]) -> str:
+        # Grouped by a 64-bit hash of the key first, so the grouping's rows are as
+        # narrow for a key of long strings as for an integer and fit the cap; only
+        # keys whose hash repeats are grouped by their values.
+        cols = ", ".join(self.quote(k) for k in keys)
+        target = self.table_sql(table)
+        return (
+            f"SELECT {cols}, COUNT(*) FROM {target} WHERE hash({cols}) IN "
+            f"(SELECT hash({cols}) FROM {target} GROUP BY 1 HAVING COUNT(*) > 1) "
+            f"GROUP BY {cols} HAVING COUNT(*) > 1 ORDER BY COUNT(*) DESC LIMIT 3"
+        )
+
+    # -- full refresh by swap -------------------------------------------------
+
+    def swap_table(self, staged: TableRef, table: TableRef) -> TableRef:
+        # DuckDB cannot move a table to another schema (ALTER TABLE ... SET SCHEMA is
+        # not implemented), so the new table is built beside the destination table,
+        # named as staging tables are where there are no schemas.
+        return TableRef(
+            f"{staged.schema}__{staged.name}" if staged.schema else staged.name, table.schema
+        )
+
+    def _where_table(self, table: TableRef) -> str:
+        schema = self.literal(table.schema or self.default_schema)
+        return (
+            "database_name = current_database() AND schema_name = "
+            f"{schema} AND table_name = {self.literal(table.name)}"
+        )
+
+    def swap_info(self, table: TableRef) -> SwapInfo:
+        if not self.table_exists(table):
+            return SwapInfo([])
+        where = self._where_table(table)
+        # no temporary-table check: a temporary table belongs to the connection that
+        # made it, and Pipekit's own connection never sees another's
+        found = self.query(f"SELECT comment FROM duckdb_tables() WHERE {where}")
+        if not found:
+            return SwapInfo(["it is not a table (a view?)"])
+        comment = found[0][0]
+        constraints = self.query(
+            "SELECT constraint_type, constraint_text, constraint_column_names "
+            f"FROM duckdb_constraints() WHERE {where} ORDER BY constraint_index"
+        )
+        pk = next((list(c[2]) for c in constraints if c[0] == "PRIMARY KEY"), [])
+        other = [c[1] for c in constraints if c[0] not in ("PRIMARY KEY", "NOT NULL")]
+        schema, name = self.literal(table.schema or self.default_schema), self.literal(table.name)
+        referencing = self.query(
+            "SELECT DISTINCT schema_name || '.' || table_name FROM duckdb_constraints() "
+            "WHERE database_name = current_database() AND constraint_type = 'FOREIGN KEY' "
+            f"AND referenced_table = {name} AND schema_name = {schema} "
+            f"AND NOT ({self._where_table(table)})"
+        )
+        indexes = self.query(f"SELECT index_name FROM duckdb_indexes() WHERE {where}")
+        facts = [
+            ("it has constraints besides its primary key and NOT NULLs: {}", ", ".join(other)),
+            ("foreign keys of other tables refer to it: {}", ", ".join(r[0] for r in referencing)),
+            ("it has indexes besides its primary key: {}", ", ".join(r[0] for r in indexes)),
+        ]
+        blockers = [text.format(value) for text, value in facts if value]
+        return SwapInfo(blockers, primary_key=pk, comment=comment)
+
+    def like_table_sql(self, new: TableRef, model: TableRef) -> list[str]:
+        """An empty copy of `model`: its columns and types, NOT NULLs, defaults and
+        column comments (the table's comment and key come from ``swap_info``)."""
+        target = self.table_sql(new)
+        sql = [f"CREATE TABLE {target} AS SELECT * FROM {self.table_sql(model)} LIMIT 0"]
+        rows = self.query(
+            "SELECT column_name, is_nullable, column_default, comment FROM duckdb_columns() "
+            f"WHERE {self._where_table(model)} ORDER BY column_index"
+        )
+        for name, nullable, default, comment in rows:
+            column = f"ALTER TABLE {target} ALTER COLUMN {self.quote(name)}"
+            if not nullable:
+                sql.append(f"{column} SET NOT NULL")
+            if default is not None:
+                sql.append(f"{column} SET DEFAULT {default}")
+            if comment:
+                sql.append(
+                    f"COMMENT ON COLUMN {target}.{self.quote(name)} IS {self.literal(comment)}"
+                )
+        return sql
+
+    def primary_key_sql(self, table: TableRef, name: str, keys: Sequence[str]) -> str:
+        # DuckDB names its constraints itself
+        cols = ", ".join(self.quote(k) for k in keys)
+        return f"ALTER TABLE {self.table_sql(table)} ADD PRIMARY KEY ({cols})"
+
+    def swap_sql(
+        self,
+        new: TableRef,
+        table: TableRef,
+        *,
+        exists: bool,
+        pk: tuple[str, str] | None,
+        tag: str,
+    ) -> list[str]:
+        """Drop the old table and rename `new` (built in `table`'s schema) into place."""
+        sql = [f"DROP TABLE {self.table_sql(table)}"] if exists else []
+        if new.name != table.name:
+            sql.append(f"ALTER TABLE {self.table_sql(new)} RENAME TO {self.quote(table.name)}")
+        return sql
 
     def list_schemas(self) -> list[str]:
         rows = self.query(

@@ -517,24 +517,20 @@ class PostgresDriver(Driver):
     def lock_sql(self, table: TableRef) -> str:
         return f"LOCK TABLE {self.table_sql(table)} IN ACCESS EXCLUSIVE MODE"
 
-    def like_table_sql(self, new: TableRef, model: TableRef) -> str:
+    def like_table_sql(self, new: TableRef, model: TableRef) -> list[str]:
         """An empty copy of `model`'s columns, NOT NULLs, CHECKs and comments; no indexes."""
         # per-column compression settings exist from PostgreSQL 14 on
         compression = " INCLUDING COMPRESSION" if self._version_num() >= 140000 else ""
-        return (
+        return [
             f"CREATE TABLE {self.table_sql(new)} (LIKE {self.table_sql(model)} "
             f"INCLUDING CONSTRAINTS INCLUDING COMMENTS INCLUDING STORAGE{compression})"
-        )
+        ]
 
     def _version_num(self) -> int:
         if self._server_version_num is None:
             found = self.query("SELECT current_setting('server_version_num')::int")
             self._server_version_num = int(found[0][0])
         return self._server_version_num
-
-    def column_default_sql(self, table: TableRef, column: str, value: str | None) -> str:
-        action = f"SET DEFAULT {value}" if value is not None else "DROP DEFAULT"
-        return f"ALTER TABLE {self.table_sql(table)} ALTER COLUMN {self.quote(column)} {action}"
 
     def primary_key_sql(self, table: TableRef, name: str, keys: Sequence[str]) -> str:
         cols = ", ".join(self.quote(k) for k in keys)

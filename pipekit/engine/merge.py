@@ -60,6 +60,8 @@ class MergePlan:
     swap: SwapInfo | None = None
     prepare: list[str] = field(default_factory=list)
     finish: list[str] = field(default_factory=list)
+    #: ``finish`` builds the new table's primary key
+    builds_key: bool = False
 
     def sql(self) -> str:
         steps = [*self.ddl, *self.prepare, *self.finish, *(s for _, s in self.statements)]
@@ -217,7 +219,7 @@ def plan_swap(
         pk = keys if declares_key(dest, strategy) else []
         plan.schema_changes.append(f"created table {table}")
     else:
-        plan.prepare.append(dest.like_table_sql(shadow, table))
+        plan.prepare.extend(dest.like_table_sql(shadow, table))
         names = [c.name for c in existing]
         for f in [*source_schema, *audit_fields]:
             if not any(dest.same_name(f.name, n) for n in names):
@@ -237,12 +239,14 @@ def plan_swap(
     pk_name = info.primary_key_name or building
     if pk:
         plan.finish.append(dest.primary_key_sql(shadow, building, pk))
+        plan.builds_key = True
     if table.schema:
         create = dest.create_schema_sql(table.schema)
         if create:
             plan.statements.append(("schema", create))
-    if existing is not None:
-        plan.statements.append(("lock", dest.lock_sql(table)))
+    lock = dest.lock_sql(table) if existing is not None else None
+    if lock is not None:
+        plan.statements.append(("lock", lock))
     swap = dest.swap_sql(
         shadow, table, exists=existing is not None, pk=(building, pk_name) if pk else None, tag=tag
     )

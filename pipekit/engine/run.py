@@ -543,6 +543,7 @@ class _ModuleRun(StagingSteps):
         )
         swap = self._swap_info()
         if swap is not None and not swap.blockers:
+            self.staged = self.dest.swap_table(self.staged, self.table)
             plan = plan_swap(
                 self.dest,
                 table=self.table,
@@ -632,8 +633,10 @@ class _ModuleRun(StagingSteps):
         touched = [self.table, self.staged]
         if plan.key_sync:
             touched.append(self._key_table())
-        upserts = any(what == "upsert" for what, _ in plan.statements)
-        capped = nullcontext() if upserts else dest.capped_memory(touched)
+        # Nor is a clear of the whole table (a full refresh that cannot swap): DuckDB
+        # holds the id of every row a transaction deleted, about 50 MB per 6M rows.
+        uncapped = any(what in ("upsert", "clear") for what, _ in plan.statements)
+        capped = nullcontext() if uncapped else dest.capped_memory(touched)
         with capped, dest.transaction():
             if dest.transactional_ddl:
                 for sql in plan.ddl:
@@ -713,13 +716,9 @@ class _ModuleRun(StagingSteps):
     def _check_duplicates(self) -> None:
         if not self.keys or self.module.merge_strategy == "append":
             return
-        cols = ", ".join(self.dest.quote(k) for k in self.keys)
-        # a hash table of every staged key: on DuckDB held to the load's memory cap
+        # a hash table of every staged key: on DuckDB held to a memory cap
         with self.dest.capped_memory([self.staged]):
-            rows = self.dest.query(
-                f"SELECT {cols}, COUNT(*) FROM {self.dest.table_sql(self.staged)} "
-                f"GROUP BY {cols} HAVING COUNT(*) > 1 ORDER BY COUNT(*) DESC LIMIT 3"
-            )
+            rows = self.dest.query(self.dest.duplicate_keys_sql(self.staged, self.keys))
         if rows:
             shown = "; ".join(f"({', '.join(str(v) for v in r[:-1])}) x{r[-1]}" for r in rows)
             raise PipekitError(

@@ -143,7 +143,8 @@ class StagingSteps:
 
     def _finish_new_table(self, plan: MergePlan) -> None:
         """Build the loaded new table's primary key (a swap's ``finish``)."""
-        self.log(f"building the primary key of {self.staged}", phase="index")
+        if plan.builds_key:
+            self.log(f"building the primary key of {self.staged}", phase="index")
         try:
             for sql in plan.finish:
                 self.check_cancel()

@@ -92,7 +92,8 @@ def test_run_group_and_runs_show(cli: Invoke, shop: Path) -> None:
     shown = cli("runs", "show", run_id, "--sql")
     assert shown.exit_code == 0, shown.output
     assert "-- source SQL" in shown.output and "-- merge SQL" in shown.output
-    assert 'INSERT INTO "sales"."orders"' in shown.output
+    # a first load swaps the loaded table into place
+    assert 'ALTER TABLE "sales"."pipekit_staging__orders" RENAME TO "orders"' in shown.output
     as_json = cli("runs", "show", run_id, "--json")
     record = json.loads(as_json.output)
     assert record["status"] == "success" and record["rows_read"] == 30

@@ -80,8 +80,8 @@ def test_a_load_runs_with_one_thread_and_a_small_memory_limit_then_puts_them_bac
     before = settings(drv)
     seen: list[tuple[str, int]] = []
     assert drv.load("plain", watching(drv, seen)) == 3
-    assert seen and all(s == ("61.0 MiB", 1) for s in seen), seen
-    assert duck.LOAD_SETTINGS == {"threads": "1", "memory_limit": "64MB"}
+    assert seen and all(s == ("30.5 MiB", 1) for s in seen), seen
+    assert duck.LOAD_SETTINGS == {"threads": "1", "memory_limit": "32MB"}
     assert put_back(settings(drv), before)
     assert drv.query("SELECT id, v FROM plain ORDER BY id") == [(0, "v0"), (1, "v1"), (2, "v2")]
 

@@ -432,8 +432,8 @@ def test_dry_run_records_sql_and_touches_nothing(
     assert f"FROM {source.table}" in (run.source_query or "")
     assert "key_sync keys" in (run.source_query or "")
     assert "CREATE TABLE" in (run.merge_sql or "")
-    # a first load into PostgreSQL lands in a new table renamed into place
-    move = "RENAME TO" if dest_kind == "postgresql" else "INSERT INTO"
+    # a first load into PostgreSQL or DuckDB lands in a new table renamed into place
+    move = "RENAME TO" if dest_kind in ("postgresql", "duckdb") else "INSERT INTO"
     assert move in (run.merge_sql or "")
     assert run.merge_strategy == "incremental"
     with open_db(run_urls[dest_kind]) as d:
