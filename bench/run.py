@@ -77,7 +77,7 @@ class Suite:
         self.logs = C.LOGS / self.stamp
         self.results: dict[tuple[int, str], Result] = {}
         self.notes: list[str] = []
-        self.memory: list[tuple[float, Result]] = []
+        self.memory: list[tuple[float, str, Result]] = []
         self.methods = all_methods(args.peers)
         self.pipekit = next(m for m in self.methods if isinstance(m, Pipekit))
 
@@ -220,7 +220,9 @@ class Suite:
                 self.memory_run(SCENARIOS[sc_id], scale)
 
     def memory_run(self, sc: Scenario, scale: float) -> None:
-        """Pipekit alone on full scenario `sc` at `scale`: wall and peak RSS, verified."""
+        """Pipekit alone on full scenario `sc` at `scale`, verified: a first load into
+        an empty destination, then a full refresh over the table it left (a second
+        run is a different path: PostgreSQL and DuckDB swap in a new table)."""
         print(f"\n## Memory: Pipekit scenario {sc.id} at scale {scale:g}", flush=True)
         D.prepare(scale, {"pg", sc.store})
         ref_types = V.source_types(sc.base)
@@ -230,25 +232,26 @@ class Suite:
         else:
             ref = V.pg_checksum(C.PG_SRC_DB, f"src.{sc.base}", ref_types)
         m = self.pipekit
-        r = Result(sc.id, m.name, m.role, False)
         m.prepare(sc)
-        res = self.measure(sc, m, f"mem-sf{scale:g}")
-        if res.returncode != 0:
-            r.failures.append(self.failure_reason(res))
-        else:
-            verdict = self.check(sc, m, ref, ref_types)
-            if verdict.ok:
-                r.walls.append(res.wall_s)
-                r.peaks.append(res.peak_rss)
-                r.rows = ref.rows
-                r.size = D.source_size(sc.store, sc.src_table)
+        for what in ("first load", "refresh"):
+            r = Result(sc.id, m.name, m.role, False)
+            res = self.measure(sc, m, f"mem-sf{scale:g}-{what.split()[0]}")
+            if res.returncode != 0:
+                r.failures.append(self.failure_reason(res))
             else:
-                r.failures.append(f"verification: {verdict.reason}")
-        print(
-            f"  sf {scale:g}: "
-            + (f"{r.wall:.2f} s, peak RSS {r.peak / 2**20:.0f} MB" if r.ok else r.failures[-1])
-        )
-        self.memory.append((scale, r))
+                verdict = self.check(sc, m, ref, ref_types)
+                if verdict.ok:
+                    r.walls.append(res.wall_s)
+                    r.peaks.append(res.peak_rss)
+                    r.rows = ref.rows
+                    r.size = D.source_size(sc.store, sc.src_table)
+                else:
+                    r.failures.append(f"verification: {verdict.reason}")
+            print(
+                f"  sf {scale:g}, {what}: "
+                + (f"{r.wall:.2f} s, peak RSS {r.peak / 2**20:.0f} MB" if r.ok else r.failures[-1])
+            )
+            self.memory.append((scale, what, r))
         if not self.args.keep:
             m.reset(sc)
 
@@ -352,18 +355,18 @@ class Suite:
             lines += [
                 "### Memory: Pipekit's full scenarios by scale",
                 "",
-                "| scenario | scale | rows | wall s | rows/s | peak RSS MB |",
-                "|---:|---:|---:|---:|---:|---:|",
+                "| scenario | scale | run | rows | wall s | rows/s | peak RSS MB |",
+                "|---:|---:|---|---:|---:|---:|---:|",
             ]
-            for scale, r in sorted(self.memory, key=lambda x: (x[1].scenario, x[0])):
+            for scale, what, r in sorted(self.memory, key=lambda x: (x[2].scenario, x[0])):
                 if r.ok:
                     lines.append(
-                        f"| {r.scenario} | {scale:g} | {r.rows:,} | {r.wall:.2f} | "
+                        f"| {r.scenario} | {scale:g} | {what} | {r.rows:,} | {r.wall:.2f} | "
                         f"{r.rows / r.wall:,.0f} | {r.peak / 2**20:.0f} |"
                     )
                 else:
                     lines.append(
-                        f"| {r.scenario} | {scale:g} | - | **FAILED** | - | "
+                        f"| {r.scenario} | {scale:g} | {what} | - | **FAILED** | - | "
                         f"{r.failures[-1][:200]} |"
                     )
             lines.append("")
@@ -415,7 +418,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--memory-scales",
         default="",
-        help="after the scenarios, run Pipekit's scenario 1 at these scales, e.g. 0.1,1,3",
+        help="after the scenarios, run Pipekit's --memory-scenarios at these scales, e.g. "
+        "0.1,1,3: a first load, then a full refresh over the table it left",
     )
     p.add_argument(
         "--memory-scenarios",

@@ -280,9 +280,9 @@ class Driver(ABC):
 
     @contextmanager
     def capped_memory(self, tables: Sequence[TableRef]) -> Iterator[None]:
-        """Hold the statements inside, which read `tables`, to the load's memory cap
-        where the database has one and can spill to disk instead (DuckDB); by
-        default nothing changes."""
+        """Hold the statements inside, which read `tables`, to a memory cap where the
+        database has one and can spill to disk instead (DuckDB); by default nothing
+        changes."""
         yield
 
     # -- data --------------------------------------------------------------
@@ -517,11 +517,11 @@ class Driver(ABC):
             return TableRef(module, staging_schema)
         return TableRef(f"{staging_schema}__{module}", dest.schema)
 
-    def duplicate_keys_sql(self, table: TableRef, keys: Sequence[str]) -> str:
-        """Up to three keys that occur more than once in `table`, with their counts,
-        most repeated first."""
+    def duplicate_keys(self, table: TableRef, keys: Sequence[str]) -> list[tuple[Any, ...]]:
+        """Up to three keys that occur more than once in `table`, each followed by its
+        count, most repeated first."""
         cols = ", ".join(self.quote(k) for k in keys)
-        return (
+        return self.query(
             f"SELECT {cols}, COUNT(*) FROM {self.table_sql(table)} "
             f"GROUP BY {cols} HAVING COUNT(*) > 1 ORDER BY COUNT(*) DESC LIMIT 3"
         )

@@ -11,8 +11,10 @@ with ``LOAD_SETTINGS``: one thread and a small ``memory_limit`` past which
 DuckDB writes the rows to the file instead. Not into a table with an index (a
 primary key): its index must fit in memory when the load commits. For that
 reason the tables Pipekit creates here have no primary key (see
-``declares_primary_key``), and the duplicate-key check's grouping is held to the
-same cap (``capped_memory``). The merge statements run with DuckDB's defaults. A
+``declares_primary_key``). The duplicate-key check's grouping is held to a cap of
+its own, in passes over shares of the keys on a large table, and merges that only
+insert and delete to a cap that grows with the rows they join
+(``capped_memory``); an upsert runs with DuckDB's defaults. A
 URL query option of a setting's name sets it for the connection, loads included
 (``duckdb:///w.duckdb?memory_limit=2GB&threads=4``).
 """
@@ -48,10 +50,19 @@ LOAD_SETTINGS: dict[str, str] = {
     # same time (docs/drivers.md).
     "memory_limit": "32MB",
 }
-#: Settings of the statements held to a cap (``capped_memory``): the duplicate-key
-#: check's grouping and merges that only insert and delete. The grouping needs more
-#: room than a load: at 32 MB it ran out on 6M keys of (text, bigint, bigint).
+#: Settings of the statements held to a cap: the duplicate-key check's grouping and
+#: merges that only insert and delete (``capped_memory``). The grouping needs more
+#: room than a load: at 32 MB it ran out on 6M distinct keys.
 CAPPED_SETTINGS: dict[str, str] = {"threads": "1", "memory_limit": "64MB"}
+#: What a capped merge gets on top of the cap per row of its largest table. DuckDB's
+#: hash join does not shrink to any cap either: key_sync's anti-join of 36M keys ran
+#: out at 64 MB and passed at 128 and 208 MB (64 + 4 per row), 100M keys at 464 MB.
+CAP_BYTES_PER_ROW = 4
+#: Distinct keys the duplicate check groups in one pass. DuckDB's aggregate does not
+#: shrink to any cap: at 64 MB one grouping of 18M distinct hashes passed and one of
+#: 36M ran out, so a larger table is checked in passes, each grouping the keys whose
+#: hash falls in its share (8M passed with room to spare, at a lower peak).
+DUPLICATE_CHECK_KEYS_PER_PASS = 8_000_000
 #: URL query options that are not DuckDB settings
 _URL_OPTIONS = {"create", "read_only"}
 
@@ -269,18 +280,28 @@ class DuckDBDriver(Driver):
 
     @contextmanager
     def capped_memory(self, tables: Sequence[TableRef]) -> Iterator[None]:
-        # At DuckDB's default limit (80 % of the machine) grouping 6M staged keys for
-        # the duplicate check peaked at 669 MB, and the merge's INSERT of them into
-        # the table at 634 MB; capped, both spill to the file. The engine does not
-        # cap an upsert: a MERGE INTO that updates 6M rows holds its updates in
-        # memory and ran out at 64 MB. Nor is a table with an index capped.
-        # With one thread too: each DuckDB thread takes buffers of its own, so on a
-        # machine of many cores the cap alone would not hold.
-        if "memory_limit" not in self._capped_settings or any(self._indexed(t) for t in tables):
+        # At DuckDB's default limit (80 % of the machine) the merge's INSERT of 6M
+        # staged rows into the table took the process to 634 MB; capped, it spills
+        # to the file. The engine does not cap an upsert: a MERGE INTO that updates
+        # 6M rows holds its updates in memory and ran out at 64 MB. Nor is a table
+        # with an index capped. With one thread too: each DuckDB thread takes buffers
+        # of its own, so on a machine of many cores the cap alone would not hold.
+        settings = dict(self._capped_settings)
+        if "memory_limit" not in settings or any(self._indexed(t) for t in tables):
             yield
             return
-        with self._settings(self._capped_settings):
+        rows = max((self._estimated_rows(t) for t in tables), default=0)
+        base = int(settings["memory_limit"].removesuffix("MB"))
+        settings["memory_limit"] = f"{base + rows * CAP_BYTES_PER_ROW // 10**6}MB"
+        with self._settings(settings):
             yield
+
+    def _estimated_rows(self, table: TableRef) -> int:
+        """The rows DuckDB's catalog counts in `table` (0 if there is no such table)."""
+        rows = self.query(
+            f"SELECT estimated_size FROM duckdb_tables() WHERE {self._where_table(table)}"
+        )
+        return int(rows[0][0] or 0) if rows else 0
 
     @contextmanager
     def _settings(self, settings: dict[str, str]) -> Iterator[None]:
@@ -307,15 +328,30 @@ class DuckDBDriver(Driver):
                     cur.execute(f"SET {name} = ?", [value])
             cur.close()
 
-    def duplicate_keys_sql(self, table: TableRef, keys: Sequence[str]) -> str:
+    def duplicate_keys(self, table: TableRef, keys: Sequence[str]) -> list[tuple[Any, ...]]:
+        # Held to the fixed cap (without an index to keep in memory): the passes keep
+        # each grouping under it whatever the table's size.
+        rows = self.query(f"SELECT COUNT(*) FROM {self.table_sql(table)}")[0][0]
+        passes = max(1, -(-rows // DUPLICATE_CHECK_KEYS_PER_PASS))
+        found: list[tuple[Any, ...]] = []
+        capped = {} if self._indexed(table) else self._capped_settings
+        with self._settings(capped):
+            for part in range(passes):
+                found += self.query(self._duplicate_keys_sql(table, keys, passes, part))
+        return sorted(found, key=lambda r: r[-1], reverse=True)[:3]
+
+    def _duplicate_keys_sql(
+        self, table: TableRef, keys: Sequence[str], passes: int, part: int
+    ) -> str:
         # Grouped by a 64-bit hash of the key first, so the grouping's rows are as
         # narrow for a key of long strings as for an integer and fit the cap; only
         # keys whose hash repeats are grouped by their values.
         cols = ", ".join(self.quote(k) for k in keys)
         target = self.table_sql(table)
+        share = f" WHERE hash({cols}) % {passes} = {part}" if passes > 1 else ""
         return (
             f"SELECT {cols}, COUNT(*) FROM {target} WHERE hash({cols}) IN "
-            f"(SELECT hash({cols}) FROM {target} GROUP BY 1 HAVING COUNT(*) > 1) "
+            f"(SELECT hash({cols}) FROM {target}{share} GROUP BY 1 HAVING COUNT(*) > 1) "
             f"GROUP BY {cols} HAVING COUNT(*) > 1 ORDER BY COUNT(*) DESC LIMIT 3"
         )
 

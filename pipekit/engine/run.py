@@ -716,9 +716,8 @@ class _ModuleRun(StagingSteps):
     def _check_duplicates(self) -> None:
         if not self.keys or self.module.merge_strategy == "append":
             return
-        # a hash table of every staged key: on DuckDB held to a memory cap
-        with self.dest.capped_memory([self.staged]):
-            rows = self.dest.query(self.dest.duplicate_keys_sql(self.staged, self.keys))
+        # a hash table of every staged key (DuckDB holds it to a memory cap)
+        rows = self.dest.duplicate_keys(self.staged, self.keys)
         if rows:
             shown = "; ".join(f"({', '.join(str(v) for v in r[:-1])}) x{r[-1]}" for r in rows)
             raise PipekitError(

@@ -194,3 +194,14 @@ def test_capped_memory_holds_a_statement_on_unindexed_tables_to_the_load_cap(
     for table in ("keyed", "indexed"):
         with drv.capped_memory([TableRef("plain"), TableRef(table)]):
             assert put_back(settings(drv), before)  # not capped
+
+
+def test_the_cap_grows_with_the_rows_of_the_largest_table(drv: Driver) -> None:
+    """DuckDB's hash join needs room by the row, whatever the cap: 64 MB plus 4 bytes
+    a row of the largest table the capped statement reads."""
+    from pipekit.drivers.base import TableRef
+
+    drv.execute("CREATE TABLE big AS SELECT i AS id FROM range(5000000) r(i)")
+    with drv.capped_memory([TableRef("plain"), TableRef("big")]):
+        # 64 + 20 = 84 MB, which DuckDB shows in MiB
+        assert settings(drv) == ("80.1 MiB", 1)
