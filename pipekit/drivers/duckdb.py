@@ -269,8 +269,7 @@ class DuckDBDriver(Driver):
         """Whether `table` has an ART index (a primary key, a unique constraint or a
         CREATE INDEX): DuckDB must hold it in memory, so a memory cap would fail the
         statement rather than bound it."""
-        schema, name = self.literal(table.schema or "main"), self.literal(table.name)
-        where = f"schema_name = {schema} AND table_name = {name}"
+        where = self._where_table(table)
         rows = self.query(
             "SELECT (SELECT count(*) FROM duckdb_constraints() WHERE constraint_type IN "
             f"('PRIMARY KEY', 'UNIQUE') AND {where}) "
@@ -331,8 +330,7 @@ class DuckDBDriver(Driver):
     def duplicate_keys(self, table: TableRef, keys: Sequence[str]) -> list[tuple[Any, ...]]:
         # Held to the fixed cap (without an index to keep in memory): the passes keep
         # each grouping under it whatever the table's size.
-        rows = self.query(f"SELECT COUNT(*) FROM {self.table_sql(table)}")[0][0]
-        passes = max(1, -(-rows // DUPLICATE_CHECK_KEYS_PER_PASS))
+        passes = max(1, -(-self._estimated_rows(table) // DUPLICATE_CHECK_KEYS_PER_PASS))
         found: list[tuple[Any, ...]] = []
         capped = {} if self._indexed(table) else self._capped_settings
         with self._settings(capped):
@@ -393,7 +391,7 @@ class DuckDBDriver(Driver):
             "SELECT DISTINCT schema_name || '.' || table_name FROM duckdb_constraints() "
             "WHERE database_name = current_database() AND constraint_type = 'FOREIGN KEY' "
             f"AND referenced_table = {name} AND schema_name = {schema} "
-            f"AND NOT ({self._where_table(table)})"
+            f"AND NOT ({where})"
         )
         indexes = self.query(f"SELECT index_name FROM duckdb_indexes() WHERE {where}")
         facts = [
