@@ -2,30 +2,119 @@
 
 ::
 
-    PipekitError                  anything Pipekit reports to a user
-    ├── ConfigError               bootstrap YAML: unknown key, wrong type, bad path
-    ├── SecretError               a `$VAR` that cannot be resolved, a bad secrets file
-    ├── StoreError                the state database
-    │   ├── SchemaVersionError    the state DB is newer than this code, or not initialised
-    │   ├── AlreadyExistsError    a name that is already taken
-    │   ├── InUseError            an object others still refer to
-    │   └── ModuleBusyError       a module is already running (carries the run id)
-    ├── ConnectionSpecError       a connection URL or definition that is malformed
-    │   └── UnknownSchemeError    a URL whose scheme no driver handles
-    ├── DriverMissingError        the Python package a driver needs is not installed
-    ├── NotFoundError             a named object (connection, module, ...) does not exist
-    └── DatabaseError             a database said no (connect, query, load)
-        ├── TransientDatabaseError   worth retrying: refused connection, timeout, deadlock
-        └── TerminalDatabaseError    not worth retrying: bad SQL, wrong password, missing table
+    PipekitError                    anything Pipekit reports to a user
+    ├── ConfigError                 bootstrap YAML: unknown key, wrong type, bad path
+    ├── SecretError                 a `$VAR` that cannot be resolved, a literal password
+    ├── StoreError                  the state database
+    │   ├── SchemaVersionError      the state DB is newer than this code, or not initialised
+    │   ├── AlreadyExistsError      a name that is already taken
+    │   │   └── QuickstartExistsError  the quickstart folder is already there
+    │   ├── InUseError              an object others still refer to
+    │   └── ModuleBusyError         a module is already running (carries the run id)
+    ├── InvalidError                a value or definition that is refused (ValueError too)
+    │   ├── ValidationError         several problems at once, each with its path
+    │   │   └── ManifestError       a YAML manifest that cannot be applied
+    │   ├── ConnectionSpecError     a connection URL or definition that is malformed
+    │   │   └── UnknownSchemeError  a URL whose scheme no driver handles
+    │   ├── ModuleSpecError         a module, watermark, hook or check definition
+    │   ├── GroupSpecError          a group definition
+    │   ├── ScheduleSpecError       a schedule (its cron expression)
+    │   └── UserSpecError           a user name or password
+    ├── DriverMissingError          the Python package a driver needs is not installed
+    ├── NotFoundError               a named object (connection, module, ...) does not exist
+    ├── NotRunningError             a run that is not running was asked to stop
+    ├── UnavailableError            a part of the server this request needs is not running
+    ├── RunError                    a run could not do what its module says
+    │   ├── ColumnMappingError      the source query cannot be mapped to destination columns
+    │   ├── WatermarkError          a watermark setting or value cannot be used
+    │   ├── MergeError              the merge cannot be planned for this destination
+    │   ├── CheckFailedError        a check returned rows: the merge was rolled back
+    │   ├── HookFailedError         a hook failed after the commit
+    │   └── RunCancelled            the run was asked to stop
+    └── DatabaseError               a database said no (connect, query, load)
+        ├── TransientDatabaseError     worth retrying: refused connection, timeout, deadlock
+        └── TerminalDatabaseError      not worth retrying: bad SQL, wrong password, missing table
 
-Messages say what was wrong and how to fix it, and never carry a secret value.
+Messages say what was wrong and how to fix it, and never carry a secret value:
+every message passes through ``pipekit.redact.redact`` when the error is made.
+An error about one field carries its dotted ``path`` (``merge_key``,
+``watermarks.since``, ``connections.erp.url``); a ``ValidationError`` carries
+every ``Problem``. Faces map errors to exit codes and HTTP statuses by class
+(``pipekit.api.errors``), never by the words of the message.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from pipekit.redact import redact
+
+__all__ = [
+    "AlreadyExistsError",
+    "CheckFailedError",
+    "ColumnMappingError",
+    "ConfigError",
+    "ConnectionSpecError",
+    "DatabaseError",
+    "DriverMissingError",
+    "GroupSpecError",
+    "HookFailedError",
+    "InUseError",
+    "InvalidError",
+    "ManifestError",
+    "MergeError",
+    "ModuleBusyError",
+    "ModuleSpecError",
+    "NotFoundError",
+    "NotRunningError",
+    "PipekitError",
+    "Problem",
+    "QuickstartExistsError",
+    "RunCancelled",
+    "RunError",
+    "ScheduleSpecError",
+    "SchemaVersionError",
+    "SecretError",
+    "StoreError",
+    "TerminalDatabaseError",
+    "TransientDatabaseError",
+    "UnavailableError",
+    "UnknownSchemeError",
+    "UserSpecError",
+    "ValidationError",
+    "WatermarkError",
+]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a definition: where (a dotted path) and what to do about it."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
 
 class PipekitError(Exception):
-    """Base of every error Pipekit raises deliberately."""
+    """Base of every error Pipekit raises deliberately.
+
+    `path` is the dotted path of the one field the error concerns, if any.
+    """
+
+    def __init__(self, message: str = "", *, path: str | None = None) -> None:
+        super().__init__(redact(str(message)))
+        self.path = path
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    @property
+    def problems(self) -> list[Problem]:
+        """The error as problems with paths (one, unless a ValidationError has several)."""
+        return [Problem(self.path or "", self.message)]
 
 
 class ConfigError(PipekitError):
@@ -33,7 +122,7 @@ class ConfigError(PipekitError):
 
 
 class SecretError(PipekitError):
-    """A secret reference cannot be resolved, or the secrets file is unusable."""
+    """A secret reference cannot be resolved, or a literal was given where one belongs."""
 
 
 class StoreError(PipekitError):
@@ -48,6 +137,10 @@ class AlreadyExistsError(StoreError):
     """An object with that name already exists."""
 
 
+class QuickstartExistsError(AlreadyExistsError):
+    """The folder already holds a quickstart (and --force was not given)."""
+
+
 class InUseError(StoreError):
     """An object cannot be removed because others refer to it."""
 
@@ -59,13 +152,77 @@ class ModuleBusyError(StoreError):
         super().__init__(message)
         self.run_id = run_id
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_busy, (self.message, self.run_id))
 
-class ConnectionSpecError(PipekitError):
+
+def _busy(message: str, run_id: int | None) -> ModuleBusyError:
+    return ModuleBusyError(message, run_id=run_id)
+
+
+class InvalidError(PipekitError, ValueError):
+    """A value or definition that is refused; nothing was changed."""
+
+
+class ValidationError(InvalidError):
+    """Several problems found at once, each with its path; nothing was changed."""
+
+    def __init__(self, problems: list[Problem], what: str = "the definition") -> None:
+        self._problems = list(problems)
+        self.what = what
+        if len(self._problems) == 1:
+            text = f"{what}: {self._problems[0]}"
+        else:
+            lines = "\n".join(f"  {p}" for p in self._problems)
+            text = f"{what} has {len(self._problems)} problems; nothing was changed:\n{lines}"
+        first = self._problems[0].path if len(self._problems) == 1 else None
+        super().__init__(text, path=first or None)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return list(self._problems)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self._problems, self.what))
+
+
+class ManifestError(ValidationError):
+    """A YAML manifest that cannot be applied; `problems` holds every one, with its path."""
+
+    def __init__(self, problems: list[Problem], source: str = "the file") -> None:
+        self.source = source
+        super().__init__(problems, source)
+        lines = "\n".join(f"  {p}" for p in problems)
+        self.args = (
+            redact(f"{source}: {len(problems)} problem(s), nothing was changed:\n{lines}"),
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self._problems, self.source))
+
+
+class ConnectionSpecError(InvalidError):
     """A connection URL or definition is malformed."""
 
 
 class UnknownSchemeError(ConnectionSpecError):
     """No driver handles the URL's scheme."""
+
+
+class ModuleSpecError(InvalidError):
+    """A module, watermark, hook or check definition the store refuses."""
+
+
+class GroupSpecError(InvalidError):
+    """A group name or member list the store refuses."""
+
+
+class ScheduleSpecError(InvalidError):
+    """A schedule the store refuses (its cron expression)."""
+
+
+class UserSpecError(InvalidError):
+    """A user name or password the store refuses."""
 
 
 class DriverMissingError(PipekitError):
@@ -76,12 +233,55 @@ class NotFoundError(PipekitError):
     """A named object does not exist."""
 
 
+class NotRunningError(PipekitError):
+    """A run was asked to stop, but it is not running."""
+
+
+class UnavailableError(PipekitError):
+    """A part of the server that this request needs (the run pool) is not running."""
+
+
+class RunError(PipekitError):
+    """A run could not do what its module says."""
+
+
+class ColumnMappingError(RunError):
+    """The source query cannot be mapped to destination columns."""
+
+
+class WatermarkError(RunError):
+    """A watermark setting or value cannot be used."""
+
+
+class MergeError(RunError):
+    """The merge cannot be planned for this module and destination."""
+
+
+class CheckFailedError(RunError):
+    """A check returned rows, so the merge was rolled back."""
+
+
+class HookFailedError(RunError):
+    """A hook failed after the commit (the committed data stays)."""
+
+
+class RunCancelled(RunError):
+    """The run was asked to stop."""
+
+
 class DatabaseError(PipekitError):
     """A database refused an operation; `reason` is the database's own words."""
 
     def __init__(self, message: str, *, reason: str | None = None) -> None:
         super().__init__(message)
-        self.reason = reason
+        self.reason = redact(reason) if reason else reason
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_database_error, (type(self), self.message, self.reason))
+
+
+def _database_error(cls: type[DatabaseError], message: str, reason: str | None) -> DatabaseError:
+    return cls(message, reason=reason)
 
 
 class TransientDatabaseError(DatabaseError):

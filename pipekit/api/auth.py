@@ -85,7 +85,7 @@ def require_user(
     key = (client, user)
     if throttle.cached(user, password):
         return user
-    if request.app.state.store.users.verify(user, password):
+    if request.app.state.services.users.verify(user, password):
         throttle.success(key, user, password)
         return user
     time.sleep(throttle.delay_for(key))

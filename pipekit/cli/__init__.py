@@ -36,7 +36,7 @@ from pipekit.cli import (
     watermarks,
 )
 from pipekit.cli._coerce import install as install_plain_coercion
-from pipekit.cli._context import CliState, print_error
+from pipekit.cli._context import CliState, print_error, print_json_error
 from pipekit.errors import PipekitError
 
 __all__ = ["app", "main"]
@@ -53,7 +53,10 @@ class PipekitGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except PipekitError as exc:
-            print_error(str(exc))
+            if ctx.meta.get("pipekit.json"):
+                print_json_error(exc)
+            else:
+                print_error(str(exc))
             raise typer.Exit(1) from None
 
 

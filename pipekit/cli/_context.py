@@ -18,6 +18,7 @@ from rich.text import Text
 if TYPE_CHECKING:
     from pipekit.config import Config
     from pipekit.secrets import SecretsFile
+    from pipekit.services import Services
     from pipekit.store import Store
 
 OK = "✓"
@@ -84,6 +85,53 @@ def open_store(ctx: typer.Context) -> Store:
     store = Store.open(load(ctx))
     _startup.started()
     return store
+
+
+def open_services(ctx: typer.Context) -> Services:
+    """The services over the current config's state store (nothing connected yet).
+
+    Opening them ends start-up: the store, and for `run` the engine, are imported.
+    """
+    from pipekit.cli import _startup
+    from pipekit.services import Services
+
+    services = Services.open(load(ctx), actor="cli")
+    _startup.started()
+    return services
+
+
+#: the --json option every list and show command takes
+JSON_HELP = "Print JSON: the same objects the REST API returns."
+
+
+def emit_json(ctx: typer.Context, value: object) -> None:
+    """Print `value` (views) as the API's JSON, on stdout."""
+    from pipekit.services.views import dump_json
+
+    typer.echo(dump_json(value))
+
+
+def json_mode(ctx: typer.Context, on: bool) -> bool:
+    """Remember that this command answers in JSON, errors included; returns `on`."""
+    if on:
+        ctx.find_root().meta["pipekit.json"] = True
+    return on
+
+
+def print_json_error(exc: Exception) -> None:
+    """A PipekitError as JSON on stderr: the class, message and problems with paths,
+    as the API's error bodies name them."""
+    import json
+
+    from pipekit.errors import PipekitError
+
+    assert isinstance(exc, PipekitError)
+    body = {
+        "error": type(exc).__name__,
+        "detail": exc.message,
+        "problems": [{"path": p.path, "message": p.message} for p in exc.problems],
+    }
+    typer.echo(json.dumps(body, indent=2, ensure_ascii=False), err=True)
 
 
 def secrets_file(ctx: typer.Context) -> SecretsFile:

@@ -25,7 +25,7 @@ def serve(
 
     import uvicorn
 
-    from pipekit.api.server import ENV_GRACE, build
+    from pipekit.server.serve import ENV_GRACE, build
 
     config = load(ctx)
     open_store(ctx).check()  # refuse an uninitialised state DB before listening
@@ -36,7 +36,9 @@ def serve(
         if path:
             os.environ["PIPEKIT_CONFIG"] = str(path)
         os.environ[ENV_GRACE] = str(grace)
-        uvicorn.run("pipekit.api.server:from_env", factory=True, host=host, port=port, reload=True)
+        uvicorn.run(
+            "pipekit.server.serve:from_env", factory=True, host=host, port=port, reload=True
+        )
         return
     app = build(path, grace)
     server = uvicorn.Server(

@@ -17,13 +17,11 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from pipekit.errors import PipekitError
+from pipekit.errors import (
+    ColumnMappingError,
+)
 
 _TRIMS = (exp.Trim,)
-
-
-class ColumnMappingError(PipekitError):
-    """The source query cannot be mapped to destination columns."""
 
 
 @dataclass(frozen=True)

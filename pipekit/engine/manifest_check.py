@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from pipekit.engine.validate import MODULE_SETTINGS, Problem, did_you_mean, module_problems
-from pipekit.errors import PipekitError
+from pipekit.errors import (
+    ManifestError,
+    PipekitError,
+)
 
 if TYPE_CHECKING:
     from pipekit.store import Store
@@ -36,16 +39,6 @@ MODULE_DEFAULTS: dict[str, Any] = {
     "audit_columns": False,
     "enabled": True,
 }
-
-
-class ManifestError(PipekitError):
-    """A YAML file that cannot be applied; `problems` holds every one, with its path."""
-
-    def __init__(self, problems: list[Problem], source: str = "the file") -> None:
-        self.problems = problems
-        self.source = source
-        lines = "\n".join(f"  {p}" for p in problems)
-        super().__init__(f"{source}: {len(problems)} problem(s), nothing was changed:\n{lines}")
 
 
 # -- reading the YAML ------------------------------------------------------------

@@ -30,15 +30,13 @@ from typing import Any
 import pyarrow as pa
 
 from pipekit.drivers.base import Column, Driver, SwapInfo, TableRef
-from pipekit.errors import PipekitError
+from pipekit.errors import (
+    MergeError,
+)
 
 LOADED_AT = "_pipekit_loaded_at"
 RUN_ID = "_pipekit_run_id"
 AUDIT_TYPES = {LOADED_AT: pa.timestamp("us", tz="UTC"), RUN_ID: pa.int64()}
-
-
-class MergeError(PipekitError):
-    """The merge cannot be planned for this module and destination."""
 
 
 @dataclass

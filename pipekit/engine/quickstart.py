@@ -36,7 +36,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipekit.errors import PipekitError
+from pipekit.errors import (
+    PipekitError,
+    QuickstartExistsError,
+)
 
 if TYPE_CHECKING:
     from pipekit.config import Config
@@ -172,10 +175,6 @@ _PRODUCTS = (
 #: an order's life: each update moves it one step on (cancel/refund end it early)
 _NEXT_STATUS = {"pending": "paid", "paid": "shipped", "shipped": "delivered"}
 _FINAL = ("delivered", "cancelled", "refunded")
-
-
-class QuickstartExistsError(PipekitError):
-    """The folder already holds a quickstart (and --force was not given)."""
 
 
 def ts(value: dt.datetime) -> str:

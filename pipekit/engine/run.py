@@ -33,7 +33,13 @@ from pipekit.engine.merge import (
     split_keys,
 )
 from pipekit.engine.staging import StagingSteps
-from pipekit.errors import DatabaseError, ModuleBusyError, PipekitError
+from pipekit.errors import (
+    CheckFailedError,
+    DatabaseError,
+    ModuleBusyError,
+    PipekitError,
+    RunCancelled,
+)
 
 if TYPE_CHECKING:
     from pipekit.config import Config
@@ -44,18 +50,6 @@ if TYPE_CHECKING:
     from pipekit.store.runs import Run
 
 POLL_EVERY_S = 0.5  # how often the cancel watcher asks the state store
-
-
-class RunCancelled(PipekitError):
-    """The run was asked to stop (Ctrl-C, `pipekit runs cancel`, the API)."""
-
-
-class CheckFailedError(PipekitError):
-    """A check returned rows: the merge was rolled back."""
-
-
-class HookFailedError(PipekitError):
-    """A hook failed after the data was committed."""
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ import datetime as dt
 import difflib
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from pipekit.errors import Problem
 
 MERGE_STRATEGIES = ("full", "incremental", "append", "upsert")
 WATERMARK_OPS = (">", ">=")
@@ -64,17 +65,6 @@ _BOOL_FIELDS = ("key_sync", "audit_columns", "enabled")
 # the engine's typed literal will be, and easy to find again inside a string token.
 _STAND_IN = "4242424242{:03d}"
 _STAND_IN_RE = re.compile(r"4242424242(\d{3})")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a definition: where (a dotted path) and what to do about it."""
-
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
 
 
 def did_you_mean(name: str, known: Collection[str]) -> str:

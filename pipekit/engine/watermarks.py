@@ -20,7 +20,9 @@ import pyarrow.compute as pc
 
 from pipekit.drivers import types as T
 from pipekit.drivers.base import Driver
-from pipekit.errors import PipekitError
+from pipekit.errors import (
+    WatermarkError,
+)
 
 #: what psql and friends print for NULL; a watermark reading like this means "none yet"
 NULL_MARKERS = frozenset({"", "∅", "null", "NULL", "(null)"})
@@ -38,10 +40,6 @@ _ABBREVIATIONS = {"us": "microsecond", "ms": "millisecond", "s": "second", "sec"
                   "min": "minute", "m": "minute", "h": "hour", "hr": "hour", "d": "day",
                   "w": "week"}  # fmt: skip
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]+?)s?\s*$", re.I)
-
-
-class WatermarkError(PipekitError):
-    """A watermark setting or value cannot be used."""
 
 
 def parse_window(value: str | int | float | None) -> dt.timedelta | decimal.Decimal | None:

@@ -14,7 +14,10 @@ from sqlalchemy import Connection as SAConnection
 from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 
-from pipekit.errors import NotFoundError, PipekitError
+from pipekit.errors import (
+    GroupSpecError,
+    NotFoundError,
+)
 from pipekit.store import schema
 from pipekit.store.modules import Module, require_module, select_modules
 from pipekit.store.repo import UNSET, AlreadyExistsError, _Unset, check_name
@@ -25,10 +28,6 @@ if TYPE_CHECKING:
 _t = schema.grp
 _m = schema.group_member
 _mod = schema.module
-
-
-class GroupSpecError(PipekitError, ValueError):
-    """A group definition the store refuses (bad name, a module listed twice)."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,10 @@ from sqlalchemy import Connection as SAConnection
 from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 
-from pipekit.errors import NotFoundError, PipekitError
+from pipekit.errors import (
+    ModuleSpecError,
+    NotFoundError,
+)
 from pipekit.store import schema
 from pipekit.store.repo import UNSET, AlreadyExistsError, InUseError, check_name
 from pipekit.store.types import utcnow
@@ -30,10 +33,6 @@ if TYPE_CHECKING:
 _t = schema.module
 _c = schema.connection
 _h = schema.module_history
-
-
-class ModuleSpecError(PipekitError, ValueError):
-    """A module, watermark, hook or check definition the store refuses."""
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import re
 
-from pipekit.errors import AlreadyExistsError, InUseError
+from pipekit.errors import AlreadyExistsError, InUseError, PipekitError
 
 __all__ = ["UNSET", "AlreadyExistsError", "InUseError", "check_name"]
 
@@ -20,11 +20,20 @@ UNSET = _Unset.UNSET
 """Default of update() arguments: leave the field as it is (None means set NULL)."""
 
 
-def check_name(kind: str, name: str, error: type[Exception]) -> str:
-    """Names appear in commands, URLs and staging table names: keep them plain."""
+def check_name(kind: str, name: str, error: type[PipekitError], *, digits_ok: bool = False) -> str:
+    """Names appear in commands, URLs and staging table names: keep them plain, and never
+    all digits (those are ids)."""
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise error(
             f"invalid {kind} name {name!r}: use letters, digits, '_', '-' and '.', "
-            "starting with a letter or digit, at most 100 characters"
+            "starting with a letter or digit, at most 100 characters",
+            path="name",
+        )
+    if name.isdigit() and not digits_ok:
+        # A path such as /api/modules/1 takes an id or a name: all digits would be both.
+        raise error(
+            f"invalid {kind} name {name!r}: a name of digits only would read as an id; "
+            "add a letter (e.g. 'm{name}')",
+            path="name",
         )
     return name

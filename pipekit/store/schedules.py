@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection as SAConnection
 from sqlalchemy import Row, select
 
-from pipekit.errors import NotFoundError, PipekitError
+from pipekit.errors import (
+    NotFoundError,
+    ScheduleSpecError,
+)
 from pipekit.store import schema
 from pipekit.store.repo import UNSET, _Unset
 from pipekit.store.types import utcnow
@@ -23,10 +26,6 @@ if TYPE_CHECKING:
 
 _t = schema.schedule
 _g = schema.grp
-
-
-class ScheduleSpecError(PipekitError, ValueError):
-    """A schedule the store refuses (a bad cron expression)."""
 
 
 def check_cron(expr: str, what: str, error: type[Exception] = ScheduleSpecError) -> str:

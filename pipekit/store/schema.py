@@ -29,6 +29,7 @@ from sqlalchemy import (
     true,
 )
 
+from pipekit.status import RUN_STATUSES as _STATUSES
 from pipekit.store.types import UTCDateTime
 
 NAMING_CONVENTION = {
@@ -39,7 +40,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-RUN_STATUSES = ("running", "success", "dry_run", "error", "cancelled")
+RUN_STATUSES = _STATUSES  # declared once in pipekit.status, for every face
 HOOK_RUN_ON = ("success", "failure", "always")
 WATERMARK_OPS = (">", ">=")
 MERGE_STRATEGIES = ("full", "incremental", "append", "upsert")

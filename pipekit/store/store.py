@@ -8,10 +8,22 @@ Every read or write goes through ``Store.read()`` / ``Store.write()``, which
 first make sure the database is initialised and at the version this code
 knows; the repositories (``store.connections``, ``store.settings``, ...) are
 thin typed layers on top of them.
+
+A unit of work spans several repository calls::
+
+    >>> with store.transaction() as tx:
+    ...     tx.modules.add("orders", ...)
+    ...     tx.watermarks.replace_all("orders", [...])
+
+Inside the block every repository call of this thread joins one connection
+and one transaction (each write in a savepoint of its own, so a refused write
+can be caught without losing the others); the block commits when it ends and
+rolls everything back when it raises.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,6 +72,7 @@ class Store:
         self.target = target
         self._engine: Engine | None = None
         self._checked = False
+        self._local = threading.local()  # .conn: this thread's open transaction, if any
         self.connections: ConnectionRepo = ConnectionRepo(self)
         self.settings: SettingsRepo = SettingsRepo(self)
         self.modules: ModuleRepo = ModuleRepo(self)
@@ -178,8 +191,38 @@ class Store:
     # -- transactions --------------------------------------------------------
 
     @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """A unit of work: repository calls in the block commit or roll back together.
+
+        Yields the store itself; a nested ``transaction()`` joins the outer one.
+        """
+        if self._current() is not None:
+            yield self
+            return
+        if not self._checked:
+            self.check()
+        with self._connection(write=True) as conn, conn.begin():
+            self._local.conn = conn
+            try:
+                yield self
+            finally:
+                self._local.conn = None
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether this thread is inside ``transaction()``."""
+        return self._current() is not None
+
+    def _current(self) -> Connection | None:
+        return getattr(self._local, "conn", None)
+
+    @contextmanager
     def read(self) -> Iterator[Connection]:
         """A connection inside a read transaction on a current schema."""
+        current = self._current()
+        if current is not None:
+            yield current
+            return
         if not self._checked:
             self.check()
         with self._connection() as conn, conn.begin():
@@ -187,7 +230,13 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A connection inside a write transaction, committed when the block ends."""
+        """A connection inside a write transaction, committed when the block ends
+        (inside ``transaction()``: a savepoint of the open transaction)."""
+        current = self._current()
+        if current is not None:
+            with current.begin_nested():
+                yield current
+            return
         if not self._checked:
             self.check()
         with self._connection(write=True) as conn, conn.begin():

@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from pipekit.errors import NotFoundError, PipekitError
+from pipekit.errors import (
+    NotFoundError,
+    UserSpecError,
+)
 from pipekit.store import schema
 from pipekit.store.repo import check_name
 from pipekit.store.types import utcnow
@@ -27,10 +30,6 @@ if TYPE_CHECKING:
 _t = schema.user
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SALT_BYTES, KEY_BYTES = 2**14, 8, 1, 16, 32
-
-
-class UserSpecError(PipekitError, ValueError):
-    """A user name or password the store refuses."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ class UserRepo:
         self._store = store
 
     def set_password(self, name: str, password: str) -> User:
-        check_name("user", name, UserSpecError)
+        check_name("user", name, UserSpecError, digits_ok=True)
         if not isinstance(password, str) or not password:
             raise UserSpecError(f"the password for user '{name}' is empty")
         hashed = hash_password(password)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from types import SimpleNamespace
 
-from pipekit.api.server import build
+from pipekit.server.serve import build
 
 
 def test_scheduler_fire_submits_the_group_to_the_pool(tmp_path) -> None:

@@ -35,7 +35,7 @@ with open(os.environ["PROBE_OUT"], "w") as f:
 """
 
 # Never needed by a command-line command other than `serve`.
-SERVER = ["fastapi", "uvicorn", "starlette", "pipekit.api", "pipekit.engine.scheduler"]
+SERVER = ["fastapi", "uvicorn", "starlette", "pipekit.api", "pipekit.runtime.scheduler"]
 # Typer's pydantic coercion, which _coerce.PlainParam keeps out of plain commands.
 PYDANTIC = ["pydantic", "typer._adapters"]
 DATA = ["pyarrow", "sqlglot", "adbc_driver_postgresql", "psycopg", "duckdb", "pymysql"]

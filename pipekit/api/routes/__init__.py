@@ -1,1 +1,1 @@
-"""The routers of the REST API, mounted under /api by ``pipekit.api.app``."""
+"""The routers of the REST API, mounted under /api by ``pipekit.api.router``."""

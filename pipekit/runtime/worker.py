@@ -1,8 +1,8 @@
 """A child process that carries out one run opened by the server (``RunPool``).
 
-    python -m pipekit.engine.worker [--config PATH] [--memory-limit-mb N]
+    python -m pipekit.runtime.worker [--config PATH] [--memory-limit-mb N]
         module RUN_ID NAME [--dry-run] [--full-refresh]
-    python -m pipekit.engine.worker [--config PATH] [--memory-limit-mb N]
+    python -m pipekit.runtime.worker [--config PATH] [--memory-limit-mb N]
         group GROUP_RUN_ID NAME [--dry-run] [--triggered-by WHO]
 
 The parent has already opened the run (and, for a module, taken its lock); this
@@ -24,7 +24,7 @@ from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m pipekit.engine.worker")
+    p = argparse.ArgumentParser(prog="python -m pipekit.runtime.worker")
     p.add_argument("--config", type=Path, default=None, help="bootstrap config to load")
     p.add_argument(
         "--memory-limit-mb",

@@ -19,14 +19,15 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from pipekit.api.app import create_app
+from pipekit.server.app import create_app
+from pipekit.services import Services
 
 log = logging.getLogger("pipekit.server")
 ENV_GRACE = "PIPEKIT_SERVE_GRACE"
 
 
 def _notifier(config: Any) -> Any:
-    from pipekit.engine.notify import Notifier
+    from pipekit.runtime.notify import Notifier
 
     try:
         return Notifier.from_config(config)
@@ -54,7 +55,7 @@ def make_pool(config_path: Path | None, config: Any, store: Any) -> Any:
         except Exception:
             log.exception("a failure notification could not be sent")
 
-    from pipekit.engine.pool import RunPool
+    from pipekit.runtime.pool import RunPool
 
     workers = int(config["max_concurrent_runs"])
     return RunPool(config_path, max_workers=workers, on_finished=on_finished)
@@ -62,11 +63,11 @@ def make_pool(config_path: Path | None, config: Any, store: Any) -> Any:
 
 def build(config_path: Path | None, grace_s: float = 30.0) -> FastAPI:
     from pipekit.config import load_config
-    from pipekit.engine.scheduler import Scheduler
+    from pipekit.runtime.scheduler import Scheduler
 
     config = load_config(config_path)
-    app = create_app(config)
-    store = app.state.store
+    services = Services.open(config, actor="api")
+    store = services.store
     store.check()
     pool = make_pool(config_path, config, store)
 
@@ -74,8 +75,10 @@ def build(config_path: Path | None, grace_s: float = 30.0) -> FastAPI:
         pool.submit_group(schedule.group, triggered_by=f"schedule:{schedule.id}")
 
     scheduler = Scheduler(store, fire)
-    app.state.pool = pool
-    app.state.scheduler = scheduler
+    services.pool = pool
+    services.scheduler = scheduler
+    app = create_app(services)
+    app.state.pool, app.state.scheduler, app.state.store = pool, scheduler, store
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -12,14 +12,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pipekit.config import parse_config
-from pipekit.engine.scheduler import (
+from pipekit.errors import ConfigError
+from pipekit.runtime.scheduler import (
     PAUSED_KEY,
     Scheduler,
     fire_group_run,
     local_zone,
     next_occurrence,
 )
-from pipekit.errors import ConfigError
 from pipekit.store import Store
 from pipekit.store.schedules import Schedule, ScheduleSpecError
 

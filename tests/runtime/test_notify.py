@@ -24,7 +24,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from pipekit.config import parse_config
-from pipekit.engine.notify import Notifier
+from pipekit.runtime.notify import Notifier
 from pipekit.secrets import SecretsFile
 from pipekit.store import Store
 from pipekit.store.runs import GroupRun, Run

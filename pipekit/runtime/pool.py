@@ -3,7 +3,7 @@
 ``RunPool.submit_module`` opens the run and takes the module's lock in the
 calling process (``Engine.start_module``), so the caller gets the run id, or
 ``ModuleBusyError``, at once. The run itself is carried out by a child process,
-``python -m pipekit.engine.worker``, which adopts the run. At most
+``python -m pipekit.runtime.worker``, which adopts the run. At most
 ``max_workers`` children run at a time; later jobs wait in FIFO order, already
 holding their lock, their run ``running`` with the live-log line
 ``queued: waiting for a free worker``.
@@ -167,7 +167,7 @@ class RunPool:
         return ended
 
     def _launch(self, job: _Job) -> None:
-        cmd = [sys.executable, "-m", "pipekit.engine.worker"]
+        cmd = [sys.executable, "-m", "pipekit.runtime.worker"]
         if self.config_path is not None:
             cmd += ["--config", str(Path(self.config_path).absolute())]
         if self.memory_limit_mb:

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from pipekit.drivers import connect
-from pipekit.engine.pool import QUEUED, RunPool
 from pipekit.errors import ModuleBusyError, NotFoundError, PipekitError
+from pipekit.runtime.pool import QUEUED, RunPool
 from pipekit.store import Store
 from pipekit.store.runs import Run
 

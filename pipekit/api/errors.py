@@ -1,0 +1,82 @@
+"""How a ``PipekitError`` becomes an HTTP answer: the status by the error's class.
+
+    404  NotFoundError
+    409  AlreadyExistsError, InUseError, ModuleBusyError (with ``run_id``), NotRunningError
+    422  InvalidError (ValidationError, ...SpecError), SecretError, DriverMissingError:
+         FastAPI's own shape, one entry per problem, ``loc`` = ["body", *path]
+    503  UnavailableError (no run pool), StoreError (the state DB is unusable)
+    400  anything else (a database that refused, a run that could not be planned)
+
+Every body names the error's class (``error``, or ``type`` in a 422 entry), so a
+client (and the parity tests) can tell errors apart without reading words.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from pipekit.errors import (
+    AlreadyExistsError,
+    DriverMissingError,
+    InUseError,
+    InvalidError,
+    ModuleBusyError,
+    NotFoundError,
+    NotRunningError,
+    PipekitError,
+    SecretError,
+    StoreError,
+    UnavailableError,
+)
+
+#: (error class, HTTP status), most specific first
+STATUS_BY_CLASS: tuple[tuple[type[PipekitError], int], ...] = (
+    (NotFoundError, 404),
+    (ModuleBusyError, 409),
+    (AlreadyExistsError, 409),
+    (InUseError, 409),
+    (NotRunningError, 409),
+    (InvalidError, 422),
+    (SecretError, 422),
+    (DriverMissingError, 422),
+    (UnavailableError, 503),
+    (StoreError, 503),
+)
+
+
+def status_of(exc: PipekitError) -> int:
+    for cls, status in STATUS_BY_CLASS:
+        if isinstance(exc, cls):
+            return status
+    return 400
+
+
+def body_of(exc: PipekitError) -> dict[str, Any]:
+    """The JSON body for `exc` (see the module docstring)."""
+    status = status_of(exc)
+    name = type(exc).__name__
+    if status == 422:
+        return {
+            "detail": [
+                {
+                    "loc": ["body", *(p.path.split(".") if p.path else [])],
+                    "msg": p.message,
+                    "type": name,
+                }
+                for p in exc.problems
+            ]
+        }
+    body: dict[str, Any] = {"detail": exc.message, "error": name}
+    if exc.path:
+        body["path"] = exc.path
+    if isinstance(exc, ModuleBusyError):
+        body["run_id"] = exc.run_id
+    return body
+
+
+async def handle(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PipekitError)
+    return JSONResponse(body_of(exc), status_code=status_of(exc))

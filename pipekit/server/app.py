@@ -1,0 +1,35 @@
+"""``create_app(services)``: the FastAPI application with every face mounted.
+
+Everything under ``/api`` needs HTTP Basic auth (``pipekit.api.auth``);
+``/health`` does not. Deliberate errors (``PipekitError``) are answered by
+``pipekit.api.errors`` with the status of their class.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from pipekit.api.auth import Throttle
+from pipekit.api.errors import handle
+from pipekit.api.router import health_router, router
+from pipekit.errors import PipekitError
+from pipekit.services import Services
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPI(
+        title="Pipekit",
+        version="1",
+        description="Config-driven database sync. HTTP Basic auth on everything under /api.",
+    )
+    app.state.services = services
+    app.state.config, app.state.store = (
+        services.config,
+        services.store,
+    )  # interim
+    app.state.pool, app.state.scheduler = services.pool, services.scheduler
+    app.state.throttle = Throttle()
+    app.add_exception_handler(PipekitError, handle)
+    app.include_router(health_router)
+    app.include_router(router, prefix="/api")
+    return app

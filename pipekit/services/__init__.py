@@ -1,0 +1,166 @@
+"""The service layer: every operation a face offers, defined once.
+
+    >>> from pipekit.services import Services
+    >>> with Services.open(load_config()) as sv:
+    ...     sv.modules.show("orders")            # a ModuleView
+    ...     sv.watermarks.remove("orders", "since")   # refused while the query uses it
+
+The CLI, the REST API and the web pages call these methods and nothing below
+them, so the same operation gives the same result and the same error from
+every face. A service owns:
+
+- lookups by name or id, with "did you mean" (``lookup.py``);
+- validation that reports every problem with its path (``ValidationError``);
+- writes of several steps in one state-DB transaction (``store.transaction()``);
+- the view models the faces show (``views.py`` and each service's ``*View``).
+
+One module per resource: ``connections``, ``modules`` (with watermarks, hooks,
+checks and history), ``groups``, ``schedules``, ``runs``, ``manifest``,
+``users``. ``actor`` is who acts (recorded in module history): ``cli`` or the
+API user's name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipekit.config import Config
+    from pipekit.engine.run import Engine
+    from pipekit.secrets import SecretsFile
+    from pipekit.services.connections import ConnectionService
+    from pipekit.services.groups import GroupService
+    from pipekit.services.health import HealthView
+    from pipekit.services.manifest import ManifestService
+    from pipekit.services.modules import (
+        CheckService,
+        HookService,
+        ModuleService,
+        WatermarkService,
+    )
+    from pipekit.services.runs import RunService
+    from pipekit.services.schedules import ScheduleService
+    from pipekit.services.users import UserService
+    from pipekit.store import Store
+
+__all__ = ["Services"]
+
+
+@dataclass
+class Services:
+    """The services over one state store. Make with ``Services.open(config)``."""
+
+    store: Store
+    config: Config
+    secrets: SecretsFile
+    actor: str = "cli"
+    #: the server's run pool and scheduler (None in the CLI: runs go in-process)
+    pool: Any = None
+    scheduler: Any = None
+
+    @classmethod
+    def open(
+        cls, config: Config, *, actor: str = "cli", secrets_path: Path | None = None
+    ) -> Services:
+        """Services for a loaded config (nothing is connected until used)."""
+        from pipekit.secrets import SecretsFile
+        from pipekit.store import Store
+
+        secrets = SecretsFile(secrets_path or config.secrets_path)
+        return cls(Store.open(config), config, secrets, actor)
+
+    def as_actor(self, actor: str) -> Services:
+        """The same services acting for `actor` (an API user, say)."""
+        return dataclasses.replace(self, actor=actor)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Services:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def check(self) -> int:
+        """The state DB's schema version; SchemaVersionError saying what to do if unusable."""
+        return self.store.check()
+
+    def health(self) -> HealthView:
+        """The state DB's, the scheduler's and the run pool's health (never raises)."""
+        from pipekit.services.health import health
+
+        return health(self)
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The data path, for runs in this process and for connecting to databases."""
+        from pipekit.engine.run import Engine
+
+        return Engine(self.store, self.secrets, self.config.staging_schema)
+
+    # -- the resources -------------------------------------------------------
+
+    @cached_property
+    def connections(self) -> ConnectionService:
+        from pipekit.services.connections import ConnectionService
+
+        return ConnectionService(self)
+
+    @cached_property
+    def modules(self) -> ModuleService:
+        from pipekit.services.modules import ModuleService
+
+        return ModuleService(self)
+
+    @cached_property
+    def watermarks(self) -> WatermarkService:
+        from pipekit.services.modules import WatermarkService
+
+        return WatermarkService(self)
+
+    @cached_property
+    def hooks(self) -> HookService:
+        from pipekit.services.modules import HookService
+
+        return HookService(self)
+
+    @cached_property
+    def checks(self) -> CheckService:
+        from pipekit.services.modules import CheckService
+
+        return CheckService(self)
+
+    @cached_property
+    def groups(self) -> GroupService:
+        from pipekit.services.groups import GroupService
+
+        return GroupService(self)
+
+    @cached_property
+    def schedules(self) -> ScheduleService:
+        from pipekit.services.schedules import ScheduleService
+
+        return ScheduleService(self)
+
+    @cached_property
+    def runs(self) -> RunService:
+        from pipekit.services.runs import RunService
+
+        return RunService(self)
+
+    @cached_property
+    def manifest(self) -> ManifestService:
+        from pipekit.services.manifest import ManifestService
+
+        return ManifestService(self)
+
+    @cached_property
+    def users(self) -> UserService:
+        from pipekit.services.users import UserService
+
+        return UserService(self)
