@@ -9,15 +9,16 @@ from fastapi import APIRouter, Depends, Request
 from pipekit.api import schemas
 from pipekit.api.auth import require_user
 from pipekit.api.routes import (
+    checks,
     connections,
     drivers,
     groups,
     hooks,
     manifest,
     modules,
-    parts,
     runs,
     schedules,
+    watermarks,
 )
 from pipekit.services.health import HealthView
 
@@ -29,7 +30,18 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 router = APIRouter(dependencies=[Depends(require_user)], responses=ERRORS)
-for _module in (connections, drivers, modules, hooks, parts, groups, schedules, manifest, runs):
+for _module in (
+    connections,
+    drivers,
+    modules,
+    hooks,
+    watermarks,
+    checks,
+    groups,
+    schedules,
+    manifest,
+    runs,
+):
     router.include_router(_module.router)
 
 health_router = APIRouter()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -48,18 +47,6 @@ class HealthOut(BaseModel):
 # connections -----------------------------------------------------------------
 
 
-class ConnectionOut(Out):
-    id: int
-    name: str
-    url: str
-    user: str | None
-    password: str | None = Field(description="the `$VAR` reference, never a value")
-    supports_deletes: bool
-    driver_id: int | None
-    created_at: datetime
-    updated_at: datetime
-
-
 class ConnectionIn(In):
     name: str = Field(min_length=1)
     url: str = Field(min_length=1)
@@ -76,57 +63,7 @@ class ConnectionPatch(In):
     supports_deletes: bool | None = None
 
 
-class ProbeOut(BaseModel):
-    ok: bool
-    kind: str | None = None
-    server_version: str | None = None
-    latency_ms: float | None = None
-    error: str | None = None
-
-
-class TablesOut(BaseModel):
-    schema_: str | None = Field(None, alias="schema")
-    tables: list[str]
-
-    model_config = ConfigDict(populate_by_name=True)
-
-
-class ColumnOut(BaseModel):
-    name: str
-    type: str
-    nullable: bool
-    primary_key: bool
-
-
-class ProposedColumnOut(Out):
-    source: str = Field(description="the column's name in the source")
-    dest: str = Field(description="its destination name: the alias in source_query")
-    type: str = Field(description="the source's type name")
-    dest_type: str = Field(description="the Arrow type key it travels as (string, int32, ...)")
-    nullable: bool
-    primary_key: bool
-    trimmed: bool = Field(description="read through RTRIM (fixed-width CHAR)")
-
-
-class ProposalOut(Out):
-    source_table: str
-    source_query: str
-    columns: list[ProposedColumnOut]
-    merge_key: str | None = Field(description="the primary key's destination names, 'a, b'")
-    watermark_column: str | None = Field(
-        description="a timestamp/date column named like a change time (updated_at, ...)"
-    )
-    merge_strategy: Literal["full", "incremental", "upsert"]
-    reason: str
-    dest_table: str
-    dest_ddl: str | None = Field(
-        description="CREATE TABLE on the `dest` connection; null when no `dest` was given"
-    )
-
-
 # modules ---------------------------------------------------------------------
-
-Strategy = Literal["full", "incremental", "append", "upsert"]
 
 
 class WatermarkSpec(In):
@@ -140,10 +77,11 @@ class ModuleFields(In):
     dest: str | None = None
     dest_table: str | None = None
     source_query: str | None = None
-    merge_strategy: Strategy | None = None
+    # checked by the service, so both faces refuse a bad value with the same error
+    merge_strategy: str | None = Field(None, description="full, incremental, append or upsert")
     merge_key: str | None = None
     watermark_column: str | None = None
-    watermark_op: Literal[">", ">="] | None = None
+    watermark_op: str | None = Field(None, description="'>' or '>='")
     lookback: str | None = None
     safety_lag: str | None = None
     key_sync: bool | None = None
@@ -162,57 +100,6 @@ class ModulePatch(ModuleFields):
     name: str | None = Field(None, min_length=1)
 
 
-class ModuleOut(Out):
-    id: int
-    name: str
-    source: str | None
-    dest: str | None
-    source_connection_id: int | None
-    dest_connection_id: int | None
-    dest_table: str | None
-    source_query: str | None
-    merge_strategy: str
-    merge_key: str | None
-    watermark_column: str | None
-    watermark_op: str
-    lookback: str | None
-    safety_lag: str | None
-    key_sync: bool
-    key_sync_query: str | None
-    full_refresh_cron: str | None
-    audit_columns: bool
-    enabled: bool
-    running: bool
-    locked_by_run_id: int | None
-    locked_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-
-
-class HistoryOut(Out):
-    id: int
-    module_id: int
-    changed_at: datetime
-    changed_by: str | None
-    diff: dict[str, list[Any]]
-
-
-class PreviewOut(BaseModel):
-    run_id: int
-    status: str
-    source_query: str | None
-    merge_sql: str | None
-    error: str | None
-
-
-class RunStarted(BaseModel):
-    run_id: int
-
-
-class GroupRunStarted(BaseModel):
-    group_run_id: int
-
-
 class RunRequest(In):
     dry_run: bool = False
     full_refresh: bool = False
@@ -225,29 +112,18 @@ class GroupRunRequest(In):
 # hooks, watermarks, checks ---------------------------------------------------
 
 
-class HookOut(Out):
-    id: int
-    module: str
-    run_order: int
-    sql: str
-    run_on: str
-
-
 class HookIn(In):
     module: str = Field(min_length=1, description="module id or name")
     sql: str = Field(min_length=1)
-    run_on: Literal["success", "failure", "always"] = "success"
+    run_on: str = Field("success", description="success, failure or always")
+    position: int | None = Field(None, description="1 = runs first; the others move down")
     run_order: int | None = None
 
 
-class WatermarkOut(Out):
-    id: int
-    module: str
-    name: str
-    connection: str | None
-    resolver_sql: str | None
-    default_value: str | None
-    last_value: str | None
+class HookPatch(In):
+    sql: str | None = Field(None, min_length=1)
+    run_on: str | None = Field(None, description="success, failure or always")
+    position: int | None = Field(None, description="move it: 1 = runs first")
 
 
 class WatermarkIn(In):
@@ -262,14 +138,6 @@ class WatermarkPatch(In):
     connection: str | None = None
     resolver_sql: str | None = None
     default_value: str | None = None
-
-
-class CheckOut(Out):
-    id: int
-    module: str
-    name: str
-    sql: str
-    run_order: int
 
 
 class CheckIn(In):
@@ -287,40 +155,21 @@ class CheckPatch(In):
 # groups, schedules -----------------------------------------------------------
 
 
-class MemberOut(BaseModel):
-    id: int = Field(
-        description="the module's id: DELETE /api/groups/members/{id}?group= removes it"
-    )
-    module: str
-    run_order: int
-
-
-class GroupOut(BaseModel):
-    id: int
-    name: str
-    description: str | None
-    members: list[MemberOut]
-
-
 class GroupIn(In):
     name: str = Field(min_length=1)
     description: str | None = None
     members: list[str] = Field(default_factory=list)
 
 
+class GroupPatch(In):
+    name: str | None = Field(None, min_length=1)
+    description: str | None = None
+    members: list[str] | None = Field(None, description="module ids or names, in run order")
+
+
 class MemberIn(In):
     module: str = Field(min_length=1, description="module id or name")
     position: int | None = Field(None, ge=0)
-
-
-class ScheduleOut(Out):
-    id: int
-    group: str
-    group_id: int
-    cron_expr: str
-    enabled: bool
-    last_fired_at: datetime | None
-    created_at: datetime
 
 
 class ScheduleIn(In):
@@ -333,86 +182,3 @@ class SchedulePatch(In):
     group: str | None = Field(None, min_length=1)
     cron_expr: str | None = Field(None, min_length=1)
     enabled: bool | None = None
-
-
-# runs ------------------------------------------------------------------------
-
-
-class RunOut(Out):
-    id: int
-    module_id: int | None
-    module_name: str
-    group_run_id: int | None
-    triggered_by: str | None
-    started_at: datetime
-    finished_at: datetime | None
-    status: str
-    merge_strategy: str | None
-    rows_read: int | None
-    rows_inserted: int | None
-    rows_deleted: int | None
-    row_count: int | None
-    error: str | None
-    source_query: str | None
-    merge_sql: str | None
-    hook_sql: str | None
-    check_sql: str | None
-    watermarks_json: str | None
-    schema_changes: str | None
-    cancel_requested: bool
-    pid: int | None
-    host: str | None
-
-
-class RunDetailOut(RunOut):
-    live_log: str | None
-
-
-class LiveOut(BaseModel):
-    run_id: int
-    text: str
-    offset: int
-    status: str
-    finished: bool
-
-
-class CancelOut(BaseModel):
-    run_id: int
-    cancel_requested: bool
-
-
-class GroupRunOut(Out):
-    id: int
-    group_id: int | None
-    group_name: str
-    started_at: datetime
-    finished_at: datetime | None
-    status: str
-    triggered_by: str | None
-    error: str | None
-
-
-class GroupRunDetailOut(GroupRunOut):
-    runs: list[RunOut]
-
-
-class DriverOut(BaseModel):
-    kind: str
-    schemes: list[str]
-    packages: list[str]
-    missing: list[str]
-    install: str
-    available: bool
-
-
-class ApplyChange(BaseModel):
-    kind: str
-    name: str
-    action: str
-    fields: list[str] = Field(default_factory=list)
-
-
-class ApplyOut(BaseModel):
-    changed: bool
-    dry_run: bool
-    changes: list[ApplyChange]

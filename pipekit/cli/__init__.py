@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 
 from pipekit.cli import (
     _startup,
+    browse,
     checks,
     connections,
     doctor,
@@ -87,6 +88,8 @@ def _root(
 app.command("init")(init.init)
 app.command("doctor")(doctor.doctor)
 app.command("quickstart")(quickstart.quickstart)
+app.command("browse")(browse.browse)
+app.command("propose")(browse.propose)
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(connections.app, name="connections")
 app.add_typer(drivers.app, name="drivers")

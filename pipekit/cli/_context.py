@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from pipekit.config import Config
     from pipekit.secrets import SecretsFile
     from pipekit.services import Services
-    from pipekit.store import Store
 
 OK = "✓"
 BAD = "✗"
@@ -72,19 +71,6 @@ def load(ctx: typer.Context) -> Config:
     from pipekit.config import load_config
 
     return load_config(state(ctx).config_path)
-
-
-def open_store(ctx: typer.Context) -> Store:
-    """The state store of the current config (not yet checked or connected).
-
-    Opening it ends start-up: the store, and for `run` the engine, are imported.
-    """
-    from pipekit.cli import _startup
-    from pipekit.store import Store
-
-    store = Store.open(load(ctx))
-    _startup.started()
-    return store
 
 
 def open_services(ctx: typer.Context) -> Services:

@@ -1,28 +1,29 @@
-"""`pipekit connections add|list|show|test|rm`: named source and destination databases.
+"""`pipekit connections add|list|show|edit|test|rm`: named source and destination databases.
 
 Passwords are stored as `$VAR` references only. `--password-prompt` asks for
-the value, keeps it in the secrets file as ``<NAME>_PASSWORD`` and stores the
-reference. Every input is checked before anything is written.
+the value; the service keeps it in the secrets file as ``<NAME>_PASSWORD`` and
+stores the reference. Every input is checked before anything is written (and
+before the password is asked for). Each command calls ``sv.connections``, as
+the REST API does; `--json` prints the API's objects.
 """
 
 import typer
 
-from pipekit.cli._context import OK, WARN, check_line, open_store, out, say, secrets_file
+from pipekit.cli._context import (
+    JSON_HELP,
+    OK,
+    WARN,
+    check_line,
+    emit_json,
+    json_mode,
+    open_services,
+    out,
+    say,
+)
 
 app = typer.Typer(help="Named database connections (URL, user, password reference).")
 
-
-def _refuse_literal(password: str) -> None:
-    from pipekit.errors import SecretError
-    from pipekit.secrets import is_reference
-
-    if not is_reference(password):
-        # Never repeat the value: it is probably the real password.
-        raise SecretError(
-            "--password takes a secret reference such as '$ERP_PW' (in single quotes, so "
-            "the shell does not expand it), not the password itself; use --password-prompt "
-            "to type the password, or `pipekit secrets set ERP_PW` and --password '$ERP_PW'"
-        )
+JSON = typer.Option(False, "--json", help=JSON_HELP)
 
 
 @app.command("add")
@@ -40,89 +41,56 @@ def add(
     no_deletes: bool = typer.Option(
         False, "--no-deletes", help="The database cannot DELETE: load insert-only."
     ),
+    as_json: bool = JSON,
 ) -> None:
     """Add a connection (the URL is checked against the installed drivers first)."""
-    from pipekit.engine.connections import add_connection, password_secret_name, validate_url
-    from pipekit.errors import ConnectionSpecError
-    from pipekit.secrets import reference_name
-    from pipekit.store.repo import check_name
-
-    # Everything that can be checked is checked before anything is written.
-    check_name("connection", name, ConnectionSpecError)
-    kind = validate_url(url)
-    if password is not None and password_prompt:
-        raise ConnectionSpecError("give either --password '$VAR' or --password-prompt, not both")
-    if password is not None:
-        _refuse_literal(password)
-    sf = secrets_file(ctx)
-    with open_store(ctx) as store:
-        store.connections.ensure_absent(name)
-        previous: str | None = None
-        secret_key: str | None = None
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        kind = sv.connections.check_new(name, url, password=password, prompted=password_prompt)
+        stored = None
         if password_prompt:
-            secret_key = password_secret_name(name)
             value = typer.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True)
-            previous = sf.read().get(secret_key)
-            sf.set(secret_key, value)
-            password = f"${secret_key}"
-        try:
-            conn = add_connection(
-                store, name, url, user=user, password=password, supports_deletes=not no_deletes
+            conn, stored = sv.connections.add_with_secret(
+                name, url, value=value, user=user, supports_deletes=not no_deletes
             )
-        except BaseException:
-            if secret_key is not None:  # leave the secrets file as it was
-                if previous is None:
-                    sf.remove(secret_key)
-                else:
-                    sf.set(secret_key, previous)
-            raise
-    if secret_key is not None:
-        note = " (replaced its old value)" if previous is not None else ""
-        check_line(OK, f"stored the password as secret {secret_key} in {sf.path}{note}")
+        else:
+            conn = sv.connections.add(
+                name, url, user=user, password=password, supports_deletes=not no_deletes
+            )
+        missing = sv.connections.missing_secret(conn) if stored is None else None
+    if as_json:
+        emit_json(ctx, conn)
+        return
+    if stored is not None:
+        note = " (replaced its old value)" if stored.replaced else ""
+        check_line(OK, f"stored the password as secret {stored.key} in {stored.path}{note}")
     check_line(OK, f"added {kind} connection '{conn.name}' ({conn.url})")
-    if conn.password and secret_key is None and not _resolvable(conn.password, sf):
-        key = reference_name(conn.password)
-        check_line(WARN, f"${key} is not set yet; set it with `pipekit secrets set {key}`")
+    if missing:
+        check_line(WARN, f"${missing} is not set yet; set it with `pipekit secrets set {missing}`")
     say(f"Test it with `pipekit connections test {conn.name}`.")
 
 
-def _resolvable(reference: str, sf: object) -> bool:
-    from pipekit.errors import SecretError
-    from pipekit.secrets import resolve
-
-    try:
-        resolve(reference, sf)  # type: ignore[arg-type]
-    except SecretError:
-        return False
-    return True
-
-
-def _kind(url: str) -> str:
-    from pipekit.drivers import kind_for_url
-    from pipekit.errors import PipekitError
-
-    try:
-        return kind_for_url(url)
-    except PipekitError:
-        return "?"
-
-
 @app.command("list")
-def list_(ctx: typer.Context) -> None:
+def list_(ctx: typer.Context, as_json: bool = JSON) -> None:
     """List connections: name, kind, URL, user, password reference, deletes."""
     from rich.table import Table
 
-    with open_store(ctx) as store:
-        conns = store.connections.list()
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        conns = sv.connections.list()
+        kinds = [sv.connections.kind(c.url) for c in conns]
+    if as_json:
+        emit_json(ctx, conns)
+        return
     if not conns:
         say("no connections yet; add one with `pipekit connections add NAME URL`")
         return
     table = Table("name", "kind", "url", "user", "password", "deletes")
     table.columns[2].overflow = "fold"
-    for c in conns:
+    for c, kind in zip(conns, kinds, strict=True):
         table.add_row(
             c.name,
-            _kind(c.url),
+            kind,
             c.url,
             c.user or "",
             c.password or "",
@@ -132,13 +100,22 @@ def list_(ctx: typer.Context) -> None:
 
 
 @app.command("show")
-def show(ctx: typer.Context, name: str = typer.Argument(..., help="Connection name.")) -> None:
+def show(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Connection name or id."),
+    as_json: bool = JSON,
+) -> None:
     """Show one connection."""
-    with open_store(ctx) as store:
-        c = store.connections.get(name)
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        c = sv.connections.show(name)
+        kind = sv.connections.kind(c.url)
+    if as_json:
+        emit_json(ctx, c)
+        return
     rows = [
         ("name", c.name),
-        ("kind", _kind(c.url)),
+        ("kind", kind),
         ("url", c.url),
         ("user", c.user or "-"),
         ("password", c.password or "-"),
@@ -150,32 +127,75 @@ def show(ctx: typer.Context, name: str = typer.Argument(..., help="Connection na
         say(f"{key + ':':<18}{value}")
 
 
-@app.command("test")
-def test(ctx: typer.Context, name: str = typer.Argument(..., help="Connection name.")) -> None:
-    """Connect and report the server version and latency; exit 1 with the reason if it fails."""
-    from pipekit.engine.connections import probe
-    from pipekit.errors import DatabaseError
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Connection name or id."),
+    new_name: str | None = typer.Option(None, "--name", help="Rename it."),
+    url: str | None = typer.Option(None, "--url", help="A new URL (checked like `add`)."),
+    user: str | None = typer.Option(None, "--user", "-u", help="A new user ('' for none)."),
+    password: str | None = typer.Option(
+        None, "--password", help="A new secret reference such as '$ERP_PW' ('' for none)."
+    ),
+    deletes: bool | None = typer.Option(
+        None, "--deletes/--no-deletes", help="Whether the database can DELETE."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Change a connection's name, URL, user, password reference or deletes."""
+    json_mode(ctx, as_json)
+    changes = {
+        k: v
+        for k, v in (
+            ("name", new_name),
+            ("url", url),
+            ("user", user),
+            ("password", password),
+            ("supports_deletes", deletes),
+        )
+        if v is not None
+    }
+    with open_services(ctx) as sv:
+        c = sv.connections.update(name, **changes)
+    if as_json:
+        emit_json(ctx, c)
+        return
+    what = ", ".join(changes) or "nothing"
+    check_line(OK, f"updated connection '{c.name}' ({what})")
 
-    sf = secrets_file(ctx)
-    with open_store(ctx) as store:
-        conn = store.connections.get(name)
-    try:
-        result = probe(conn, sf)
-    except DatabaseError as exc:
-        raise type(exc)(f"connection '{name}' failed: {exc}", reason=exc.reason) from None
-    check_line(
-        OK,
-        f"{name}: {result.kind} {result.server_version} ({result.latency_ms:.0f} ms)",
-    )
+
+@app.command("test")
+def test(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Connection name or id."),
+    as_json: bool = JSON,
+) -> None:
+    """Connect and report the server version and latency; exit 1 with the reason if it fails."""
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        result = sv.connections.test(name, strict=not as_json)
+    if as_json:
+        emit_json(ctx, result)
+        if not result.ok:
+            raise typer.Exit(1)
+        return
+    check_line(OK, f"{name}: {result.kind} {result.server_version} ({result.latency_ms:.0f} ms)")
 
 
 @app.command("rm")
-def rm(ctx: typer.Context, name: str = typer.Argument(..., help="Connection name.")) -> None:
+def rm(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Connection name or id."),
+    as_json: bool = JSON,
+) -> None:
     """Remove a connection (refused while modules use it). Its secret is kept."""
-    with open_store(ctx) as store:
-        conn = store.connections.get(name)
-        store.connections.remove(name)
-    check_line(OK, f"removed connection '{name}'")
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        conn = sv.connections.remove(name)
+    if as_json:
+        emit_json(ctx, {"deleted": True})
+        return
+    check_line(OK, f"removed connection '{conn.name}'")
     if conn.password:
         from pipekit.secrets import reference_name
 

@@ -3,24 +3,30 @@
 A group is an ordered list of modules that run together; schedules fire
 groups. Groups have no enabled flag of their own: disable their schedules
 (`pipekit schedules disable ID`) or their modules (`pipekit modules disable`).
-Positions on the command line count from 1.
+Positions on the command line count from 1. Every command calls the groups
+service (``pipekit.services.groups``); with --json it prints the API's JSON.
 """
 
 import typer
 
-from pipekit.cli._context import OK, check_line, open_store, out, say
-from pipekit.cli._parts import (
-    check_modules_exist,
-    get_group,
-    print_fields,
-    when,
-    yes_no,
+from pipekit.cli._context import (
+    JSON_HELP,
+    OK,
+    check_line,
+    emit_json,
+    json_mode,
+    open_services,
+    out,
+    say,
 )
+from pipekit.cli._parts import labelled, print_fields, when, yes_no
 
 app = typer.Typer(help="Groups: ordered lists of modules that run together.")
 
+JSON = typer.Option(False, "--json", help=JSON_HELP)
 
-def _members_line(members: tuple[str, ...] | list[str]) -> str:
+
+def _members_line(members: list[str]) -> str:
     return " → ".join(members) if members else "(no modules)"
 
 
@@ -30,17 +36,16 @@ def add(
     name: str = typer.Argument(..., help="Group name, e.g. nightly."),
     modules: list[str] | None = typer.Argument(None, help="Member modules, in run order."),
     description: str | None = typer.Option(None, "--description", "-d", help="What it is for."),
+    as_json: bool = JSON,
 ) -> None:
     """Add a group, optionally with its modules in run order."""
-    from pipekit.store import GroupSpecError
-    from pipekit.store.repo import check_name
-
-    members = list(modules or [])
-    check_name("group", name, GroupSpecError)
-    with open_store(ctx) as store:
-        check_modules_exist(store, members)
-        group = store.groups.add(name, description=description, members=members)
-    check_line(OK, f"added group '{group.name}': {_members_line(group.members)}")
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        group = sv.groups.add(name, description, list(modules or []))
+    if as_json:
+        emit_json(ctx, group)
+        return
+    check_line(OK, f"added group '{group.name}': {_members_line(group.modules)}")
     say(f"Schedule it with `pipekit schedules add {group.name} '0 2 * * *'`.")
 
 
@@ -52,29 +57,31 @@ def edit(
     description: str | None = typer.Option(
         None, "--description", "-d", help='New description ("" clears it).'
     ),
+    as_json: bool = JSON,
 ) -> None:
     """Rename a group or change its description (members: `groups members`)."""
     from pipekit.errors import PipekitError
-    from pipekit.store import UNSET, GroupSpecError
-    from pipekit.store.repo import check_name
+    from pipekit.services.groups import UNSET
 
+    json_mode(ctx, as_json)
     if rename is None and description is None:
         raise PipekitError(
             "nothing to change; give --rename NEW or --description TEXT "
             "(members change with `pipekit groups members`)"
         )
-    if rename is not None:
-        check_name("group", rename, GroupSpecError)
-    with open_store(ctx) as store:
-        get_group(store, name)
-        group = store.groups.update(
+    with open_services(ctx) as sv:
+        before = sv.groups.show(name)
+        group = sv.groups.update(
             name,
-            new_name=UNSET if rename is None else rename,
+            name=UNSET if rename is None else rename,
             description=UNSET if description is None else description,
         )
+    if as_json:
+        emit_json(ctx, group)
+        return
     changes = []
-    if rename is not None and rename != name:
-        changes.append(f"renamed from '{name}'")
+    if group.name != before.name:
+        changes.append(f"renamed from '{before.name}'")
     if description is not None:
         changes.append(f"description: {group.description or '(none)'}")
     check_line(
@@ -89,22 +96,26 @@ def members(
     modules: list[str] | None = typer.Argument(
         None, help="The modules, in run order (replaces the list). None: print the members."
     ),
+    as_json: bool = JSON,
 ) -> None:
     """Set the group's modules to exactly these, in this order (no modules: show them)."""
-    with open_store(ctx) as store:
-        before = get_group(store, name)
-        if not modules:
-            for i, member in enumerate(before.members, 1):
-                say(f"{i}. {member}")
-            if not before.members:
-                say(f"group '{name}' has no modules; set them with `pipekit groups members`")
-            return
-        check_modules_exist(store, modules)
-        group = store.groups.set_members(name, modules)
-    if group.members == before.members:
-        check_line(OK, f"group '{name}' already has these modules: {_members_line(group.members)}")
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        before = sv.groups.show(name)
+        group = sv.groups.set_members(name, modules) if modules else before
+    if as_json:
+        emit_json(ctx, group)
+        return
+    if not modules:
+        for i, member in enumerate(before.modules, 1):
+            say(f"{i}. {member}")
+        if not before.members:
+            say(f"group '{before.name}' has no modules; set them with `pipekit groups members`")
+    elif group.modules == before.modules:
+        line = _members_line(group.modules)
+        check_line(OK, f"group '{group.name}' already has these modules: {line}")
     else:
-        check_line(OK, f"group '{name}': {_members_line(group.members)}")
+        check_line(OK, f"group '{group.name}': {_members_line(group.modules)}")
 
 
 @app.command("add-member")
@@ -115,27 +126,24 @@ def add_member(
     position: int | None = typer.Option(
         None, "--position", "-p", help="1 = runs first (default: last)."
     ),
+    as_json: bool = JSON,
 ) -> None:
     """Add a module to a group, last or at --position (a member already there is moved)."""
-    from pipekit.errors import PipekitError
-
-    with open_store(ctx) as store:
-        before = get_group(store, name)
-        check_modules_exist(store, [module])
-        others = [m for m in before.members if m != module]
-        if position is not None and not 1 <= position <= len(others) + 1:
-            raise PipekitError(
-                f"--position {position} is out of range; group '{name}' would have "
-                f"{len(others) + 1} member(s), so use 1 to {len(others) + 1}"
-            )
-        group = store.groups.add_member(
-            name, module, position=None if position is None else position - 1
-        )
-    verb = "moved" if module in before.members else "added"
-    where = group.members.index(module) + 1
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        before = sv.groups.show(name)
+        with labelled(as_json, {"position": "--position"}):
+            group = sv.groups.add_member(name, module, position, first=1)
+        module = sv.groups.module_name(module)  # it may have been given by id
+    if as_json:
+        emit_json(ctx, group)
+        return
+    verb = "moved" if module in before.modules else "added"
+    where = group.modules.index(module) + 1
     check_line(
         OK,
-        f"{verb} '{module}' in group '{name}' at position {where}: {_members_line(group.members)}",
+        f"{verb} '{module}' in group '{group.name}' at position {where}: "
+        f"{_members_line(group.modules)}",
     )
 
 
@@ -144,72 +152,73 @@ def remove_member(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Group name."),
     module: str = typer.Argument(..., help="Module to take out (the module itself is kept)."),
+    as_json: bool = JSON,
 ) -> None:
     """Take a module out of a group (the module itself is kept)."""
-    from pipekit.errors import NotFoundError
-
-    with open_store(ctx) as store:
-        before = get_group(store, name)
-        if module not in before.members:
-            check_modules_exist(store, [module])
-            raise NotFoundError(
-                f"module '{module}' is not a member of group '{name}' "
-                f"(members: {', '.join(before.members) or 'none'})"
-            )
-        group = store.groups.remove_member(name, module)
-    check_line(OK, f"removed '{module}' from group '{name}': {_members_line(group.members)}")
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        before = sv.groups.show(name)
+        group = sv.groups.remove_member(name, module)
+    if as_json:
+        emit_json(ctx, group)
+        return
+    (gone,) = [m for m in before.modules if m not in group.modules] or [module]
+    check_line(OK, f"removed '{gone}' from group '{group.name}': {_members_line(group.modules)}")
 
 
 @app.command("list")
-def list_(ctx: typer.Context) -> None:
+def list_(ctx: typer.Context, as_json: bool = JSON) -> None:
     """List groups: members in order, schedules, last group run."""
     from rich.table import Table
 
-    with open_store(ctx) as store:
-        groups = store.groups.list()
-        schedules = store.schedules.list()
-        last = {g.name: store.runs.list_group(g.name, limit=1) for g in groups}
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        if as_json:
+            emit_json(ctx, sv.groups.list())
+            return
+        groups = sv.groups.overview()
     if not groups:
         say("no groups yet; add one with `pipekit groups add NAME MODULE ...`")
         return
     table = Table("name", "modules", "schedules", "last run", "description")
     table.columns[1].overflow = "fold"
     for g in groups:
-        crons = [
-            s.cron_expr + ("" if s.enabled else " (off)") for s in schedules if s.group == g.name
-        ]
-        runs = last[g.name]
+        crons = [s.cron_expr + ("" if s.enabled else " (off)") for s in g.schedules]
+        last = g.runs[0] if g.runs else None
         table.add_row(
-            g.name,
-            _members_line(g.members),
+            g.group.name,
+            _members_line(g.group.modules),
             ", ".join(crons) or "-",
-            f"{runs[0].status} {when(runs[0].started_at)}" if runs else "never",
-            g.description or "",
+            f"{last.status} {when(last.started_at)}" if last else "never",
+            g.group.description or "",
         )
     out().print(table)
 
 
 @app.command("show")
-def show(ctx: typer.Context, name: str = typer.Argument(..., help="Group name.")) -> None:
+def show(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Group name or id."),
+    as_json: bool = JSON,
+) -> None:
     """Show a group: members in order (enabled?), schedules, recent group runs."""
     from rich.table import Table
 
-    from pipekit.cli.schedules import next_fire
-
-    with open_store(ctx) as store:
-        group = get_group(store, name)
-        modules = {m.name: m for m in store.modules.list()}
-        schedules = store.schedules.list(group=name)
-        runs = store.runs.list_group(name, limit=5)
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        if as_json:
+            emit_json(ctx, sv.groups.show(name))
+            return
+        detail = sv.groups.detail(name, runs=5)
+    group = detail.group
     print_fields([("name", group.name), ("description", group.description or "-")])
     say("")
-    if group.members:
+    if detail.members:
         table = Table("#", "module", "enabled", "strategy", "source → dest", title="members")
-        for i, member in enumerate(group.members, 1):
-            m = modules[member]
+        for m in detail.members:
             table.add_row(
-                str(i),
-                m.name,
+                str(m.position),
+                m.module,
                 yes_no(m.enabled),
                 m.merge_strategy,
                 f"{m.source or '-'} → {m.dest or '-'}:{m.dest_table or '-'}",
@@ -217,23 +226,23 @@ def show(ctx: typer.Context, name: str = typer.Argument(..., help="Group name.")
         out().print(table)
     else:
         say("members: none; add them with `pipekit groups add-member`")
-    if schedules:
+    if detail.schedules:
         table = Table("id", "cron", "enabled", "next (local)", "last fired", title="schedules")
-        for s in schedules:
+        for s in detail.schedules:
             table.add_row(
                 str(s.id),
                 s.cron_expr,
                 yes_no(s.enabled),
-                when(next_fire(s.cron_expr), seconds=False) if s.enabled else "- (disabled)",
+                when(s.next_fire_at, seconds=False) if s.next_fire_at else "- (disabled)",
                 when(s.last_fired_at),
             )
         out().print(table)
     else:
-        say(f"schedules: none; add one with `pipekit schedules add {name} CRON`")
-    if runs:
+        say(f"schedules: none; add one with `pipekit schedules add {group.name} CRON`")
+    if detail.runs:
         table = Table("run", "started", "finished", "status", "by", "error", title="recent runs")
         table.columns[5].overflow = "fold"
-        for r in runs:
+        for r in detail.runs:
             table.add_row(
                 str(r.id),
                 when(r.started_at),
@@ -248,11 +257,17 @@ def show(ctx: typer.Context, name: str = typer.Argument(..., help="Group name.")
 
 
 @app.command("rm")
-def rm(ctx: typer.Context, name: str = typer.Argument(..., help="Group name.")) -> None:
+def rm(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Group name or id."),
+    as_json: bool = JSON,
+) -> None:
     """Remove a group and its schedules (its modules and run history are kept)."""
-    with open_store(ctx) as store:
-        get_group(store, name)
-        schedules = store.schedules.list(group=name)
-        store.groups.remove(name)
-    extra = f" and its {len(schedules)} schedule(s)" if schedules else ""
-    check_line(OK, f"removed group '{name}'{extra}; its modules and run history were kept")
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        removed = sv.groups.remove(name)
+    if as_json:
+        emit_json(ctx, {"deleted": True})
+        return
+    extra = f" and its {removed.schedules} schedule(s)" if removed.schedules else ""
+    check_line(OK, f"removed group '{removed.name}'{extra}; its modules and run history were kept")

@@ -3,83 +3,36 @@
 Hooks have no names: they are addressed by the id that `add` prints and `list`
 shows. They run in order (position 1 first) by outcome: ``success`` (after the
 merge committed), ``failure`` (after a failed run) or ``always``. A failed hook
-fails the run but cannot undo committed data.
+fails the run but cannot undo committed data. Every command calls ``sv.hooks``.
 """
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import typer
 
-from pipekit.cli._context import OK, check_line, open_store, out, say
-from pipekit.cli._parts import (
-    check_change,
-    get_module,
-    one_line,
-    print_fields,
-    print_sql,
-    read_sql,
-    suggestion,
-    warn_all,
+from pipekit.cli._context import (
+    JSON_HELP,
+    OK,
+    check_line,
+    emit_json,
+    json_mode,
+    open_services,
+    out,
+    say,
 )
-
-if TYPE_CHECKING:
-    from pipekit.store import Hook, Store
+from pipekit.cli._parts import labelled, one_line, print_fields, print_sql, read_sql, warn_all
 
 app = typer.Typer(help="Hooks: SQL run on the destination after a module's merge.")
 
-RUN_ON = ("success", "failure", "always")
-
-
-def _run_on(value: str | None) -> str | None:
-    from pipekit.errors import PipekitError
-
-    if value is not None and value not in RUN_ON:
-        raise PipekitError(
-            f"--run-on {value!r} is not one of {', '.join(RUN_ON)}{suggestion(value, RUN_ON)}"
-        )
-    return value
-
-
-def _position(position: int | None, count: int, module: str) -> int | None:
-    """The 0-based index for a 1-based --position among `count` places."""
-    from pipekit.errors import PipekitError
-
-    if position is None:
-        return None
-    if not 1 <= position <= count:
-        raise PipekitError(
-            f"--position {position} is out of range; module '{module}' would have "
-            f"{count} hook(s), so use 1 to {count}"
-        )
-    return position - 1
-
-
-def _hook(store: "Store", hook_id: int) -> "Hook":
-    from pipekit.errors import NotFoundError
-
-    try:
-        return store.hooks.get(hook_id)
-    except NotFoundError:
-        raise NotFoundError(
-            f"no hook with id {hook_id}; `pipekit hooks list MODULE` shows a module's hooks "
-            "and their ids"
-        ) from None
-
-
-def _place(store: "Store", others: "list[Hook]", index: int) -> None:
-    """Renumber `others` (the module's hooks in order, without the one being placed)
-    0, 1, 2, ... leaving run order `index` free; only hooks whose order changes are written."""
-    for i, hook in enumerate(others):
-        order = i if i < index else i + 1
-        if hook.run_order != order:
-            store.hooks.update(hook.id, run_order=order)
+JSON = typer.Option(False, "--json", help=JSON_HELP)
+OPTIONS = {"run_on": "--run-on", "position": "--position", "sql": "--sql"}
+HOOK_ID = typer.Argument(..., metavar="HOOK_ID", help="Hook id (see `hooks list`).")
 
 
 @app.command("add")
 def add(
     ctx: typer.Context,
-    module: str = typer.Argument(..., help="Module name."),
+    module: str = typer.Argument(..., help="Module name or id."),
     sql: str | None = typer.Option(None, "--sql", help="The SQL, run on the destination."),
     sql_file: Path | None = typer.Option(
         None, "--sql-file", help="Read the SQL from a file ('-': stdin)."
@@ -88,103 +41,82 @@ def add(
     position: int | None = typer.Option(
         None, "--position", "-p", help="1 = runs first (default: last)."
     ),
+    as_json: bool = JSON,
 ) -> None:
     """Add a hook to a module (it runs last unless --position says otherwise)."""
+    json_mode(ctx, as_json)
     text = read_sql(sql, sql_file, what="hook SQL")
     assert text is not None
-    _run_on(run_on)
-    with open_store(ctx) as store:
-        m = get_module(store, module)
-        hooks = store.hooks.list(module)
-        index = _position(position, len(hooks) + 1, module)
-
-        def change(spec: dict[str, Any]) -> dict[str, Any]:
-            at = len(spec["hooks"]) if index is None else index
-            spec["hooks"].insert(at, {"sql": text, "run_on": run_on})
-            return spec
-
-        warnings = check_change(store, m, change, f"the new hook of module '{module}'")
-        if index is None:
-            hook = store.hooks.add(module, text, run_on=run_on)
-        else:
-            _place(store, hooks, index)
-            hook = store.hooks.add(module, text, run_on=run_on, run_order=index)
-        where = [h.id for h in store.hooks.list(module)].index(hook.id) + 1
+    with open_services(ctx) as sv, labelled(as_json, OPTIONS):
+        hook = sv.hooks.add(module, text, run_on=run_on, position=position)
+        where = [h.id for h in sv.hooks.list(hook.module)].index(hook.id) + 1
+    if as_json:
+        emit_json(ctx, hook)
+        return
     check_line(
-        OK, f"added hook {hook.id} to module '{module}' (position {where}, runs on {hook.run_on})"
+        OK,
+        f"added hook {hook.id} to module '{hook.module}' (position {where}, runs on {hook.run_on})",
     )
-    warn_all(warnings)
+    warn_all(hook.warnings)
 
 
 @app.command("edit")
 def edit(
     ctx: typer.Context,
-    hook_id: int = typer.Argument(..., metavar="HOOK_ID", help="Hook id (see `hooks list`)."),
+    hook_id: int = HOOK_ID,
     sql: str | None = typer.Option(None, "--sql", help="New SQL."),
     sql_file: Path | None = typer.Option(
         None, "--sql-file", help="Read the new SQL from a file ('-': stdin)."
     ),
     run_on: str | None = typer.Option(None, "--run-on", help="success, failure or always."),
     position: int | None = typer.Option(None, "--position", "-p", help="Move it: 1 = first."),
+    as_json: bool = JSON,
 ) -> None:
     """Change a hook's SQL, outcome or position (only the options given change)."""
-    from pipekit.errors import PipekitError
-    from pipekit.store import UNSET
+    from pipekit.errors import InvalidError
 
+    json_mode(ctx, as_json)
     text = read_sql(sql, sql_file, what="hook SQL", required=False)
-    _run_on(run_on)
     if text is None and run_on is None and position is None:
-        raise PipekitError("nothing to change; give --sql, --sql-file, --run-on or --position")
-    with open_store(ctx) as store:
-        old = _hook(store, hook_id)
-        module = old.module
-        m = get_module(store, module)
-        hooks = store.hooks.list(module)
-        current = [h.id for h in hooks].index(hook_id)
-        index = _position(position, len(hooks), module)
-        target = current if index is None else index
-
-        def change(spec: dict[str, Any]) -> dict[str, Any]:
-            item = spec["hooks"].pop(current)
-            if text is not None:
-                item["sql"] = text
-            if run_on is not None:
-                item["run_on"] = run_on
-            spec["hooks"].insert(target, item)
-            return spec
-
-        warnings = check_change(store, m, change, f"hook {hook_id} of module '{module}'")
-        if target != current:
-            _place(store, [h for h in hooks if h.id != hook_id], target)
-        hook = store.hooks.update(
-            hook_id,
-            sql=UNSET if text is None else text,
-            run_on=UNSET if run_on is None else run_on,
-            run_order=UNSET if target == current else target,
-        )
+        raise InvalidError("nothing to change; give --sql, --sql-file, --run-on or --position")
+    with open_services(ctx) as sv, labelled(as_json, OPTIONS):
+        old = sv.hooks.show(hook_id)
+        before = [h.id for h in sv.hooks.list(old.module)].index(hook_id)
+        hook = sv.hooks.update(hook_id, sql=text, run_on=run_on, position=position)
+        after = [h.id for h in sv.hooks.list(hook.module)].index(hook_id)
+    if as_json:
+        emit_json(ctx, hook)
+        return
     changed = []
-    if target != current:
-        changed.append(f"position {current + 1} → {target + 1}")
+    if after != before:
+        changed.append(f"position {before + 1} → {after + 1}")
     if hook.run_on != old.run_on:
         changed.append(f"runs on {old.run_on} → {hook.run_on}")
     if hook.sql != old.sql:
         changed.append("SQL changed")
     check_line(
         OK,
-        f"updated hook {hook_id} of module '{module}'"
+        f"updated hook {hook_id} of module '{hook.module}'"
         + (f": {'; '.join(changed)}" if changed else " (nothing changed)"),
     )
-    warn_all(warnings)
+    warn_all(hook.warnings)
 
 
 @app.command("list")
-def list_(ctx: typer.Context, module: str = typer.Argument(..., help="Module name.")) -> None:
+def list_(
+    ctx: typer.Context,
+    module: str = typer.Argument(..., help="Module name or id."),
+    as_json: bool = JSON,
+) -> None:
     """List a module's hooks in the order they run."""
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        hooks = sv.hooks.list(module)
+    if as_json:
+        emit_json(ctx, hooks)
+        return
     from rich.table import Table
 
-    with open_store(ctx) as store:
-        get_module(store, module)
-        hooks = store.hooks.list(module)
     if not hooks:
         say(f"module '{module}' has no hooks; add one with `pipekit hooks add {module} --sql ...`")
         return
@@ -196,14 +128,15 @@ def list_(ctx: typer.Context, module: str = typer.Argument(..., help="Module nam
 
 
 @app.command("show")
-def show(
-    ctx: typer.Context,
-    hook_id: int = typer.Argument(..., metavar="HOOK_ID", help="Hook id (see `hooks list`)."),
-) -> None:
+def show(ctx: typer.Context, hook_id: int = HOOK_ID, as_json: bool = JSON) -> None:
     """Show one hook with its full SQL."""
-    with open_store(ctx) as store:
-        hook = _hook(store, hook_id)
-        ids = [h.id for h in store.hooks.list(hook.module)]
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        hook = sv.hooks.show(hook_id)
+        ids = [h.id for h in sv.hooks.list(hook.module)]
+    if as_json:
+        emit_json(ctx, hook)
+        return
     print_fields(
         [
             ("id", hook.id),
@@ -216,12 +149,12 @@ def show(
 
 
 @app.command("rm")
-def rm(
-    ctx: typer.Context,
-    hook_id: int = typer.Argument(..., metavar="HOOK_ID", help="Hook id (see `hooks list`)."),
-) -> None:
+def rm(ctx: typer.Context, hook_id: int = HOOK_ID, as_json: bool = JSON) -> None:
     """Remove a hook."""
-    with open_store(ctx) as store:
-        hook = _hook(store, hook_id)
-        store.hooks.remove(hook_id)
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        hook = sv.hooks.remove(hook_id)
+    if as_json:
+        emit_json(ctx, {"deleted": True})
+        return
     check_line(OK, f"removed hook {hook_id} from module '{hook.module}' ({one_line(hook.sql, 50)})")

@@ -1,8 +1,10 @@
 """`pipekit apply FILE` and `pipekit export [FILE]`: the whole configuration as YAML.
 
 A file is validated in full before anything is written; every problem is
-printed on its own `error:` line with its path in the file (exit 1). The format
-is documented in docs/yaml.md.
+printed on its own `error:` line with its path in the file (exit 1), and the
+writes are one transaction: all of the file is applied or nothing. Both commands
+call the manifest service (``pipekit.services.manifest``), as the API does; the
+format is documented in docs/yaml.md.
 """
 
 from pathlib import Path
@@ -10,7 +12,18 @@ from pathlib import Path
 import typer
 from rich.text import Text
 
-from pipekit.cli._context import OK, check_line, err, open_store, out, print_error, say
+from pipekit.cli._context import (
+    JSON_HELP,
+    OK,
+    check_line,
+    emit_json,
+    err,
+    json_mode,
+    open_services,
+    out,
+    print_error,
+    say,
+)
 
 _MARKS = {"created": ("+", "green"), "updated": ("~", "yellow"), "removed": ("-", "red")}
 _WOULD = {"created": "would create", "updated": "would update", "removed": "would remove"}
@@ -18,27 +31,41 @@ _WOULD = {"created": "would create", "updated": "would update", "removed": "woul
 
 def apply(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="The YAML file (see docs/yaml.md).", dir_okay=False),
+    file: Path = typer.Argument(
+        ..., help="The YAML file (see docs/yaml.md); - reads standard input.", dir_okay=False
+    ),
     prune: bool = typer.Option(
         False, "--prune", help="Also remove connections, modules, groups and schedules not in FILE."
     ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Validate and show what would change; change nothing."
     ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Create or update connections, modules, groups and schedules from a YAML file."""
-    from pipekit.engine.manifest import ManifestError, apply_manifest
+    import sys
 
-    with open_store(ctx) as store:
+    from pipekit.errors import ManifestError
+
+    json_mode(ctx, as_json)
+    stdin = str(file) == "-"
+    manifest = sys.stdin.read() if stdin else file
+    label = "standard input" if stdin else str(file)
+    with open_services(ctx) as sv:
         try:
-            report = apply_manifest(store, file, prune=prune, dry_run=dry_run)
+            report = sv.manifest.apply(manifest, prune, dry_run, source=label if stdin else None)
         except ManifestError as exc:
+            if as_json:
+                raise
             for problem in exc.problems:
                 print_error(str(problem))
             err().print(
-                Text(f"{len(exc.problems)} problem(s) in {file}; nothing was changed", style="red")
+                Text(f"{len(exc.problems)} problem(s) in {label}; nothing was changed", style="red")
             )
             raise typer.Exit(1) from None
+    if as_json:
+        emit_json(ctx, report)
+        return
     for change in report.changes:
         if change.action == "unchanged":
             continue
@@ -53,13 +80,13 @@ def apply(
     if dry_run:
         c, u, r, n = counts.values()
         say(
-            f"dry run of {file}: {c} to create, {u} to update, {r} to remove, {n} unchanged; "
+            f"dry run of {label}: {c} to create, {u} to update, {r} to remove, {n} unchanged; "
             "nothing was changed"
         )
     elif report.changed:
-        check_line(OK, f"applied {file}: {summary}")
+        check_line(OK, f"applied {label}: {summary}")
     else:
-        check_line(OK, f"{file} is already applied: {counts['unchanged']} unchanged")
+        check_line(OK, f"{label} is already applied: {counts['unchanged']} unchanged")
 
 
 def export(
@@ -69,10 +96,8 @@ def export(
     ),
 ) -> None:
     """Write every connection, module, group and schedule as YAML (passwords as $VAR only)."""
-    from pipekit.engine.manifest import export_manifest
-
-    with open_store(ctx) as store:
-        text = export_manifest(store)
+    with open_services(ctx) as sv:
+        text = sv.manifest.export()
     if file is None:
         typer.echo(text, nl=False)
         return

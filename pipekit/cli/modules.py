@@ -1,52 +1,51 @@
-"""`pipekit modules add|edit|list|show|rm|enable|disable`: sync jobs, one by one.
+"""`pipekit modules add|edit|list|show|history|preview|rm|enable|disable`: sync jobs.
 
-Every input is checked before anything is written; a module definition is
-checked with the shared validator (``pipekit.engine.validate.module_problems``),
-which never connects to a database. Helpers shared with the other one-by-one
-commands are in ``pipekit.cli._parts``.
+Every command calls ``sv.modules``: a definition is checked with the shared
+validator (without connecting) before anything is written, and the same
+problems, with the same paths, come back from the REST API. With ``--json`` a
+command prints what the API answers for the same request.
 """
 
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from pipekit.cli._context import OK, WARN, check_line, open_store, out, say
+from pipekit.cli._context import (
+    JSON_HELP,
+    OK,
+    WARN,
+    check_line,
+    emit_json,
+    json_mode,
+    open_services,
+    out,
+    print_error,
+    say,
+)
 from pipekit.cli._parts import (
     OPTION_OF,
     SPEC_FIELDS,
-    get_module,
-    module_spec,
+    labelled,
     one_line,
     print_fields,
     print_sql,
-    problems_of,
     read_sql,
-    refuse,
     show_value,
     warn_all,
     when,
     yes_no,
 )
+from pipekit.services.module_rules import CLEARABLE
 
 if TYPE_CHECKING:
-    from pipekit.store import Module, Store
-
-
-# -- the module commands -----------------------------------------------------
+    from pipekit.services.modules import HistoryView, ModuleDetails, ModuleView
 
 app = typer.Typer(help="Modules: a source query synced into a destination table.")
 
-#: fields `--x ""` clears (the others are required, or have a default)
-CLEARABLE = (
-    "merge_key",
-    "watermark_column",
-    "lookback",
-    "safety_lag",
-    "key_sync_query",
-    "full_refresh_cron",
-)
+JSON = typer.Option(False, "--json", help=JSON_HELP)
+#: `modules add` names the module as an argument, not with --rename
+ADD_OPTIONS = {k: v for k, v in OPTION_OF.items() if k != "name"}
 
 
 def _query(query: str | None, query_file: Path | None) -> str | None:
@@ -61,26 +60,27 @@ def _query(query: str | None, query_file: Path | None) -> str | None:
 
 
 def _inline_watermarks(items: list[str]) -> dict[str, dict[str, Any]]:
-    """``NAME:CONNECTION=RESOLVER_SQL`` options -> validator watermarks."""
-    from pipekit.errors import PipekitError
+    """``NAME:CONNECTION=RESOLVER_SQL`` options -> watermark settings by name."""
+    from pipekit.errors import InvalidError
 
-    out: dict[str, dict[str, Any]] = {}
+    found: dict[str, dict[str, Any]] = {}
     for item in items:
         head, eq, sql = item.partition("=")
         name, colon, conn = head.partition(":")
         name, conn = name.strip(), conn.strip()
         if not eq or not colon or not name or not conn or not sql.strip():
-            raise PipekitError(
+            raise InvalidError(
                 f"--watermark {item!r} is not NAME:CONNECTION=RESOLVER_SQL, e.g. "
-                "--watermark 'since:wh=SELECT max(updated_at) FROM sync.orders'"
+                "--watermark 'since:wh=SELECT max(updated_at) FROM sync.orders'",
+                path="watermarks",
             )
-        if name in out:
-            raise PipekitError(f"--watermark {name} is given twice")
-        out[name] = {"connection": conn, "resolver_sql": sql.strip(), "default": None}
-    return out
+        if name in found:
+            raise InvalidError(f"--watermark {name} is given twice", path=f"watermarks.{name}")
+        found[name] = {"connection": conn, "resolver_sql": sql.strip(), "default": None}
+    return found
 
 
-def _changes_line(before: "Module", after: "Module") -> str:
+def _changes_line(before: "ModuleView", after: "ModuleView") -> str:
     parts = []
     for f in ("name", *SPEC_FIELDS):
         old, new = getattr(before, f), getattr(after, f)
@@ -93,7 +93,7 @@ def _changes_line(before: "Module", after: "Module") -> str:
     return "; ".join(parts)
 
 
-def _summary(m: "Module") -> str:
+def _summary(m: "ModuleView") -> str:
     key = f", key {m.merge_key}" if m.merge_key else ""
     return f"{m.source} → {m.dest} {m.dest_table} ({m.merge_strategy}{key})"
 
@@ -137,16 +137,13 @@ def add(
         "--watermark",
         help="A named watermark, NAME:CONNECTION=RESOLVER_SQL (repeatable).",
     ),
+    as_json: bool = JSON,
 ) -> None:
     """Add a module; the definition is checked (without connecting) before it is saved."""
-    from pipekit.errors import AlreadyExistsError
-    from pipekit.store import ModuleSpecError
-    from pipekit.store.repo import check_name
-
-    check_name("module", name, ModuleSpecError)
+    json_mode(ctx, as_json)
     sql = _query(query, query_file)
     watermarks = _inline_watermarks(watermark or [])
-    config: dict[str, Any] = {
+    fields: dict[str, Any] = {
         "source": source,
         "dest": dest,
         "dest_table": dest_table,
@@ -163,39 +160,23 @@ def add(
         "audit_columns": audit_columns,
         "enabled": not disabled,
     }
-    config = {k: (None if v == "" and k in CLEARABLE else v) for k, v in config.items()}
-    with open_store(ctx) as store:
-        if name in {m.name for m in store.modules.list()}:
-            raise AlreadyExistsError(
-                f"a module named '{name}' already exists; pick another name, "
-                f"or change it with `pipekit modules edit {name}`"
-            )
-        spec = {**config, "watermarks": watermarks, "hooks": [], "checks": []}
-        refused, warnings = problems_of(store, spec, name)
-        refuse(f"module '{name}'", refused)
-        src, dst = config.pop("source"), config.pop("dest")
-        m = store.modules.add(name, source=src, dest=dst, changed_by="cli", **config)
-        if watermarks:
-            items = [
-                {"name": n, "connection": w["connection"], "resolver_sql": w["resolver_sql"]}
-                for n, w in watermarks.items()
-            ]
-            try:
-                store.watermarks.replace_all(name, items, changed_by="cli")
-            except BaseException:
-                store.modules.remove(name)  # all or nothing
-                raise
+    fields = {k: (None if v == "" and k in CLEARABLE else v) for k, v in fields.items()}
+    with open_services(ctx) as sv, labelled(as_json, ADD_OPTIONS):
+        m = sv.modules.add(name, watermarks=watermarks, **fields)
+    if as_json:
+        emit_json(ctx, m)
+        return
     check_line(OK, f"added module '{m.name}': {_summary(m)}" + ("" if m.enabled else ", disabled"))
     for wm in watermarks:
         say(f"  watermark {{{wm}}} resolved on {watermarks[wm]['connection']}")
-    warn_all(warnings)
+    warn_all(m.warnings)
     say(f"Try it with `pipekit run {m.name} --dry-run`.")
 
 
 @app.command("edit")
 def edit(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Module name."),
+    name: str = typer.Argument(..., help="Module name or id."),
     rename: str | None = typer.Option(None, "--rename", help="New name."),
     source: str | None = typer.Option(None, "--source", help="Connection the query runs on."),
     dest: str | None = typer.Option(None, "--dest", help="Connection the rows land in."),
@@ -223,12 +204,12 @@ def edit(
         None, "--audit-columns/--no-audit-columns", help="Add _pipekit_loaded_at/_run_id."
     ),
     enabled: bool | None = typer.Option(None, "--enabled/--disabled", help="Switch on or off."),
+    as_json: bool = JSON,
 ) -> None:
     """Change a module: only the options given change; '' clears an optional setting."""
-    from pipekit.errors import AlreadyExistsError, PipekitError
-    from pipekit.store import ModuleSpecError
-    from pipekit.store.repo import check_name
+    from pipekit.errors import InvalidError
 
+    json_mode(ctx, as_json)
     sql = _query(query, query_file)
     given: dict[str, Any] = {
         "source": source,
@@ -251,52 +232,56 @@ def edit(
     for key, value in list(changes.items()):
         if value == "":
             if key not in CLEARABLE:
-                raise PipekitError(
+                raise InvalidError(
                     f"{OPTION_OF.get(key, key)} cannot be cleared; give a value "
-                    f'(only {", ".join(OPTION_OF[k] for k in CLEARABLE)} can be cleared with "")'
+                    f'(only {", ".join(OPTION_OF[k] for k in CLEARABLE)} can be cleared with "")',
+                    path=key,
                 )
             changes[key] = None
-    if rename is None and not changes:
-        raise PipekitError(
+    if rename is not None:
+        changes["name"] = rename
+    if not changes:
+        raise InvalidError(
             "nothing to change; give the options to change (see `pipekit modules edit --help`)"
         )
-    if rename is not None:
-        check_name("module", rename, ModuleSpecError)
-    with open_store(ctx) as store:
-        before = get_module(store, name)
-        if rename not in (None, name) and rename in {m.name for m in store.modules.list()}:
-            raise AlreadyExistsError(
-                f"a module named '{rename}' already exists; pick another name for --rename"
-            )
-        spec = {**module_spec(store, before), **changes}
-        target = rename or name
-        refused, warnings = problems_of(store, spec, target)
-        refuse(f"module '{name}'", refused)
-        if rename is not None:
-            changes["new_name"] = rename
-        after = store.modules.update(name, changed_by="cli", **changes)
+    with open_services(ctx) as sv, labelled(as_json):
+        before = sv.modules.show(name)
+        after = sv.modules.update(before.id, **changes)
+    if as_json:
+        emit_json(ctx, after)
+        return
     line = _changes_line(before, after)
     if line:
         check_line(OK, f"updated module '{after.name}': {line}")
     else:
         check_line(WARN, f"nothing changed: module '{name}' already has these settings")
-    warn_all(warnings)
+    warn_all(after.warnings)
 
 
 @app.command("list")
-def list_(ctx: typer.Context) -> None:
+def list_(
+    ctx: typer.Context,
+    enabled: bool | None = typer.Option(
+        None, "--enabled/--disabled", help="Only enabled (or disabled) modules."
+    ),
+    as_json: bool = JSON,
+) -> None:
     """List modules: connections, table, strategy, enabled, running, last run."""
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        modules = sv.modules.list(enabled=enabled)
+        last = {} if as_json else sv.modules.last_runs()
+    if as_json:
+        emit_json(ctx, modules)
+        return
     from rich.table import Table
 
-    with open_store(ctx) as store:
-        modules = store.modules.list()
-        last = {m.name: store.runs.list(module=m.name, limit=1) for m in modules}
     if not modules:
         say("no modules yet; add one with `pipekit modules add NAME --source ... --dest ...`")
         return
     table = Table("name", "source → dest", "table", "strategy", "enabled", "running", "last run")
     for m in modules:
-        runs = last[m.name]
+        run = last.get(m.name)
         table.add_row(
             m.name,
             f"{m.source or '-'} → {m.dest or '-'}",
@@ -304,216 +289,239 @@ def list_(ctx: typer.Context) -> None:
             m.merge_strategy,
             yes_no(m.enabled),
             yes_no(m.running),
-            f"{runs[0].status} {when(runs[0].started_at)}" if runs else "never",
+            f"{run.status} {when(run.started_at)}" if run else "never",
         )
     out().print(table)
-
-
-def _details(store: "Store", name: str, history: bool) -> dict[str, Any]:
-    """Everything `show` prints, gathered in one place (also the --json document)."""
-    from dataclasses import asdict
-
-    m = get_module(store, name)
-    ids = ("source_connection_id", "dest_connection_id")
-    doc: dict[str, Any] = {k: v for k, v in asdict(m).items() if k not in ids}
-    doc["watermarks"] = [asdict(w) for w in store.watermarks.list(name)]
-    doc["hooks"] = [asdict(h) for h in store.hooks.list(name)]
-    doc["checks"] = [asdict(c) for c in store.checks.list(name)]
-    doc["groups"] = store.groups.groups_of(name)
-    doc["runs"] = [
-        {
-            k: getattr(r, k)
-            for k in (
-                "id",
-                "status",
-                "started_at",
-                "finished_at",
-                "triggered_by",
-                "merge_strategy",
-                "rows_read",
-                "row_count",
-                "error",
-            )
-        }
-        for r in store.runs.list(module=name, limit=5)
-    ]
-    if history:
-        doc["history"] = [asdict(h) for h in store.modules.history(name)]
-    return doc
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 @app.command("show")
 def show(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Module name."),
+    name: str = typer.Argument(..., help="Module name or id."),
     history: bool = typer.Option(False, "--history", help="Also print every recorded change."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON document instead."),
+    as_json: bool = typer.Option(
+        False, "--json", help=JSON_HELP + " (the module; see also `modules history --json`)"
+    ),
 ) -> None:
     """Show a module: settings, query, watermarks, hooks, checks, groups, last runs."""
-    import json
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        if as_json:
+            emit_json(ctx, sv.modules.show(name))
+            return
+        details = sv.modules.details(name, history=history)
+    _print_details(details)
 
-    with open_store(ctx) as store:
-        doc = _details(store, name, history)
-    if as_json:
-        typer.echo(json.dumps(doc, indent=2, default=_json_default, ensure_ascii=False))
-        return
-    _print_details(doc)
 
-
-def _print_details(d: dict[str, Any]) -> None:
+def _print_details(d: "ModuleDetails") -> None:
     from rich.table import Table
 
+    m = d.module
     running = "no"
-    if d["running"]:
+    if m.running:
         running = (
-            f"yes (run {d['locked_by_run_id']}, pid {d['locked_pid']} on {d['locked_host']}, "
-            f"since {when(d['locked_at'])})"
+            f"yes (run {m.locked_by_run_id}, pid {d.locked_pid} on {d.locked_host}, "
+            f"since {when(m.locked_at)})"
         )
-    op = f" ({d['watermark_op']})" if d["watermark_column"] else ""
+    op = f" ({m.watermark_op})" if m.watermark_column else ""
     print_fields(
         [
-            ("name", d["name"]),
-            ("enabled", yes_no(d["enabled"])),
+            ("name", m.name),
+            ("enabled", yes_no(m.enabled)),
             ("running", running),
-            ("source → dest", f"{d['source'] or '-'} → {d['dest'] or '-'}"),
-            ("dest table", d["dest_table"] or "-"),
-            ("strategy", d["merge_strategy"]),
-            ("merge key", d["merge_key"] or "-"),
-            ("watermark column", (d["watermark_column"] or "-") + op),
-            ("lookback", d["lookback"] or "-"),
-            ("safety lag", d["safety_lag"] or "-"),
-            ("key sync", yes_no(d["key_sync"])),
-            ("full refresh cron", d["full_refresh_cron"] or "-"),
-            ("audit columns", yes_no(d["audit_columns"])),
-            ("groups", ", ".join(d["groups"]) or "-"),
-            ("created", when(d["created_at"])),
-            ("updated", when(d["updated_at"])),
+            ("source → dest", f"{m.source or '-'} → {m.dest or '-'}"),
+            ("dest table", m.dest_table or "-"),
+            ("strategy", m.merge_strategy),
+            ("merge key", m.merge_key or "-"),
+            ("watermark column", (m.watermark_column or "-") + op),
+            ("lookback", m.lookback or "-"),
+            ("safety lag", m.safety_lag or "-"),
+            ("key sync", yes_no(m.key_sync)),
+            ("full refresh cron", m.full_refresh_cron or "-"),
+            ("audit columns", yes_no(m.audit_columns)),
+            ("groups", ", ".join(d.groups) or "-"),
+            ("created", when(m.created_at)),
+            ("updated", when(m.updated_at)),
         ]
     )
-    print_sql("source query", d["source_query"])
-    if d["key_sync_query"]:
-        print_sql("key sync query", d["key_sync_query"])
+    print_sql("source query", m.source_query)
+    if m.key_sync_query:
+        print_sql("key sync query", m.key_sync_query)
     say("")
-    if d["watermarks"]:
+    if d.watermarks:
         t = Table("name", "connection", "resolver SQL", "default", "last value", title="watermarks")
         t.columns[2].overflow = "fold"
-        for w in d["watermarks"]:
+        for w in d.watermarks:
             t.add_row(
-                "{" + w["name"] + "}",
-                w["connection"] or "-",
-                one_line(w["resolver_sql"]),
-                w["default_value"] or "-",
-                w["last_value"] or "-",
+                "{" + w.name + "}",
+                w.connection or "-",
+                one_line(w.resolver_sql),
+                w.default_value or "-",
+                w.last_value or "-",
             )
         out().print(t)
     else:
         say("watermarks: none")
-    if d["hooks"]:
+    if d.hooks:
         t = Table("#", "id", "runs on", "sql", title="hooks")
         t.columns[3].overflow = "fold"
-        for i, h in enumerate(d["hooks"], 1):
-            t.add_row(str(i), str(h["id"]), h["run_on"], one_line(h["sql"]))
+        for i, h in enumerate(d.hooks, 1):
+            t.add_row(str(i), str(h.id), h.run_on, one_line(h.sql))
         out().print(t)
     else:
         say("hooks: none")
-    if d["checks"]:
+    if d.checks:
         t = Table("#", "name", "sql", title="checks")
         t.columns[2].overflow = "fold"
-        for i, c in enumerate(d["checks"], 1):
-            t.add_row(str(i), c["name"], one_line(c["sql"]))
+        for i, c in enumerate(d.checks, 1):
+            t.add_row(str(i), c.name, one_line(c.sql))
         out().print(t)
     else:
         say("checks: none")
-    if d["runs"]:
+    if d.runs:
         t = Table("run", "started", "finished", "status", "rows", "by", "error", title="last runs")
         t.columns[6].overflow = "fold"
-        for r in d["runs"]:
+        for r in d.runs:
             t.add_row(
-                str(r["id"]),
-                when(r["started_at"]),
-                when(r["finished_at"]),
-                r["status"],
-                "" if r["row_count"] is None else str(r["row_count"]),
-                r["triggered_by"] or "",
-                one_line(r["error"], 80),
+                str(r.id),
+                when(r.started_at),
+                when(r.finished_at),
+                r.status,
+                "" if r.row_count is None else str(r.row_count),
+                r.triggered_by or "",
+                one_line(r.error, 80),
             )
         out().print(t)
     else:
-        say(f"last runs: none; try `pipekit run {d['name']} --dry-run`")
-    if "history" in d:
-        _print_history(d["history"])
+        say(f"last runs: none; try `pipekit run {m.name} --dry-run`")
+    if d.history is not None:
+        say("")
+        _print_history(d.history)
 
 
-def _print_history(entries: list[dict[str, Any]]) -> None:
-    say("")
+def _print_history(entries: "list[HistoryView]") -> None:
     say(f"history ({len(entries)} change(s), newest first):")
     for e in entries:
-        say(f"  {when(e['changed_at'])}  by {e['changed_by'] or '-'}")
-        for field, (old, new) in sorted(e["diff"].items()):
+        say(f"  {when(e.changed_at)}  by {e.changed_by or '-'}")
+        for field, (old, new) in sorted(e.diff.items()):
             say(f"    {field}: {show_value(old)} → {show_value(new)}")
+
+
+@app.command("history")
+def history(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Module name or id."),
+    limit: int | None = typer.Option(None, "--limit", "-n", min=1, help="Newest N changes."),
+    as_json: bool = JSON,
+) -> None:
+    """Every recorded change of a module (its own fields and its parts), newest first."""
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        entries = sv.modules.history(name, limit=limit)
+    if as_json:
+        emit_json(ctx, entries)
+        return
+    _print_history(entries)
+
+
+@app.command("preview")
+def preview(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Module name or id."),
+    as_json: bool = JSON,
+) -> None:
+    """The SQL the next run would execute, without running it: nothing is recorded and
+    the destination is only read (exit code 1 when it cannot be planned)."""
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        p = sv.modules.preview(name)
+    if as_json:
+        emit_json(ctx, p)
+    else:
+        print_fields([("strategy", p.merge_strategy or "-")])
+        print_sql("source query", p.source_query)
+        print_sql("merge SQL", p.merge_sql)
+        if p.check_sql:
+            print_sql("check SQL", p.check_sql)
+        named = p.watermarks.get("named") or {}
+        for wm, value in named.items():
+            say(f"watermark {{{wm}}} = {value.get('value')} ({value.get('from')})")
+        if p.error:
+            print_error(p.error)
+    if p.error:
+        raise typer.Exit(1)
 
 
 @app.command("rm")
 def rm(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Module name."),
+    name: str = typer.Argument(..., help="Module name or id."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    as_json: bool = JSON,
 ) -> None:
     """Remove a module with its watermarks, hooks, checks and history (its runs stay)."""
-    from pipekit.errors import InUseError, PipekitError
+    from pipekit.errors import InvalidError
 
-    with open_store(ctx) as store:
-        m = get_module(store, name)
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        d = sv.modules.details(name, runs=0)
+        m = d.module
         if m.running:
-            raise InUseError(
-                f"module '{name}' is running (run {m.locked_by_run_id}); wait for it or "
-                f"cancel it first with `pipekit runs cancel {m.locked_by_run_id}`"
-            )
+            sv.modules.remove(m.id)  # refused, with what to do
         parts = (
-            f"{len(store.watermarks.list(name))} watermark(s), {len(store.hooks.list(name))} "
-            f"hook(s), {len(store.checks.list(name))} check(s)"
+            f"{len(d.watermarks)} watermark(s), {len(d.hooks)} hook(s), {len(d.checks)} check(s)"
         )
-        groups = store.groups.groups_of(name)
         if not yes:
             try:
                 sure = typer.confirm(
-                    f"Remove module '{name}' with its {parts} and its history?", default=False
+                    f"Remove module '{m.name}' with its {parts} and its history?",
+                    default=False,
+                    err=as_json,
                 )
             except typer.Abort:  # no answer (end of input): end the prompt line
                 say("")
                 sure = False
             if not sure:
-                raise PipekitError(f"module '{name}' was not removed (confirm, or pass --yes)")
-        store.modules.remove(name)
-    check_line(OK, f"removed module '{name}' with its {parts}; its run history was kept")
-    if groups:
-        say(f"  it was taken out of group(s): {', '.join(groups)}")
+                raise InvalidError(f"module '{m.name}' was not removed (confirm, or pass --yes)")
+        sv.modules.remove(m.id)
+    if as_json:
+        emit_json(ctx, {"deleted": True})
+        return
+    check_line(OK, f"removed module '{m.name}' with its {parts}; its run history was kept")
+    if d.groups:
+        say(f"  it was taken out of group(s): {', '.join(d.groups)}")
 
 
-def _set_enabled(ctx: typer.Context, name: str, enabled: bool) -> None:
-    with open_store(ctx) as store:
-        before = get_module(store, name)
-        store.modules.set_enabled(name, enabled, changed_by="cli")
+def _set_enabled(ctx: typer.Context, name: str, enabled: bool, as_json: bool) -> None:
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        before = sv.modules.show(name)
+        after = sv.modules.set_enabled(before.id, enabled)
+    if as_json:
+        emit_json(ctx, after)
+        return
     word = "enabled" if enabled else "disabled"
     if before.enabled == enabled:
-        check_line(WARN, f"module '{name}' was already {word}")
+        check_line(WARN, f"module '{after.name}' was already {word}")
     else:
-        check_line(OK, f"{word} module '{name}'")
+        check_line(OK, f"{word} module '{after.name}'")
 
 
 @app.command("enable")
-def enable(ctx: typer.Context, name: str = typer.Argument(..., help="Module name.")) -> None:
+def enable(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Module name or id."),
+    as_json: bool = JSON,
+) -> None:
     """Switch a module on (group runs and schedules run it again)."""
-    _set_enabled(ctx, name, True)
+    _set_enabled(ctx, name, True, as_json)
 
 
 @app.command("disable")
-def disable(ctx: typer.Context, name: str = typer.Argument(..., help="Module name.")) -> None:
+def disable(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Module name or id."),
+    as_json: bool = JSON,
+) -> None:
     """Switch a module off (group runs skip it; `pipekit run` still runs it by hand)."""
-    _set_enabled(ctx, name, False)
+    _set_enabled(ctx, name, False, as_json)

@@ -18,11 +18,12 @@ from rich.table import Table
 from rich.text import Text
 
 from pipekit.cli._context import BAD, OK, WARN, check_line, err, out, say
+from pipekit.status import RunStatus
 
 if TYPE_CHECKING:
     from pipekit.engine.quickstart import Changes, Quickstart
-    from pipekit.engine.run import GroupResult, RunEvent
-    from pipekit.store.runs import Run
+    from pipekit.engine.run import RunEvent
+    from pipekit.services.runs import GroupRunOutcome, RunView
 
 #: live-log lines printed under the progress bar (the run log keeps all of them)
 _LOG_SHOWN = ("watermark", "check ", "committed", "error", "cancelled", "full refresh")
@@ -56,7 +57,7 @@ def quickstart(
     say("Run 1: the first sync reads every row", "bold")
     first = _run(demo)
     _results(first)
-    if first.group_run.status != "success":
+    if first.group_run.status != RunStatus.SUCCESS:
         _failed(first, shown)
         _next_steps(demo, shown, first)
         raise typer.Exit(1)
@@ -75,7 +76,7 @@ def quickstart(
     say("Run 2: incremental — only the changes move", "bold")
     second = _run(demo)
     _results(second)
-    ok = second.group_run.status == "success"
+    ok = second.group_run.status == RunStatus.SUCCESS
     if ok:
         ok = _verify(demo, second, changes)
     else:
@@ -130,25 +131,25 @@ def _describe_setup(demo: "Quickstart", shown: str) -> None:
     check_line(
         OK,
         f"group '{qs.GROUP}': {' → '.join(demo.modules)}; schedule {demo.schedule_id} "
-        f"'{qs.SCHEDULE}' (next {_next_fire(qs.SCHEDULE)}; fires only while a server runs)",
+        f"'{qs.SCHEDULE}' (next {_next_fire(demo)}; fires only while a server runs)",
     )
 
 
-def _next_fire(cron: str) -> str:
-    import datetime as dt
+def _next_fire(demo: "Quickstart") -> str:
+    """When the scheduler would fire the demo's schedule (its own computation)."""
+    from pipekit.services import Services
 
-    from croniter import croniter
+    with Services.open(demo.config(), actor="quickstart") as sv:
+        fire = sv.schedules.show(demo.schedule_id).next_fire_at
+    return f"{fire.astimezone():%Y-%m-%d %H:%M} local" if fire else "-"
 
-    now = dt.datetime.now().astimezone()
-    return f"{croniter(cron, now).get_next(dt.datetime):%Y-%m-%d %H:%M} local"
 
-
-def _run(demo: "Quickstart") -> "GroupResult":
+def _run(demo: "Quickstart") -> "GroupRunOutcome":
     from pipekit.cli.run import _in_worker
     from pipekit.engine import quickstart as qs
-    from pipekit.engine.run import run_group
+    from pipekit.services import Services
 
-    def work(cancel: threading.Event, on_event: "Callable[[RunEvent], None]") -> "GroupResult":
+    def work(cancel: threading.Event, on_event: "Callable[[RunEvent], None]") -> "GroupRunOutcome":
         def shown(event: "RunEvent") -> None:
             # The progress bar shows every event; of the live log, only the lines that
             # explain the sync (watermark window, checks, what the merge did, errors).
@@ -159,10 +160,9 @@ def _run(demo: "Quickstart") -> "GroupResult":
                 message = None
             on_event(replace(event, message=message))
 
-        return run_group(engine, qs.GROUP, triggered_by="quickstart", cancel=cancel, on_event=shown)
+        return sv.runs.run_group(qs.GROUP, cancel=cancel, on_event=shown)
 
-    engine = demo.engine()
-    with engine.store:
+    with Services.open(demo.config(), actor="quickstart") as sv:
         return _in_worker(work)  # type: ignore[no-any-return]
 
 
@@ -170,7 +170,7 @@ def _fmt(n: int | None) -> str:
     return "" if n is None else f"{n:,}"
 
 
-def _results(result: "GroupResult") -> None:
+def _results(result: "GroupRunOutcome") -> None:
     from pipekit.cli.run import STATUS_STYLE, _duration
 
     table = Table(show_edge=False)
@@ -179,7 +179,7 @@ def _results(result: "GroupResult") -> None:
     table.add_column("strategy")
     for col in ("read", "written", "dest rows", "time"):
         table.add_column(col, justify="right")
-    for r in result.runs:
+    for r in result.group_run.runs:
         table.add_row(
             r.module_name,
             Text(r.status, style=STATUS_STYLE.get(r.status, "")),
@@ -192,8 +192,8 @@ def _results(result: "GroupResult") -> None:
     out().print(table)
 
 
-def _failed(result: "GroupResult", shown: str) -> None:
-    for r in result.runs:
+def _failed(result: "GroupRunOutcome", shown: str) -> None:
+    for r in result.group_run.runs:
         if r.error:
             err().print(Text(f"run {r.id} ({r.module_name}): {r.error}", style="red"))
     for message in result.refused:
@@ -202,15 +202,15 @@ def _failed(result: "GroupResult", shown: str) -> None:
     err().print(Text(f"error: group run {gr.id} of '{gr.group_name}' ended {gr.status}", "red"))
 
 
-def _by_module(runs: "list[Run]") -> "dict[str, Run]":
+def _by_module(runs: "list[RunView]") -> "dict[str, RunView]":
     return {r.module_name: r for r in runs}
 
 
-def _verify(demo: "Quickstart", result: "GroupResult", changes: "Changes") -> bool:
+def _verify(demo: "Quickstart", result: "GroupRunOutcome", changes: "Changes") -> bool:
     """Print what the incremental run should have done, and whether it did; all good?"""
     from pipekit.engine import quickstart as qs
 
-    runs = _by_module(result.runs)
+    runs = _by_module(result.group_run.runs)
     expected = qs.expected_reads(changes, demo.source.rows)
     ok = True
 
@@ -274,12 +274,12 @@ def _serve_exists() -> bool:
     return "serve" in names
 
 
-def _next_steps(demo: "Quickstart", shown: str, result: "GroupResult") -> None:
+def _next_steps(demo: "Quickstart", shown: str, result: "GroupRunOutcome") -> None:
     from pipekit.engine import quickstart as qs
 
     config = f"{shown}/{qs.CONFIG_FILE}"
     warehouse = f"{shown}/{qs.WAREHOUSE_DB}"
-    orders_run: Any = _by_module(result.runs).get("orders")
+    orders_run: Any = _by_module(result.group_run.runs).get("orders")
     run_id = str(orders_run.id) if orders_run else "ID"
     say("")
     say("Next steps", "bold")

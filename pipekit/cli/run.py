@@ -1,14 +1,13 @@
-"""`pipekit run`, `pipekit run-group` and `pipekit runs list|show|cancel`.
+"""`pipekit run`, `pipekit run-group` and `pipekit runs list|show|follow|cancel`.
 
 A run goes on in a worker thread while the main thread draws the progress bar
 and waits for Ctrl-C: the first Ctrl-C asks the run to stop (it rolls back and
 releases the lock), so the destination is never left half-written. Exit codes:
-0 success or dry run, 1 error, 130 cancelled.
+0 success or dry run, 1 error, 130 cancelled. Every command calls ``sv.runs``;
+with ``--json`` it prints what the REST API answers for the same request.
 """
 
-import json
 import threading
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -16,22 +15,33 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from pipekit.cli._context import err, load, open_store, out, say
+from pipekit.cli._context import JSON_HELP, emit_json, err, json_mode, open_services, out, say
+from pipekit.status import RUN_STATUSES, RunStatus
 
 if TYPE_CHECKING:
     from pipekit.engine.run import RunEvent
-    from pipekit.store.runs import Run
+    from pipekit.errors import InvalidError
+    from pipekit.services.runs import RunView
 
-runs_app = typer.Typer(help="The run log: list runs, show one (SQL, live log), cancel one.")
+runs_app = typer.Typer(
+    help="The run log: list runs, show one (SQL, live log), follow one, cancel one."
+)
 
-EXIT_CODES = {"success": 0, "dry_run": 0, "error": 1, "cancelled": 130}
-STATUS_STYLE = {
-    "success": "green",
-    "dry_run": "cyan",
-    "error": "red",
-    "cancelled": "yellow",
-    "running": "blue",
+EXIT_CODES = {
+    RunStatus.SUCCESS: 0,
+    RunStatus.DRY_RUN: 0,
+    RunStatus.ERROR: 1,
+    RunStatus.CANCELLED: 130,
 }
+STATUS_STYLE = {
+    RunStatus.SUCCESS: "green",
+    RunStatus.DRY_RUN: "cyan",
+    RunStatus.ERROR: "red",
+    RunStatus.CANCELLED: "yellow",
+    RunStatus.RUNNING: "blue",
+}
+#: how often `runs show --follow` and `runs follow` look at the run log (seconds)
+FOLLOW_POLL_S = 0.5
 
 
 def _in_worker(work: "Callable[[threading.Event, Callable[[RunEvent], None]], Any]") -> Any:
@@ -94,69 +104,74 @@ def _in_worker(work: "Callable[[threading.Event, Callable[[RunEvent], None]], An
     return result["value"]
 
 
-def _engine(ctx: typer.Context) -> Any:
-    from pipekit.engine.run import Engine
-
-    config = load(ctx)
-    store = open_store(ctx)
-    return Engine.from_config(store, config)
-
-
 def run(
     ctx: typer.Context,
-    module: str = typer.Argument(..., help="Module name."),
+    module: str = typer.Argument(..., help="Module name (or id)."),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Resolve watermarks and record the SQL; move no data."
     ),
     full_refresh: bool = typer.Option(
         False, "--full-refresh", help="Read every source row and replace the destination."
     ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the finished run as JSON (as the REST API shows runs)."
+    ),
 ) -> None:
     """Run one module now and print what it did."""
-    engine = _engine(ctx)
-    with engine.store:
-        engine.store.modules.get(module)  # unknown module: a clear error before any output
+    from pipekit.services.runs import preload_engine
+
+    json_mode(ctx, as_json)
+    preload_engine()  # before start-up ends (open_services), see pipekit.cli._startup
+    with open_services(ctx) as sv:
+        name = sv.runs.resolve_module(module)  # unknown: a clear error before any output
         finished = _in_worker(
-            lambda cancel, on_event: engine.run_module(
-                module,
+            lambda cancel, on_event: sv.runs.run(
+                name,
                 dry_run=dry_run,
                 full_refresh=full_refresh,
-                triggered_by="cli",
                 cancel=cancel,
                 on_event=on_event,
             )
         )
-    _summary([finished])
+    if as_json:
+        emit_json(ctx, finished)
+    else:
+        _summary([finished])
     raise typer.Exit(EXIT_CODES.get(finished.status, 1))
 
 
 def run_group(
     ctx: typer.Context,
-    group: str = typer.Argument(..., help="Group name."),
+    group: str = typer.Argument(..., help="Group name (or id)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Dry-run every member."),
     full_refresh: bool = typer.Option(False, "--full-refresh", help="Full refresh every member."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the finished group run with its runs as JSON (as the API)."
+    ),
 ) -> None:
     """Run a group's enabled modules in order; failures do not stop the rest."""
-    from pipekit.engine.run import run_group as run_group_
+    from pipekit.services.runs import preload_engine
 
-    engine = _engine(ctx)
-    with engine.store:
-        engine.store.groups.get(group)
-        result = _in_worker(
-            lambda cancel, on_event: run_group_(
-                engine,
-                group,
+    json_mode(ctx, as_json)
+    preload_engine()
+    with open_services(ctx) as sv:
+        name = sv.runs.resolve_group(group)
+        outcome = _in_worker(
+            lambda cancel, on_event: sv.runs.run_group(
+                name,
                 dry_run=dry_run,
                 full_refresh=full_refresh,
-                triggered_by="cli",
                 cancel=cancel,
                 on_event=on_event,
             )
         )
-    _summary(result.runs)
-    for message in result.refused:
+    gr = outcome.group_run
+    if as_json:
+        emit_json(ctx, gr)
+        raise typer.Exit(EXIT_CODES.get(gr.status, 1))
+    _summary(gr.runs)
+    for message in outcome.refused:
         err().print(Text(f"not run: {message}", style="red"))
-    gr = result.group_run
     say(f"group {gr.group_name} (group run {gr.id}): {gr.status}", STATUS_STYLE.get(gr.status))
     raise typer.Exit(EXIT_CODES.get(gr.status, 1))
 
@@ -165,13 +180,13 @@ def _fmt(n: int | None) -> str:
     return "" if n is None else f"{n:,}"
 
 
-def _duration(run: "Run") -> str:
+def _duration(run: "RunView") -> str:
     if run.finished_at is None:
         return ""
     return f"{(run.finished_at - run.started_at).total_seconds():.1f} s"
 
 
-def _summary(runs: "list[Run]") -> None:
+def _summary(runs: "list[RunView]") -> None:
     table = Table(title=None, show_edge=False)
     for col in ("run", "module", "status", "strategy", "read", "inserted", "deleted", "rows"):
         table.add_column(col, justify="right" if col in ("run", "read") else "left")
@@ -194,25 +209,43 @@ def _summary(runs: "list[Run]") -> None:
             err().print(Text(f"run {r.id} ({r.module_name}): {r.error}", style="red"))
 
 
+def _bad_option(exc: "InvalidError", as_json: bool) -> Exception:
+    """A refused filter: in JSON mode the error itself (printed as JSON), else a usage
+    error on the option it concerns (exit code 2, as Typer's own checks)."""
+    if as_json or not exc.path:
+        return exc
+    return typer.BadParameter(exc.message, param_hint=f"--{exc.path}")
+
+
 @runs_app.command("list")
 def runs_list(
     ctx: typer.Context,
     module: str | None = typer.Option(None, "--module", "-m", help="Only this module's runs."),
+    group: str | None = typer.Option(None, "--group", "-g", help="Only runs of this group."),
     status: str | None = typer.Option(
-        None, "--status", "-s", help="running, success, dry_run, error or cancelled."
+        None, "--status", "-s", help=f"One of {', '.join(RUN_STATUSES)}."
+    ),
+    since: str | None = typer.Option(
+        None, "--since", help="Started at or after (ISO 8601, e.g. 2026-01-31T08:00:00Z)."
     ),
     limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many (newest first)."),
+    offset: int = typer.Option(0, "--offset", min=0, help="Skip this many of the newest."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Recent runs, newest first."""
-    from pipekit.store.schema import RUN_STATUSES
+    from pipekit.errors import InvalidError
 
-    if status is not None and status not in RUN_STATUSES:
-        raise typer.BadParameter(
-            f"'{status}' is not a run status; use one of {', '.join(RUN_STATUSES)}",
-            param_hint="--status",
-        )
-    with open_store(ctx) as store:
-        runs = store.runs.list(module=module, status=status, limit=limit)
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        try:
+            runs = sv.runs.list(
+                module=module, group=group, status=status, since=since, limit=limit, offset=offset
+            )
+        except InvalidError as exc:
+            raise _bad_option(exc, as_json) from None
+    if as_json:
+        emit_json(ctx, runs)
+        return
     if not runs:
         say("no runs yet" + (f" of module {module}" if module else ""))
         return
@@ -233,39 +266,34 @@ def runs_list(
     out().print(table)
 
 
+def _print_log(line: str, as_json: bool) -> None:
+    # With --json, stdout holds the JSON only; the log goes to stderr.
+    (err() if as_json else out()).print(Text(line))
+
+
 @runs_app.command("show")
 def runs_show(
     ctx: typer.Context,
     run_id: int = typer.Argument(..., help="Run id (see `pipekit runs list`)."),
     sql: bool = typer.Option(False, "--sql", help="Also print the source, merge, check, hook SQL."),
-    as_json: bool = typer.Option(False, "--json", help="The whole run record as JSON."),
+    as_json: bool = typer.Option(
+        False, "--json", help="The whole run record as JSON (as the REST API returns it)."
+    ),
     follow: bool = typer.Option(
         False, "--follow", "-f", help="Print the live log as it grows until the run ends."
     ),
 ) -> None:
     """One run: status, counts, watermarks, error, live log (and SQL with --sql)."""
-    from dataclasses import asdict
-
-    with open_store(ctx) as store:
-        r = store.runs.get(run_id)
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
         if follow:
-            printed = 0
-            while True:
-                r = store.runs.get(run_id)
-                log = r.live_log or ""
-                if len(log) > printed:
-                    out().print(Text(log[printed:].rstrip("\n")))
-                    printed = len(log)
-                if r.status != "running":
-                    break
-                time.sleep(0.5)
+            for item in sv.runs.follow(run_id, poll_s=FOLLOW_POLL_S):
+                if isinstance(item, str):
+                    _print_log(item, as_json)
+        r = sv.runs.show(run_id)
     if as_json:
-        record = asdict(r)
-        for key, value in list(record.items()):
-            if hasattr(value, "isoformat"):
-                record[key] = value.isoformat()
-        out().print_json(json.dumps(record, default=str))
-        raise typer.Exit(EXIT_CODES.get(r.status, 0) if r.status != "running" else 0)
+        emit_json(ctx, r)
+        raise typer.Exit(EXIT_CODES.get(r.status, 0) if r.status != RunStatus.RUNNING else 0)
     style = STATUS_STYLE.get(r.status, "")
     say(f"run {r.id} of {r.module_name}: {r.status}", style)
     started = r.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
@@ -298,16 +326,56 @@ def runs_show(
         out().print(Text(r.live_log.rstrip("\n")))
 
 
+@runs_app.command("follow")
+def runs_follow(
+    ctx: typer.Context,
+    run_id: int = typer.Argument(..., help="Run id (see `pipekit runs list`)."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the finished run as JSON (the log goes to stderr)."
+    ),
+) -> None:
+    """Print a run's live log as it grows, until the run ends.
+
+    The exit code is the run's, as `pipekit run` gives it (0 success or dry run, 1
+    error, 130 cancelled); a run that has ended prints its whole log at once.
+    """
+    from pipekit.services.runs import RunView
+
+    json_mode(ctx, as_json)
+    finished: RunView | None = None
+    with open_services(ctx) as sv:
+        for item in sv.runs.follow(run_id, poll_s=FOLLOW_POLL_S):
+            if isinstance(item, RunView):
+                finished = item
+            else:
+                _print_log(item, as_json)
+    assert finished is not None  # follow ends with the finished run
+    if as_json:
+        emit_json(ctx, finished)
+    else:
+        say(
+            f"run {finished.id} of {finished.module_name}: {finished.status}",
+            STATUS_STYLE.get(finished.status),
+        )
+        if finished.error:
+            err().print(Text(f"  error: {finished.error}", style="red"))
+    raise typer.Exit(EXIT_CODES.get(finished.status, 1))
+
+
 @runs_app.command("cancel")
 def runs_cancel(
     ctx: typer.Context,
     run_id: int = typer.Argument(..., help="Id of a running run."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the answer as JSON (as the REST API returns it)."
+    ),
 ) -> None:
     """Ask a running run (in any process) to stop; it rolls back and releases its lock."""
-    from pipekit.errors import PipekitError
-
-    with open_store(ctx) as store:
-        r = store.runs.get(run_id)
-        if not store.runs.request_cancel(run_id):
-            raise PipekitError(f"run {run_id} is not running (it is {r.status}); nothing to cancel")
-    say(f"cancel requested for run {run_id} ({r.module_name}); it stops within a second or two")
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        module = sv.runs.show(run_id).module_name
+        answer = sv.runs.cancel(run_id)
+    if as_json:
+        emit_json(ctx, answer)
+        return
+    say(f"cancel requested for run {run_id} ({module}); it stops within a second or two")

@@ -5,7 +5,16 @@ Values are never printed; `list` shows names only.
 
 import typer
 
-from pipekit.cli._context import OK, WARN, check_line, say, secrets_file
+from pipekit.cli._context import (
+    JSON_HELP,
+    OK,
+    WARN,
+    check_line,
+    emit_json,
+    json_mode,
+    say,
+    secrets_file,
+)
 
 app = typer.Typer(help="Manage secrets (passwords referenced as $NAME). Values are never shown.")
 
@@ -19,30 +28,35 @@ def set_(
     ),
 ) -> None:
     """Add or replace a secret."""
-    from pipekit.secrets import check_key
+    from pipekit.services.system import check_secret_key, set_secret
 
-    check_key(key)  # before prompting: a bad name should not cost a typed password
+    check_secret_key(key)  # before prompting: a bad name should not cost a typed password
     sf = secrets_file(ctx)
     if value is None:
         value = typer.prompt(f"Value for {key}", hide_input=True, confirmation_prompt=True)
-    existed = key in sf.read()
-    sf.set(key, value)
-    verb = "replaced" if existed else "stored"
-    check_line(OK, f"{verb} secret {key} in {sf.path} (reference it as ${key})")
+    done = set_secret(sf, key, value)
+    verb = "replaced" if done.replaced else "stored"
+    check_line(OK, f"{verb} secret {key} in {done.path} (reference it as ${key})")
 
 
 @app.command("list")
-def list_(ctx: typer.Context) -> None:
+def list_(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=JSON_HELP)
+) -> None:
     """List secret names (never values)."""
-    sf = secrets_file(ctx)
-    keys = sf.keys()
-    if not keys:
-        say(f"no secrets in {sf.path}; add one with `pipekit secrets set NAME`")
-    for key in keys:
+    from pipekit.services.system import list_secrets
+
+    json_mode(ctx, as_json)
+    found = list_secrets(secrets_file(ctx))
+    if as_json:
+        emit_json(ctx, found)
+        return
+    if not found.keys:
+        say(f"no secrets in {found.path}; add one with `pipekit secrets set NAME`")
+    for key in found.keys:
         say(key)
-    problem = sf.mode_problem()
-    if problem:
-        check_line(WARN, problem)
+    if found.problem:
+        check_line(WARN, found.problem)
 
 
 @app.command("rm")
@@ -51,9 +65,8 @@ def rm(
     key: str = typer.Argument(..., help="Secret name to remove."),
 ) -> None:
     """Remove a secret."""
-    from pipekit.errors import NotFoundError
+    from pipekit.services.system import remove_secret
 
     sf = secrets_file(ctx)
-    if not sf.remove(key):
-        raise NotFoundError(f"secret {key} is not set in {sf.path} (see `pipekit secrets list`)")
+    remove_secret(sf, key)
     check_line(OK, f"removed secret {key} from {sf.path}")

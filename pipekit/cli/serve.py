@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from pipekit.cli._context import load, open_store, say, state
+from pipekit.cli._context import load, open_services, say, state
 
 
 def serve(
@@ -28,7 +28,8 @@ def serve(
     from pipekit.server.serve import ENV_GRACE, build
 
     config = load(ctx)
-    open_store(ctx).check()  # refuse an uninitialised state DB before listening
+    with open_services(ctx) as sv:
+        sv.check()  # refuse an uninitialised state DB before listening
     host = host or config["api.host"]
     port = port or config["api.port"]
     path = state(ctx).config_path or config.path
@@ -54,15 +55,14 @@ def set_password(
     """Set USER's API password: prompted twice without echo, or read from stdin."""
     from getpass import getpass
 
-    from pipekit.errors import PipekitError
+    from pipekit.errors import UserSpecError
 
     if sys.stdin.isatty():
         password = getpass(f"Password for {user}: ")
         if getpass("Repeat it: ") != password:
-            raise PipekitError("the passwords do not match; nothing was changed")
+            raise UserSpecError("the passwords do not match; nothing was changed", path="password")
     else:
         password = sys.stdin.readline().rstrip("\r\n")
-    with open_store(ctx) as store:
-        store.check()
-        store.users.set_password(user, password)
+    with open_services(ctx) as sv:
+        sv.users.set_password(user, password)
     say(f"password set for {user}")

@@ -5,20 +5,25 @@ before each run its resolver SQL runs on its connection, and the first cell of
 the first row replaces the placeholder as a typed literal (never pasted text).
 Adding one that the query does not use yet is allowed, with a warning (the next
 step is usually `pipekit modules edit NAME --query ...`); removing or renaming
-one the query still uses is refused.
+one the query still uses is refused. Every command calls ``sv.watermarks``.
 """
 
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from pipekit.cli._context import OK, check_line, open_store, out, say
+from pipekit.cli._context import (
+    JSON_HELP,
+    OK,
+    check_line,
+    emit_json,
+    json_mode,
+    open_services,
+    out,
+    say,
+)
 from pipekit.cli._parts import (
-    check_change,
-    check_connection,
-    get_module,
-    get_part,
+    labelled,
     one_line,
     print_fields,
     print_sql,
@@ -28,6 +33,9 @@ from pipekit.cli._parts import (
 )
 
 app = typer.Typer(help="Named watermarks: {name} placeholders in a module's source query.")
+
+JSON = typer.Option(False, "--json", help=JSON_HELP)
+OPTIONS = {"name": "--rename", "connection": "--connection", "resolver_sql": "--resolver-sql"}
 
 
 def _resolver(sql: str | None, path: Path | None, required: bool) -> str | None:
@@ -41,21 +49,18 @@ def _resolver(sql: str | None, path: Path | None, required: bool) -> str | None:
     )
 
 
-def _query_first(module: str, name: str) -> str:
-    return (
-        f"take {{{name}}} out of the query first with `pipekit modules edit {module} --query ...` "
-        "(a watermark the query does not use is only a warning)"
+def _no_connection() -> Exception:
+    from pipekit.errors import InvalidError
+
+    return InvalidError(
+        "--connection needs the name of the connection the resolver runs on", path="connection"
     )
-
-
-def _settings(connection: str | None, resolver_sql: str | None, default: str | None) -> dict:
-    return {"connection": connection, "resolver_sql": resolver_sql, "default": default}
 
 
 @app.command("add")
 def add(
     ctx: typer.Context,
-    module: str = typer.Argument(..., help="Module name."),
+    module: str = typer.Argument(..., help="Module name or id."),
     name: str = typer.Argument(..., help="Placeholder name: {NAME} in the source query."),
     connection: str = typer.Option(..., "--connection", "-c", help="Where the resolver runs."),
     resolver_sql: str | None = typer.Option(
@@ -67,38 +72,30 @@ def add(
     default: str | None = typer.Option(
         None, "--default", help="Value when the resolver returns nothing (first run)."
     ),
+    as_json: bool = JSON,
 ) -> None:
     """Add a named watermark to a module."""
-    from pipekit.errors import AlreadyExistsError, PipekitError
-
+    json_mode(ctx, as_json)
     sql = _resolver(resolver_sql, resolver_sql_file, required=True)
     if not connection:
-        raise PipekitError("--connection needs the name of the connection the resolver runs on")
-    with open_store(ctx) as store:
-        m = get_module(store, module)
-        check_connection(store, connection, "watermark")
-        if any(w.name == name for w in store.watermarks.list(module)):
-            raise AlreadyExistsError(
-                f"module '{module}' already has a watermark '{name}'; change it with "
-                f"`pipekit watermarks edit {module} {name}`"
-            )
-
-        def change(spec: dict[str, Any]) -> dict[str, Any]:
-            spec["watermarks"][name] = _settings(connection, sql, default or None)
-            return spec
-
-        warnings = check_change(store, m, change, f"watermark '{name}' of module '{module}'")
-        w = store.watermarks.add(
+        raise _no_connection()
+    with open_services(ctx) as sv, labelled(as_json, {}):
+        w = sv.watermarks.add(
             module, name, connection=connection, resolver_sql=sql, default_value=default or None
         )
-    check_line(OK, f"added watermark {{{w.name}}} to module '{module}' (resolved on {connection})")
-    warn_all(warnings)
+    if as_json:
+        emit_json(ctx, w)
+        return
+    check_line(
+        OK, f"added watermark {{{w.name}}} to module '{w.module}' (resolved on {w.connection})"
+    )
+    warn_all(w.warnings)
 
 
 @app.command("edit")
 def edit(
     ctx: typer.Context,
-    module: str = typer.Argument(..., help="Module name."),
+    module: str = typer.Argument(..., help="Module name or id."),
     name: str = typer.Argument(..., help="Watermark name."),
     rename: str | None = typer.Option(None, "--rename", help="New placeholder name."),
     connection: str | None = typer.Option(None, "--connection", "-c", help="New connection."),
@@ -107,54 +104,35 @@ def edit(
         None, "--resolver-sql-file", help="Read the resolver SQL from a file ('-': stdin)."
     ),
     default: str | None = typer.Option(None, "--default", help='New default ("" clears it).'),
+    as_json: bool = JSON,
 ) -> None:
     """Change a watermark (only the options given change)."""
-    from pipekit.errors import AlreadyExistsError, PipekitError
-    from pipekit.store import UNSET
+    from pipekit.errors import InvalidError
 
+    json_mode(ctx, as_json)
     sql = _resolver(resolver_sql, resolver_sql_file, required=False)
     if rename is None and connection is None and sql is None and default is None:
-        raise PipekitError(
+        raise InvalidError(
             "nothing to change; give --rename, --connection, --resolver-sql, "
             "--resolver-sql-file or --default"
         )
     if connection == "":
-        raise PipekitError("--connection needs the name of the connection the resolver runs on")
-    with open_store(ctx) as store:
-        m = get_module(store, module)
-        old = get_part(store.watermarks, module, name, "watermark")
-        if connection is not None:
-            check_connection(store, connection, "watermark")
-        target = rename if rename is not None else name
-        if target != name and any(w.name == target for w in store.watermarks.list(module)):
-            raise AlreadyExistsError(f"module '{module}' already has a watermark '{target}'")
-
-        def change(spec: dict[str, Any]) -> dict[str, Any]:
-            item = spec["watermarks"].pop(name)
-            if connection is not None:
-                item["connection"] = connection
-            if sql is not None:
-                item["resolver_sql"] = sql
-            if default is not None:
-                item["default"] = default or None
-            spec["watermarks"][target] = item
-            return spec
-
-        warnings = check_change(
-            store,
-            m,
-            change,
-            f"watermark '{name}' of module '{module}'",
-            hint=None if rename is None else _query_first(module, name),
-        )
-        w = store.watermarks.update(
-            module,
-            name,
-            new_name=UNSET if rename is None else rename,
-            connection=UNSET if connection is None else connection,
-            resolver_sql=UNSET if sql is None else sql,
-            default_value=UNSET if default is None else (default or None),
-        )
+        raise _no_connection()
+    changes = {
+        "name": rename,
+        "connection": connection,
+        "resolver_sql": sql,
+        "default_value": default,
+    }
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if changes.get("default_value") == "":
+        changes["default_value"] = None
+    with open_services(ctx) as sv, labelled(as_json, {}):
+        old = sv.watermarks.show(module, name)
+        w = sv.watermarks.update(module, name, **changes)
+    if as_json:
+        emit_json(ctx, w)
+        return
     changed = [
         f"{label} {show_value(before)} → {show_value(after)}"
         for label, before, after in (
@@ -167,20 +145,27 @@ def edit(
     ]
     check_line(
         OK,
-        f"updated watermark {{{w.name}}} of module '{module}'"
+        f"updated watermark {{{w.name}}} of module '{w.module}'"
         + (f": {'; '.join(changed)}" if changed else " (nothing changed)"),
     )
-    warn_all(warnings)
+    warn_all(w.warnings)
 
 
 @app.command("list")
-def list_(ctx: typer.Context, module: str = typer.Argument(..., help="Module name.")) -> None:
+def list_(
+    ctx: typer.Context,
+    module: str = typer.Argument(..., help="Module name or id."),
+    as_json: bool = JSON,
+) -> None:
     """List a module's watermarks with the value the last run resolved."""
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        items = sv.watermarks.list(module)
+    if as_json:
+        emit_json(ctx, items)
+        return
     from rich.table import Table
 
-    with open_store(ctx) as store:
-        get_module(store, module)
-        items = store.watermarks.list(module)
     if not items:
         say(f"module '{module}' has no watermarks; add one with `pipekit watermarks add`")
         return
@@ -200,16 +185,20 @@ def list_(ctx: typer.Context, module: str = typer.Argument(..., help="Module nam
 @app.command("show")
 def show(
     ctx: typer.Context,
-    module: str = typer.Argument(..., help="Module name."),
+    module: str = typer.Argument(..., help="Module name or id."),
     name: str = typer.Argument(..., help="Watermark name."),
+    as_json: bool = JSON,
 ) -> None:
     """Show one watermark, with its full resolver SQL."""
-    with open_store(ctx) as store:
-        get_module(store, module)
-        w = get_part(store.watermarks, module, name, "watermark")
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        w = sv.watermarks.show(module, name)
+    if as_json:
+        emit_json(ctx, w)
+        return
     print_fields(
         [
-            ("module", module),
+            ("module", w.module),
             ("name", w.name),
             ("placeholder", "{" + w.name + "}"),
             ("connection", w.connection or "-"),
@@ -223,24 +212,16 @@ def show(
 @app.command("rm")
 def rm(
     ctx: typer.Context,
-    module: str = typer.Argument(..., help="Module name."),
+    module: str = typer.Argument(..., help="Module name or id."),
     name: str = typer.Argument(..., help="Watermark name."),
+    as_json: bool = JSON,
 ) -> None:
     """Remove a watermark (refused while the module's query still uses it)."""
-    with open_store(ctx) as store:
-        m = get_module(store, module)
-        get_part(store.watermarks, module, name, "watermark")
-
-        def change(spec: dict[str, Any]) -> dict[str, Any]:
-            del spec["watermarks"][name]
-            return spec
-
-        check_change(
-            store,
-            m,
-            change,
-            f"removing watermark '{name}' from module '{module}'",
-            hint=_query_first(module, name),
-        )
-        store.watermarks.remove(module, name)
-    check_line(OK, f"removed watermark {{{name}}} from module '{module}'")
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv, labelled(as_json, {}):
+        m = sv.modules.show(module)
+        sv.watermarks.remove(m.id, name)
+    if as_json:
+        emit_json(ctx, {"deleted": True})
+        return
+    check_line(OK, f"removed watermark {{{name}}} from module '{m.name}'")

@@ -638,6 +638,12 @@ class Driver(ABC):
         )
         return [r[0] for r in rows]
 
+    def table_estimates(self, schema: str | None = None) -> dict[str, int]:
+        """Row counts the catalog estimates for `schema`'s tables, without counting:
+        table -> rows. A table the catalog has no figure for is left out; the base
+        knows none (SQLite keeps none)."""
+        return {}
+
     def table_exists(self, table: str | TableRef) -> bool:
         ref = TableRef.parse(table)
         return ref.name in self.list_tables(ref.schema)

@@ -459,6 +459,15 @@ class DuckDBDriver(Driver):
         )
         return [r[0] for r in rows]
 
+    def table_estimates(self, schema: str | None = None) -> dict[str, int]:
+        rows = self.query(
+            "SELECT table_name, estimated_size FROM duckdb_tables() "
+            "WHERE database_name = current_database() "
+            f"AND schema_name = {self.literal(schema or self.default_schema)} "
+            "AND estimated_size IS NOT NULL"
+        )
+        return {name: int(n) for name, n in rows}
+
     def list_columns(self, table: str | TableRef) -> list[Column]:
         ref = TableRef.parse(table)
         schema = self.literal(ref.schema or self.default_schema)

@@ -406,6 +406,15 @@ class MySQLDriver(Driver):
     def _is_system_schema(self, name: str) -> bool:
         return name in ("information_schema", "mysql", "performance_schema", "sys")
 
+    def table_estimates(self, schema: str | None = None) -> dict[str, int]:
+        # table_rows: exact for MyISAM/Aria, InnoDB's estimate; NULL for views
+        rows = self.query(
+            "SELECT table_name, table_rows FROM information_schema.tables "
+            f"WHERE table_schema = {self.literal(schema or self.default_schema)} "
+            "AND table_rows IS NOT NULL"
+        )
+        return {name: int(n) for name, n in rows}
+
     def list_columns(self, table: str | TableRef) -> list[Column]:
         ref = TableRef.parse(table)
         schema = self.literal(ref.schema or self.default_schema)

@@ -575,6 +575,16 @@ class PostgresDriver(Driver):
     def list_schemas(self) -> list[str]:
         return [s for s in super().list_schemas() if not s.startswith("pg_")]
 
+    def table_estimates(self, schema: str | None = None) -> dict[str, int]:
+        # reltuples is what the last VACUUM/ANALYZE saw; -1: never analysed (no figure)
+        rows = self.query(
+            "SELECT c.relname, c.reltuples::bigint FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            f"WHERE n.nspname = {self.literal(schema or self.default_schema)} "
+            "AND c.relkind IN ('r', 'p', 'm', 'f') AND c.reltuples >= 0"
+        )
+        return {name: int(n) for name, n in rows}
+
     def list_columns(self, table: str | TableRef) -> list[Column]:
         ref = TableRef.parse(table)
         schema = ref.schema or self.default_schema

@@ -10,12 +10,16 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipekit.drivers import connect, kind_for_url, parse_url
 from pipekit.drivers.url import absolute_file_url
 from pipekit.errors import DriverMissingError
 from pipekit.secrets import SecretsFile, resolve
 from pipekit.store import Connection, Store
+
+if TYPE_CHECKING:
+    from pipekit.drivers.base import Driver
 
 
 @dataclass(frozen=True)
@@ -62,19 +66,28 @@ def add_connection(
     )
 
 
-def probe(connection: Connection, secrets: SecretsFile | None) -> ProbeResult:
-    """Connect with the connection's resolved password and ask for the server version.
+def open_driver(connection: Connection, secrets: SecretsFile | None) -> Driver:
+    """A driver connected with the connection's resolved password (close it after use).
 
     Raises SecretError (password reference not set), DriverMissingError,
     ConnectionSpecError or DatabaseError (with the database's `reason`).
     """
     kind = validate_url(connection.url)
     password = resolve(connection.password, secrets)
-    start = time.perf_counter()
     try:
-        driver = connect(connection.url, user=connection.user, password=password)
+        return connect(connection.url, user=connection.user, password=password)
     except ImportError as exc:  # a registered kind whose module is not in this build
         raise DriverMissingError(f"the {kind} driver cannot be loaded: {exc}") from None
+
+
+def probe(connection: Connection, secrets: SecretsFile | None) -> ProbeResult:
+    """Connect with the connection's resolved password and ask for the server version.
+
+    Raises what ``open_driver`` raises.
+    """
+    kind = validate_url(connection.url)
+    start = time.perf_counter()
+    driver = open_driver(connection, secrets)
     try:
         version = driver.server_version()
     finally:

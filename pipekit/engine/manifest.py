@@ -53,14 +53,18 @@ def load_manifest(
     *,
     prune: bool = False,
     base_dir: Path | None = None,
+    as_text: bool = False,
+    source: str | None = None,
 ) -> Manifest:
     """Parse and validate a file against `store` (read only); ManifestError with every problem.
 
-    `text_or_path`: a Path, a string ending in .yaml/.yml (a path), or YAML text.
-    Relative SQLite/DuckDB file URLs are made absolute against the file's folder
-    (`base_dir`, else the working directory for text).
+    `text_or_path`: a Path, a string ending in .yaml/.yml (a path), or YAML text
+    (any string with `as_text`). Relative SQLite/DuckDB file URLs are made
+    absolute against the file's folder (`base_dir`, else the working directory
+    for text). `source` names the text in messages.
     """
-    text, source, base = read_source(text_or_path, base_dir)
+    text, name, base = read_source(text_or_path, base_dir, as_text=as_text)
+    source = source or name
     data, problems = load_yaml(text)
     if problems and data is None:
         raise ManifestError(problems, source)
@@ -300,6 +304,8 @@ def apply_manifest(
     changed_by: str = "apply",
     dry_run: bool = False,
     base_dir: Path | None = None,
+    as_text: bool = False,
+    source: str | None = None,
 ) -> ApplyReport:
     """Make the store hold what the file says; with `prune`, also remove what it does not.
 
@@ -308,11 +314,18 @@ def apply_manifest(
     checks), groups and schedules, in that order, and with `prune` removes
     groups, modules and connections absent from the file. `dry_run` returns
     the report without writing.
+
+    Reading, planning and writing are one state-DB transaction: the plan is made
+    from the state it is applied to, and a write the database refuses half-way
+    rolls back every write before it, so the store holds all of the file or none.
     """
-    manifest = load_manifest(store, text_or_path, prune=prune, base_dir=base_dir)
-    plan = _plan(store, manifest, prune, changed_by)
-    plan.report.dry_run = dry_run
-    if not dry_run:
+    read = {"prune": prune, "base_dir": base_dir, "as_text": as_text, "source": source}
+    if dry_run:
+        plan = _plan(store, load_manifest(store, text_or_path, **read), prune, changed_by)
+        plan.report.dry_run = True
+        return plan.report
+    with store.transaction():
+        plan = _plan(store, load_manifest(store, text_or_path, **read), prune, changed_by)
         for step in plan.steps:
             step()
     return plan.report

@@ -81,7 +81,11 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 
 
 def load_yaml(text: str) -> tuple[Any, list[Problem]]:
-    loader = _Loader(text)
+    try:
+        # The reader refuses some characters (control codes) as soon as it is made.
+        loader = _Loader(text)
+    except yaml.YAMLError as exc:
+        return None, [Problem("", f"not a YAML document: {exc}")]
     loader.duplicates = []
     try:
         return loader.get_single_data(), loader.duplicates
@@ -111,10 +115,17 @@ class Manifest:
     empty: bool = True
 
 
-def read_source(text_or_path: str | Path, base_dir: Path | None) -> tuple[str, str, Path]:
-    """(text, how to name it in messages, folder relative file URLs start from)."""
-    looks_like_path = isinstance(text_or_path, str) and (
-        "\n" not in text_or_path and text_or_path.strip().endswith((".yaml", ".yml"))
+def read_source(
+    text_or_path: str | Path, base_dir: Path | None, *, as_text: bool = False
+) -> tuple[str, str, Path]:
+    """(text, how to name it in messages, folder relative file URLs start from).
+
+    A string is a path when it ends in .yaml/.yml on one line, unless `as_text`.
+    """
+    looks_like_path = (
+        not as_text
+        and isinstance(text_or_path, str)
+        and ("\n" not in text_or_path and text_or_path.strip().endswith((".yaml", ".yml")))
     )
     if isinstance(text_or_path, Path) or looks_like_path:
         path = Path(text_or_path).expanduser()

@@ -126,7 +126,7 @@ def _watermark(columns: list[ProposedColumn], arrow: dict[str, pa.DataType]) -> 
 
 def propose_module(
     driver: Driver,
-    table: str,
+    table: str | TableRef,
     *,
     dest_table: str | None = None,
     dest: Driver | None = None,

@@ -40,6 +40,7 @@ from pipekit.errors import (
     PipekitError,
     RunCancelled,
 )
+from pipekit.redact import redact
 
 if TYPE_CHECKING:
     from pipekit.config import Config
@@ -152,6 +153,12 @@ class Engine:
         so a caller can answer with the run id at once. ``ModuleBusyError`` if held."""
         return self._begin(name, group_run_id, triggered_by)
 
+    def preview(self, name: str) -> Preview:
+        """What the next run of module `name` would execute, planned as a dry run plans
+        it (watermarks resolved, the query probed, the merge planned) but recorded
+        nowhere: no run row, no live log, no lock. The connections are opened to read."""
+        return _Preview(self, self.store.modules.get(name)).plan()
+
     def _begin(self, name: str, group_run_id: int | None, triggered_by: str) -> int:
         kwargs: dict[str, Any] = {
             "group_run_id": group_run_id,
@@ -247,7 +254,7 @@ class _ModuleRun(StagingSteps):
             self.phase = phase
         stamp = dt.datetime.now().strftime("%H:%M:%S")
         with suppress(Exception):  # the log must never be what fails a run
-            self.engine.store.runs.append_live(self.run_id, f"{stamp} {message}")
+            self.engine.store.runs.append_live(self.run_id, redact(f"{stamp} {message}"))
         self._emit(message)
 
     def _emit(self, message: str | None) -> None:
@@ -769,6 +776,62 @@ class _ModuleRun(StagingSteps):
         return first_error
 
 
+@dataclass(frozen=True)
+class Preview:
+    """The plan of a module's next run (``Engine.preview``); `error` when it cannot be made."""
+
+    source_query: str | None
+    merge_sql: str | None
+    check_sql: str | None
+    merge_strategy: str | None
+    watermarks: dict[str, Any]
+    error: str | None
+    log: list[str]
+
+
+class _Preview(_ModuleRun):
+    """A dry run's planning without its bookkeeping: log lines are kept in memory,
+    and nothing is begun, finished, locked or unlocked in the state store."""
+
+    def __init__(self, engine: Engine, module: Module) -> None:
+        # run id 0: no run exists (it only names the swap tag and the audit literal)
+        super().__init__(
+            engine,
+            module,
+            0,
+            dry_run=True,
+            full_refresh=False,
+            cancel=threading.Event(),
+            on_event=None,
+        )
+        self.lines: list[str] = []
+
+    def log(self, message: str, *, phase: str | None = None) -> None:
+        if phase:
+            self.phase = phase
+        self.lines.append(message)
+
+    def plan(self) -> Preview:
+        error = None
+        try:
+            self._run()
+        except Exception as exc:
+            error = _describe(exc)
+        finally:
+            for d in self.drivers:
+                with suppress(Exception):
+                    d.close()
+        return Preview(
+            source_query=self.record.get("source_query"),
+            merge_sql=self.record.get("merge_sql"),
+            check_sql="\n".join(self.check_sql) or None,
+            merge_strategy=self.record.get("merge_strategy"),
+            watermarks=json.loads(json.dumps(self.watermarks, default=str)),
+            error=error,
+            log=self.lines,
+        )
+
+
 def _count(driver: Driver, table: TableRef) -> int:
     return int(driver.query(f"SELECT COUNT(*) FROM {driver.table_sql(table)}")[0][0])
 
@@ -796,11 +859,11 @@ def _field_type(schema: pa.Schema, column: str, driver: Driver) -> pa.DataType |
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, PipekitError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+        return str(exc)  # redacted when it was made
+    return redact(f"{type(exc).__name__}: {exc}")
 
 
 # run_group lives in groups.py; imported here too, where callers have always found it.
 from pipekit.engine.groups import GroupResult, run_group  # noqa: E402
 
-__all__ = ["Engine", "GroupResult", "RunEvent", "run_group"]
+__all__ = ["Engine", "GroupResult", "Preview", "RunEvent", "run_group"]

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
-from pipekit.errors import PipekitError
+from pipekit.errors import UnavailableError
 
 log = logging.getLogger("pipekit.pool")
 
@@ -112,7 +112,7 @@ class RunPool:
         """Open a run of module `name` and take its lock now; returns the run id at once.
 
         ``ModuleBusyError`` (its ``run_id`` is the running run) or ``NotFoundError``
-        before anything starts; ``PipekitError`` while shutting down.
+        before anything starts; ``UnavailableError`` (503) while shutting down.
         """
         with self._cond:
             self._refuse_if_closing()
@@ -133,7 +133,7 @@ class RunPool:
 
     def _refuse_if_closing(self) -> None:
         if self._closing:
-            raise PipekitError(SHUTTING_DOWN)
+            raise UnavailableError(SHUTTING_DOWN)
 
     def _enqueue(self, job: _Job) -> list[_Job]:
         # called with self._cond held

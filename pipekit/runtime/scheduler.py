@@ -81,6 +81,37 @@ def next_occurrence(cron_expr: str, after: dt.datetime, tz: dt.tzinfo) -> dt.dat
     return nxt.astimezone(dt.UTC)
 
 
+def fire_times(
+    schedule: Schedule,
+    tz: dt.tzinfo,
+    *,
+    now: dt.datetime | None = None,
+    count: int = 1,
+) -> list[dt.datetime]:
+    """The next `count` slots at which the scheduler fires `schedule` (in zone `tz`), in UTC.
+
+    The first is the first slot after ``last_fired_at`` (``created_at`` when it
+    never fired): a tick at or after it fires the schedule. Given `now`, a slot
+    already past (missed while no scheduler ticked, or while the schedule was
+    disabled) is left out: the scheduler fires such a slot once, at its next tick,
+    and counts on from then, so the slots it fires after that are the ones after
+    `now`. Each further slot is the first after the one before, exactly as the
+    scheduler counts from the ``last_fired_at`` it records.
+
+    ``Scheduler.next_fire`` (when a schedule is due) and the schedules service (the
+    ``next_fire_at`` every face shows) both call this, so they cannot differ, not
+    even across a daylight-saving change.
+    """
+    slot = next_occurrence(schedule.cron_expr, schedule.last_fired_at or schedule.created_at, tz)
+    if now is not None and slot <= now:
+        # Due already: the next tick fires it and records about `now` as last_fired_at.
+        slot = next_occurrence(schedule.cron_expr, now, tz)
+    out = [slot]
+    while len(out) < count:
+        out.append(next_occurrence(schedule.cron_expr, out[-1], tz))
+    return out
+
+
 class Scheduler:
     """Fires due schedules of one state store; see the module docstring."""
 
@@ -110,8 +141,7 @@ class Scheduler:
 
     def next_fire(self, schedule: Schedule) -> dt.datetime:
         """When `schedule` is next due: its first slot after last_fired_at/created_at."""
-        base = schedule.last_fired_at or schedule.created_at
-        return next_occurrence(schedule.cron_expr, base, self.tz)
+        return fire_times(schedule, self.tz)[0]
 
     def due(self, now: dt.datetime) -> list[Schedule]:
         """Enabled schedules whose next slot after last_fired_at (or created_at) is <= now."""

@@ -23,11 +23,6 @@ def create_app(services: Services) -> FastAPI:
         description="Config-driven database sync. HTTP Basic auth on everything under /api.",
     )
     app.state.services = services
-    app.state.config, app.state.store = (
-        services.config,
-        services.store,
-    )  # interim
-    app.state.pool, app.state.scheduler = services.pool, services.scheduler
     app.state.throttle = Throttle()
     app.add_exception_handler(PipekitError, handle)
     app.include_router(health_router)

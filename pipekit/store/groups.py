@@ -38,6 +38,16 @@ class Group:
     members: tuple[str, ...]  # module names in run order
 
 
+@dataclass(frozen=True)
+class Member:
+    """One membership: `module` runs at `run_order` in `group`; `id` is the membership's."""
+
+    id: int
+    group: str
+    module: str
+    run_order: int
+
+
 def require_group(conn: SAConnection, name: str) -> Row[Any]:
     row = conn.execute(select(_t).where(_t.c.name == name)).first()
     if row is None:
@@ -165,6 +175,37 @@ class GroupRepo:
             self._set(conn, row.id, current)
             return _group(conn, row)
 
+    def members(self, name: str | None = None) -> list[Member]:
+        """The memberships of group `name` (every group's when None), in run order."""
+        query = (
+            select(_m.c.id, _t.c.name.label("grp"), _mod.c.name.label("module"), _m.c.run_order)
+            .join(_mod, _mod.c.id == _m.c.module_id)
+            .join(_t, _t.c.id == _m.c.group_id)
+            .order_by(_t.c.name, _m.c.run_order, _m.c.id)
+        )
+        with self._store.read() as conn:
+            if name is not None:
+                query = query.where(_m.c.group_id == require_group(conn, name).id)
+            return [Member(r.id, r.grp, r.module, r.run_order) for r in conn.execute(query)]
+
+    def member(self, member_id: int) -> Member:
+        """The membership with id `member_id`; NotFoundError if there is none."""
+        query = (
+            select(_m.c.id, _t.c.name.label("grp"), _mod.c.name.label("module"), _m.c.run_order)
+            .join(_mod, _mod.c.id == _m.c.module_id)
+            .join(_t, _t.c.id == _m.c.group_id)
+            .where(_m.c.id == member_id)
+        )
+        with self._store.read() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            raise NotFoundError(
+                f"no group member with id {member_id}; the ids are the members[].id "
+                "of a group (GET /api/groups/{id})",
+                path="id",
+            )
+        return Member(row.id, row.grp, row.module, row.run_order)
+
     def enabled_modules(self, name: str) -> list[Module]:
         """The group's enabled modules in run order: what a group run runs."""
         with self._store.read() as conn:
@@ -193,7 +234,9 @@ class GroupRepo:
     def _set(conn: SAConnection, group_id: int, modules: Sequence[str]) -> None:
         seen = [m for i, m in enumerate(modules) if m in modules[:i]]
         if seen:
-            raise GroupSpecError(f"module(s) listed more than once in the group: {', '.join(seen)}")
+            raise GroupSpecError(
+                f"module(s) listed more than once in the group: {', '.join(seen)}", path="members"
+            )
         ids = [require_module(conn, m).id for m in modules]
         existing = {
             r.module_id: (r.id, r.run_order)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection as SAConnection
@@ -250,8 +250,12 @@ class RunRepo:
         offset: int = 0,
         *,
         group_run_id: int | None = None,
+        group: str | None = None,
+        since: datetime | None = None,
     ) -> list[Run]:
-        """Runs newest first, optionally of one module (by name, kept after removal)."""
+        """Runs newest first, optionally only: of one module and of one group (by name,
+        kept after removal), with one status, of one group run, started at or after
+        `since` (an aware datetime; a naive one is taken as UTC)."""
         query = select(_r).order_by(_r.c.started_at.desc(), _r.c.id.desc())
         if module is not None:
             query = query.where(_r.c.module_name == module)
@@ -259,6 +263,13 @@ class RunRepo:
             query = query.where(_r.c.status == _status(status))
         if group_run_id is not None:
             query = query.where(_r.c.group_run_id == group_run_id)
+        if group is not None:
+            of_group = select(_g.c.id).where(_g.c.group_name == group)
+            query = query.where(_r.c.group_run_id.in_(of_group))
+        if since is not None:
+            if since.tzinfo is None:
+                since = since.replace(tzinfo=UTC)
+            query = query.where(_r.c.started_at >= since.astimezone(UTC))
         with self._store.read() as conn:
             rows = conn.execute(query.limit(limit).offset(offset)).all()
         return [Run.from_row(r) for r in rows]

@@ -15,6 +15,7 @@ from sqlalchemy import Row, select
 
 from pipekit.errors import (
     NotFoundError,
+    PipekitError,
     ScheduleSpecError,
 )
 from pipekit.store import schema
@@ -28,8 +29,14 @@ _t = schema.schedule
 _g = schema.grp
 
 
-def check_cron(expr: str, what: str, error: type[Exception] = ScheduleSpecError) -> str:
-    """`expr` stripped, or `error` naming it when croniter cannot parse it."""
+def check_cron(
+    expr: str,
+    what: str,
+    error: type[PipekitError] = ScheduleSpecError,
+    *,
+    path: str | None = None,
+) -> str:
+    """`expr` stripped, or `error` (about field `path`) naming it when croniter cannot parse it."""
     # croniter costs tens of ms to import and only schedule writes need it, not every
     # command that opens the store.
     from croniter import croniter
@@ -38,7 +45,8 @@ def check_cron(expr: str, what: str, error: type[Exception] = ScheduleSpecError)
     if not text or not croniter.is_valid(text):
         raise error(
             f"{what} {expr!r} is not a valid cron expression; expected five fields "
-            "'minute hour day-of-month month day-of-week', e.g. '0 2 * * *'"
+            "'minute hour day-of-month month day-of-week', e.g. '0 2 * * *'",
+            path=path,
         )
     return text
 
@@ -85,7 +93,7 @@ class ScheduleRepo:
 
     def add(self, group: str, cron_expr: str, enabled: bool = True) -> Schedule:
         """Schedule `group`; NotFoundError for an unknown group, ScheduleSpecError for bad cron."""
-        expr = check_cron(cron_expr, "cron expression")
+        expr = check_cron(cron_expr, "cron expression", path="cron_expr")
         with self._store.write() as conn:
             gid = _group_id(conn, group)
             new_id = conn.execute(
@@ -119,7 +127,7 @@ class ScheduleRepo:
     ) -> Schedule:
         changes: dict[str, Any] = {}
         if cron_expr is not UNSET:
-            changes["cron_expr"] = check_cron(cron_expr, "cron expression")
+            changes["cron_expr"] = check_cron(cron_expr, "cron expression", path="cron_expr")
         if enabled is not UNSET:
             changes["enabled"] = bool(enabled)
         with self._store.write() as conn:

@@ -83,9 +83,12 @@ def test_bad_module_is_422_naming_each_field(api: httpx.Client) -> None:
     assert ("dest",) in fields
     assert ("merge_key",) in fields
     assert ("dest_table",) in fields
+    # the service judges the strategy (so the CLI refuses it alike), with every other problem
     r = api.post("/api/modules", json={"name": "x", "merge_strategy": "sideways"})
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "merge_strategy"]
+    strategy = [d for d in r.json()["detail"] if d["loc"] == ["body", "merge_strategy"]]
+    assert len(strategy) == 1 and strategy[0]["type"] == "ValidationError"
+    assert "'sideways' is not a merge strategy" in strategy[0]["msg"]
 
 
 def test_modules_and_parts_round_trip(api: httpx.Client) -> None:
@@ -129,7 +132,14 @@ def test_modules_and_parts_round_trip(api: httpx.Client) -> None:
     assert api.get(f"/api/modules/{mid}/checks").json() == []
 
     r = api.post(f"/api/modules/{mid}/watermarks", json={"name": "since", "default_value": "0"})
+    assert r.status_code == 422, r.text  # judged like `apply` and the CLI judge it
+    assert r.json()["detail"][0]["loc"] == ["body", "watermarks", "since", "resolver_sql"]
+    r = api.post(
+        f"/api/modules/{mid}/watermarks",
+        json={"name": "since", "connection": "dst", "resolver_sql": "SELECT 0"},
+    )
     assert r.status_code == 201, r.text
+    assert "not used by the source query yet" in r.json()["warnings"][0]
     r = api.put(f"/api/modules/{mid}/watermarks/since", json={"default_value": "5"})
     assert r.status_code == 200 and r.json()["default_value"] == "5"
     assert api.get(f"/api/modules/{mid}/watermarks").json()[0]["name"] == "since"

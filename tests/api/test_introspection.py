@@ -25,6 +25,12 @@ def test_connection_test_tables_columns(api, pg_url) -> None:
     r = api.get(f"/api/connections/{conn_name}/tables", params={"schema": "shop"})
     assert r.status_code == 200, r.text
     assert "items" in r.json()["tables"]
+    assert r.json()["schema"] == "shop"
+    assert [t["name"] for t in r.json()["tables_detail"]] == r.json()["tables"]
+    r = api.get(f"/api/connections/{conn_name}/schemas")
+    assert r.status_code == 200 and "shop" in r.json() and "pg_catalog" not in r.json()
+    r = api.get(f"/api/connections/{conn_name}/tables", params={"schema": "shpo"})
+    assert r.status_code == 404 and "did you mean 'shop'" in r.json()["detail"]
     cols = api.get(f"/api/connections/{conn_name}/tables/shop.items/columns").json()
     assert [(c["name"], c["primary_key"]) for c in cols] == [("id", True), ("name", False)]
     r = api.get(f"/api/connections/{conn_name}/tables/shop.nope/columns")

@@ -134,3 +134,48 @@ def test_password_secret_name(name: str, secret: str) -> None:
     from pipekit.engine.connections import password_secret_name
 
     assert password_secret_name(name) == secret
+
+
+def test_edit_changes_only_what_is_given(cli: Invoke, home: Path) -> None:
+    cli("connections", "add", "erp", "postgresql://db1:5432/erp", "--password", "$ERP_PW")
+    result = cli("connections", "edit", "erp", "--name", "erp2", "--no-deletes", "-u", "etl")
+    assert result.exit_code == 0, result.output
+    assert "updated connection 'erp2' (name, user, supports_deletes)" in result.output
+    assert state(home)[0] == [("erp2", "postgresql://db1:5432/erp", "$ERP_PW")]
+    line = assert_clean_failure(
+        cli("connections", "edit", "erp2", "--password", "hunter2"), "secret reference"
+    )
+    assert "hunter2" not in line
+    assert_clean_failure(cli("connections", "edit", "erp", "-u", "x"), "did you mean 'erp2'")
+
+
+def test_browse_and_propose(cli: Invoke, home: Path, tmp_path: Path) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(tmp_path / "src.db")) as db:
+        db.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL)")
+        db.commit()
+    cli("connections", "add", "src", f"sqlite:///{tmp_path / 'src.db'}")
+    cli("connections", "add", "dst", f"duckdb:///{tmp_path / 'dst.duckdb'}?create=true")
+    assert cli("browse", "src").output.split() == ["main"]
+    tables = cli("browse", "src", "main")
+    assert tables.exit_code == 0 and re.search(r"orders\s+│\s+-", tables.output), tables.output
+    columns = cli("browse", "src", "main.orders")
+    assert re.search(r"id\s+│\s+INTEGER\s+│\s+yes\s+│\s+PK", columns.output), columns.output
+    assert_clean_failure(cli("browse", "src", "mian"), "no schema named 'mian'")
+
+    module_file = tmp_path / "orders.yaml"
+    drafted = cli("propose", "src", "orders", "--dest", "dst", "--yaml", str(module_file))
+    assert drafted.exit_code == 0, drafted.output
+    assert "strategy:    upsert" in drafted.output and 'CREATE TABLE "sync"."orders"' in (
+        drafted.output
+    )
+    assert f"`pipekit apply {module_file}`" in drafted.output
+    applied = cli("apply", str(module_file))
+    assert applied.exit_code == 0, applied.output
+    shown = cli("modules", "show", "orders")
+    assert shown.exit_code == 0 and "sync.orders" in shown.output
+    assert_clean_failure(
+        cli("propose", "src", "orders", "--yaml", str(tmp_path / "x.yaml")), "--dest"
+    )

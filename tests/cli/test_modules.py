@@ -233,23 +233,32 @@ def test_enable_disable_and_history(cli: Invoke, orders: Path) -> None:
 
 
 def test_show_json(cli: Invoke, orders: Path) -> None:
+    """--json prints the API's objects: the module (as GET /api/modules/{id}), its parts
+    and its history each from their own command."""
     with open_store(orders) as store:
         store.watermarks.add("orders", "since", connection="wh", resolver_sql="SELECT 1")
         store.hooks.add("orders", "ANALYZE sync.orders")
         store.checks.add("orders", "no_dupes", sql="SELECT 1 WHERE false")
         store.groups.add("nightly", members=["orders"])
-    result = cli("modules", "show", "orders", "--json", "--history")
+        mid = store.modules.get("orders").id
+    result = cli("modules", "show", "orders", "--json")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
-    assert doc["name"] == "orders" and doc["merge_key"] == "dcord" and doc["enabled"] is True
-    assert doc["source"] == "erp" and doc["source_query"] == QUERY
-    assert [w["name"] for w in doc["watermarks"]] == ["since"]
-    assert doc["hooks"][0]["sql"] == "ANALYZE sync.orders"
-    assert doc["checks"][0]["name"] == "no_dupes"
-    assert doc["groups"] == ["nightly"]
-    assert doc["runs"] == []
-    assert doc["history"][-1]["diff"]["name"] == [None, "orders"]
-    assert doc["created_at"].endswith("+00:00")
+    assert doc["id"] == mid and doc["name"] == "orders" and doc["merge_key"] == "dcord"
+    assert doc["source"] == "erp" and doc["source_query"] == QUERY and doc["enabled"] is True
+    assert "warnings" not in doc and "locked_pid" not in doc
+    assert doc["created_at"].endswith("Z")
+    assert json.loads(cli("modules", "show", str(mid), "--json").output) == doc
+
+    marks = json.loads(cli("watermarks", "list", "orders", "--json").output)
+    assert [w["name"] for w in marks] == ["since"]
+    hooks = json.loads(cli("hooks", "list", "orders", "--json").output)
+    assert hooks[0]["sql"] == "ANALYZE sync.orders"
+    checks = json.loads(cli("checks", "list", "orders", "--json").output)
+    assert checks[0]["name"] == "no_dupes"
+    history = json.loads(cli("modules", "history", "orders", "--json").output)
+    assert history[-1]["diff"]["name"] == [None, "orders"]
+    assert len(json.loads(cli("modules", "history", "orders", "-n", "1", "--json").output)) == 1
 
     text = cli("modules", "show", "orders").output
     assert "groups:             nightly" in text

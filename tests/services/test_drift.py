@@ -130,9 +130,6 @@ def test_cli_refuses_removing_a_watermark_the_query_uses(
     assert watermark_names(api, name) == ["since"]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="drift: the API removes a watermark the query uses; the CLI refuses"
-)
 def test_api_refuses_removing_a_watermark_the_query_uses(api: httpx.Client, tmp_path: Path) -> None:
     """Drift 1: `DELETE /api/modules/M/watermarks/since` is refused like the CLI's
     `watermarks rm`: 422 naming `watermarks.since`, and the watermark stays."""
@@ -165,7 +162,6 @@ def scheduler_next(cron: str, before: dt.datetime, after: dt.datetime) -> set[dt
     return {next_occurrence(cron, before, tz), next_occurrence(cron, after, tz)}
 
 
-@pytest.mark.xfail(strict=True, reason="drift: the API does not show a schedule's next fire time")
 def test_api_schedules_carry_the_schedulers_next_fire_time(
     api: httpx.Client, tmp_path: Path
 ) -> None:
@@ -191,7 +187,6 @@ def test_api_schedules_carry_the_schedulers_next_fire_time(
     assert "next_fire_at" in items[off] and items[off]["next_fire_at"] is None
 
 
-@pytest.mark.xfail(strict=True, reason="drift: `schedules list` has no --json matching the API")
 def test_cli_schedules_list_json_equals_the_api(
     server: Server, api: httpx.Client, tmp_path: Path
 ) -> None:
@@ -237,7 +232,6 @@ def name_locs(r: httpx.Response) -> list[list[str]]:
     return [e["loc"] for e in detail] if isinstance(detail, list) else []
 
 
-@pytest.mark.xfail(strict=True, reason="drift: the API accepts an all-digit module name")
 def test_api_refuses_an_all_digit_module_name(api: httpx.Client, tmp_path: Path) -> None:
     """Drift 4: a module named only with digits is refused (`{id}` in the API's paths
     is a numeric id or a name): 422 naming `name`, for an otherwise valid module."""
@@ -320,7 +314,6 @@ def test_api_numeric_id_finds_the_object(api: httpx.Client, tmp_path: Path) -> N
 # 5. preview has no side effects -----------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="drift: preview records a dry_run row in the run log")
 def test_preview_writes_no_run(api: httpx.Client, tmp_path: Path) -> None:
     """Drift 5: `GET /api/modules/{id}/preview` answers the SQL the next run executes
     and writes nothing: no run row, no run id."""
@@ -373,7 +366,6 @@ def forbidden(module: str) -> bool:
     return any(module == f or module.startswith(f"{f}.") for f in FORBIDDEN)
 
 
-@pytest.mark.xfail(strict=True, reason="drift: the API and CLI reach the store and drivers")
 def test_faces_import_no_store_drivers_or_sqlalchemy() -> None:
     """Drift 6: no file of pipekit/api or pipekit/cli imports sqlalchemy, pipekit.store
     or pipekit.drivers, in any form: the faces call services only."""
@@ -417,7 +409,6 @@ def counts(state_db: Path, *tables: str) -> dict[str, int]:
         return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
 
 
-@pytest.mark.xfail(strict=True, reason="drift: apply keeps what it wrote before a failed write")
 def test_apply_writes_nothing_when_the_store_refuses_a_write(tmp_path: Path) -> None:
     """Drift 7a: `pipekit apply` of two connections, a module and a group with a
     schedule, where the state database refuses the schedule, fails and leaves the

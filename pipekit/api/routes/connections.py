@@ -1,43 +1,40 @@
-"""Connections: CRUD, test, browse (schemas, tables, columns) and propose."""
+"""Connections: CRUD, test, browse (schemas, tables, columns) and propose.
+
+`{id}` is a connection's numeric id or its name. Every route calls
+``sv.connections`` (``pipekit.services.connections``), as the CLI does.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
 from pipekit.api import deps, schemas
-from pipekit.errors import NotFoundError
-from pipekit.store import Store
+from pipekit.services import Services
+from pipekit.services.connections import (
+    ColumnView,
+    ConnectionView,
+    ProbeView,
+    ProposalView,
+    SchemaView,
+)
 
-router = APIRouter()
-S = Depends(deps.store)
-NOT_BUILT = {501: {"model": schemas.NotBuiltOut, "description": "not built yet"}}
+router = APIRouter(tags=["connections"])
 UNPROCESSABLE = {422: {"description": "invalid definition, one entry per bad field"}}
 
 
-def _engine(request: Request, s: Store) -> Any:
-    from pipekit.engine.run import Engine
-
-    return Engine.from_config(s, request.app.state.config)
-
-
-# connections -----------------------------------------------------------------
-
-
-@router.get("/connections", response_model=list[schemas.ConnectionOut], tags=["connections"])
-def list_connections(s: Store = S) -> Any:
-    return s.connections.list()
+@router.get("/connections", response_model=list[ConnectionView])
+def list_connections(sv: Services = deps.SV) -> Any:
+    return sv.connections.list()
 
 
 @router.post(
-    "/connections", response_model=schemas.ConnectionOut, status_code=201, tags=["connections"]
+    "/connections", response_model=ConnectionView, status_code=201, responses=UNPROCESSABLE
 )
-def add_connection(body: schemas.ConnectionIn, s: Store = S) -> Any:
-    from pipekit.engine.connections import add_connection
-
-    return add_connection(
-        s,
+def add_connection(body: schemas.ConnectionIn, sv: Services = deps.SV) -> Any:
+    """A relative SQLite/DuckDB path is stored absolute; a literal password is refused."""
+    return sv.connections.add(
         body.name,
         body.url,
         user=body.user,
@@ -46,113 +43,63 @@ def add_connection(body: schemas.ConnectionIn, s: Store = S) -> Any:
     )
 
 
-@router.get("/connections/{id}", response_model=schemas.ConnectionOut, tags=["connections"])
-def get_connection(id: str, s: Store = S) -> Any:
-    return deps.connection(s, id)
+@router.get("/connections/{id}", response_model=ConnectionView)
+def get_connection(id: str, sv: Services = deps.SV) -> Any:
+    return sv.connections.show(id)
 
 
-@router.put("/connections/{id}", response_model=schemas.ConnectionOut, tags=["connections"])
-def update_connection(id: str, body: schemas.ConnectionPatch, s: Store = S) -> Any:
-    from pipekit.engine.connections import validate_url
-
-    c = deps.connection(s, id)
-    changes = body.model_dump(exclude_unset=True)
-    if "url" in changes:
-        validate_url(changes["url"])
-    for key in ("name", "url", "supports_deletes"):
-        if key in changes and changes[key] is None:
-            raise deps.field_422(key, "may not be null")
-    if "name" in changes:
-        changes["new_name"] = changes.pop("name")
-    return s.connections.update(c.name, **changes)
+@router.put("/connections/{id}", response_model=ConnectionView, responses=UNPROCESSABLE)
+def update_connection(id: str, body: schemas.ConnectionPatch, sv: Services = deps.SV) -> Any:
+    """Change the fields given; `name`, `url` and `supports_deletes` may not be null."""
+    return sv.connections.update(id, **body.model_dump(exclude_unset=True))
 
 
-@router.delete("/connections/{id}", response_model=schemas.Deleted, tags=["connections"])
-def remove_connection(id: str, s: Store = S) -> Any:
-    s.connections.remove(deps.connection(s, id).name)
+@router.delete("/connections/{id}", response_model=schemas.Deleted)
+def remove_connection(id: str, sv: Services = deps.SV) -> Any:
+    """Refused (409) while modules use it; its secret stays in the secrets file."""
+    sv.connections.remove(id)
     return schemas.Deleted()
 
 
-@router.post("/connections/{id}/test", response_model=schemas.ProbeOut, tags=["connections"])
-def test_connection(id: str, request: Request, s: Store = S) -> Any:
+@router.post("/connections/{id}/test", response_model=ProbeView)
+def test_connection(id: str, sv: Services = deps.SV) -> Any:
     """Connect and ask the server's version; a failure is `ok: false` with the reason."""
-    from pipekit.engine.connections import probe
-    from pipekit.errors import PipekitError
-
-    c = deps.connection(s, id)
-    try:
-        r = probe(c, _engine(request, s).secrets)
-    except PipekitError as exc:
-        return schemas.ProbeOut(ok=False, error=str(exc))
-    return schemas.ProbeOut(
-        ok=True, kind=r.kind, server_version=r.server_version, latency_ms=r.latency_ms
-    )
+    return sv.connections.test(id)
 
 
-@router.get("/connections/{id}/tables", response_model=schemas.TablesOut, tags=["connections"])
-def list_tables(id: str, request: Request, schema: str | None = None, s: Store = S) -> Any:
-    c = deps.connection(s, id)
-    driver = _engine(request, s).open_connection(c.name)
-    try:
-        return schemas.TablesOut(schema=schema, tables=driver.list_tables(schema))
-    finally:
-        driver.close()
+@router.get("/connections/{id}/schemas", response_model=list[str])
+def list_schemas(id: str, sv: Services = deps.SV) -> Any:
+    """The database's schemas (system schemas left out)."""
+    return sv.connections.schemas(id)
 
 
-@router.get(
-    "/connections/{id}/tables/{table}/columns",
-    response_model=list[schemas.ColumnOut],
-    tags=["connections"],
-)
-def list_columns(id: str, table: str, request: Request, s: Store = S) -> Any:
+@router.get("/connections/{id}/tables", response_model=SchemaView)
+def list_tables(id: str, schema: str | None = None, sv: Services = deps.SV) -> Any:
+    """A schema's tables (default: the database's default schema); `tables_detail`
+    adds the row count the database's catalog estimates (null where it keeps none)."""
+    return sv.connections.tables(id, schema)
+
+
+@router.get("/connections/{id}/tables/{table}/columns", response_model=list[ColumnView])
+def list_columns(id: str, table: str, sv: Services = deps.SV) -> Any:
     """`table` is `schema.table` (or a bare table name)."""
-    c = deps.connection(s, id)
-    return _columns(_engine(request, s), c.name, table)
-
-
-def _columns(engine: Any, connection: str, table: str) -> list[schemas.ColumnOut]:
-    driver = engine.open_connection(connection)
-    try:
-        if not driver.table_exists(table):
-            raise NotFoundError(f"table {table} does not exist on connection '{connection}'")
-        return [
-            schemas.ColumnOut(
-                name=c.name, type=c.type, nullable=c.nullable, primary_key=c.primary_key
-            )
-            for c in driver.list_columns(table)
-        ]
-    finally:
-        driver.close()
+    return sv.connections.columns(id, table)
 
 
 @router.get(
     "/connections/{id}/tables/{table}/propose",
-    response_model=schemas.ProposalOut,
-    tags=["connections"],
+    response_model=ProposalView,
+    responses=UNPROCESSABLE,
 )
 def propose(
     id: str,
     table: str,
-    request: Request,
     dest: str | None = Query(None, description="destination connection: adds dest_ddl"),
     dest_table: str | None = Query(None, description="default sync.<table>"),
-    s: Store = S,
+    name: str | None = Query(None, description="the module's name; default the table's"),
+    sv: Services = deps.SV,
 ) -> Any:
     """Draft a module from a source table (`schema.table` or a bare name): the SELECT
     with safe aliases, RTRIM on fixed-width text and the source's quoting, the
     suggested merge key, watermark column and strategy. Nothing is saved."""
-    from pipekit.engine.propose import propose_module
-
-    c = deps.connection(s, id)
-    target = deps.connection(s, dest) if dest is not None else None
-    engine = _engine(request, s)
-    driver = engine.open_connection(c.name)
-    try:
-        dest_driver = engine.open_connection(target.name) if target is not None else None
-        try:
-            return propose_module(driver, table, dest_table=dest_table, dest=dest_driver)
-        finally:
-            if dest_driver is not None:
-                dest_driver.close()
-    finally:
-        driver.close()
+    return sv.connections.propose(id, table, dest=dest, dest_table=dest_table, name=name)

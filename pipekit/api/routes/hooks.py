@@ -1,45 +1,52 @@
-"""Hooks: SQL run on the destination after a module's merge."""
+"""Hooks: SQL run on the destination after a module's merge (``sv.hooks``), by numeric id."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 
 from pipekit.api import deps, schemas
 from pipekit.api.deps import IntId
-from pipekit.store import Store
+from pipekit.services import Services
+from pipekit.services.modules import HookView, SavedHookView
 
 router = APIRouter()
-S = Depends(deps.store)
-NOT_BUILT = {501: {"model": schemas.NotBuiltOut, "description": "not built yet"}}
-UNPROCESSABLE = {422: {"description": "invalid definition, one entry per bad field"}}
+UNPROCESSABLE = {422: {"description": "invalid hook, one entry per bad field"}}
 
 
-def _engine(request: Request, s: Store) -> Any:
-    from pipekit.engine.run import Engine
-
-    return Engine.from_config(s, request.app.state.config)
-
-
-# hooks -----------------------------------------------------------------------
+@router.get("/modules/{id}/hooks", response_model=list[HookView], tags=["hooks"])
+def list_hooks(id: str, sv: Services = deps.SV) -> Any:
+    return sv.hooks.list(id)
 
 
-@router.get("/modules/{id}/hooks", response_model=list[schemas.HookOut], tags=["hooks"])
-def list_hooks(id: str, s: Store = S) -> Any:
-    return s.hooks.list(deps.module(s, id).name)
-
-
-@router.post("/hooks", response_model=schemas.HookOut, status_code=201, tags=["hooks"])
-def add_hook(body: schemas.HookIn, s: Store = S) -> Any:
-    m = deps.module(s, body.module)
-    return s.hooks.add(
-        m.name, body.sql, run_on=body.run_on, run_order=body.run_order, changed_by="api"
+@router.post(
+    "/hooks", response_model=SavedHookView, status_code=201, responses=UNPROCESSABLE, tags=["hooks"]
+)
+def add_hook(body: schemas.HookIn, sv: Services = deps.SV) -> Any:
+    """Add a hook to `module`: last, at 1-based `position` (the others move down), or
+    at a raw `run_order`."""
+    return sv.hooks.add(
+        body.module,
+        body.sql,
+        run_on=body.run_on,
+        position=body.position,
+        run_order=body.run_order,
     )
 
 
+@router.get("/hooks/{id}", response_model=HookView, tags=["hooks"])
+def get_hook(id: IntId, sv: Services = deps.SV) -> Any:
+    return sv.hooks.show(id)
+
+
+@router.put("/hooks/{id}", response_model=SavedHookView, responses=UNPROCESSABLE, tags=["hooks"])
+def update_hook(id: IntId, body: schemas.HookPatch, sv: Services = deps.SV) -> Any:
+    """Change a hook's SQL, outcome or 1-based position (omitted or null = unchanged)."""
+    return sv.hooks.update(id, sql=body.sql, run_on=body.run_on, position=body.position)
+
+
 @router.delete("/hooks/{id}", response_model=schemas.Deleted, tags=["hooks"])
-def remove_hook(id: IntId, s: Store = S) -> Any:
-    s.hooks.get(id)
-    s.hooks.remove(id)
+def remove_hook(id: IntId, sv: Services = deps.SV) -> Any:
+    sv.hooks.remove(id)
     return schemas.Deleted()
