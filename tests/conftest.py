@@ -11,69 +11,37 @@ and PIPEKIT_TEST_MYSQL (default mysql://root@127.0.0.1:3306/test).
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-PG_ADMIN_URL = os.environ.get("PIPEKIT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-MYSQL_ADMIN_URL = os.environ.get("PIPEKIT_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test")
-
-
-def unique_name(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:10]}"
-
-
-def _pg_parts() -> tuple[str, str]:
-    """(server part of the URL without database, admin database)."""
-    base, _, db = PG_ADMIN_URL.rpartition("/")
-    return base, db
-
-
-def _pg_admin():
-    import psycopg
-
-    try:
-        return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:  # pragma: no cover - environment failure
-        pytest.fail(
-            f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({exc}); run scripts/test.sh, "
-            "which starts or installs it",
-            pytrace=False,
-        )
-
-
-def _mysql_admin():
-    import pymysql
-
-    from pipekit.drivers.url import parse_url
-
-    u = parse_url(MYSQL_ADMIN_URL)
-    try:
-        return pymysql.connect(
-            host=u.host, port=u.port or 3306, user=u.user or "root", password="", autocommit=True
-        )
-    except pymysql.err.OperationalError as exc:  # pragma: no cover - environment failure
-        pytest.fail(
-            f"MariaDB is not reachable at {MYSQL_ADMIN_URL} ({exc}); run scripts/test.sh, "
-            "which starts or installs it",
-            pytrace=False,
-        )
+from pipekit.drivers.base import Driver
+from tests.helpers import (
+    MYSQL_ADMIN_URL,
+    PASSWORD,
+    USER,
+    OpenedDrivers,
+    Server,
+    mysql_admin,
+    pg_admin,
+    pg_parts,
+    unique_name,
+)
 
 
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
     """URL of a fresh PostgreSQL database, dropped after the test module."""
     name = unique_name("pk_test")
-    with _pg_admin() as conn:
+    with pg_admin() as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    base, _ = _pg_parts()
+    base, _ = pg_parts()
     try:
         yield f"{base}/{name}"
     finally:
-        with _pg_admin() as conn:
+        with pg_admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -81,7 +49,7 @@ def pg_url() -> Iterator[str]:
 def mysql_url() -> Iterator[str]:
     """URL of a fresh MariaDB database, dropped after the test module."""
     name = unique_name("pk_test")
-    conn = _mysql_admin()
+    conn = mysql_admin()
     try:
         with conn.cursor() as cur:
             cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
@@ -113,3 +81,55 @@ def pipekit_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PIPEKIT_CONFIG", str(home / "pipekit.yaml"))
     monkeypatch.delenv("PIPEKIT_SECRETS", raising=False)
     return home
+
+
+# ---- drivers: one open driver per kind, against real servers and real files
+
+
+@pytest.fixture(scope="module")
+def file_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("files")
+
+
+@pytest.fixture(scope="module")
+def driver_urls(pg_url: str, mysql_url: str, file_dir: Path) -> dict[str, str]:
+    return {
+        "postgresql": pg_url,
+        "mysql": mysql_url,
+        "sqlite": f"sqlite:///{file_dir / 'db.sqlite'}?create=true",
+        "duckdb": f"duckdb:///{file_dir / 'db.duckdb'}?create=true",
+    }
+
+
+@pytest.fixture(scope="module")
+def drivers(driver_urls: dict[str, str]) -> Iterator[dict[str, Driver]]:
+    """An open driver per kind, opened on first use (module-scoped; closed afterwards)."""
+    opened = OpenedDrivers(driver_urls)
+    yield opened
+    for d in opened.values():
+        d.close()
+
+
+# ---- a real `pipekit serve` on a free port with its own state DB and user (one per
+# xdist worker; tests that stop or crash a server start their own `Server`)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    home = tmp_path_factory.mktemp("serve")
+    (home / "pipekit.yaml").write_text("database: state.db\nmax_concurrent_runs: 2\n")
+    srv = Server(home, 0)
+    assert srv.cli("init").returncode == 0
+    r = srv.cli("set-password", USER, input=f"{PASSWORD}\n")
+    assert r.returncode == 0, r.stderr
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="session")
+def api(server: Server) -> Iterator[httpx.Client]:
+    with server.client() as c:
+        yield c

@@ -8,7 +8,7 @@ import uuid
 
 import httpx
 
-from tests.api.conftest import USER
+from tests.helpers import USER
 
 
 def _routes(api: httpx.Client) -> list[tuple[str, str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 
 def test_health_needs_no_auth(server) -> None:

@@ -9,8 +9,16 @@ from pathlib import Path
 
 import psycopg
 
-from tests.api.conftest import PASSWORD, USER, Server
-from tests.api.test_runs import add_module, fast_query, slow_query, wait_done, wait_live
+from tests.helpers import (
+    PASSWORD,
+    USER,
+    Server,
+    add_module,
+    fast_query,
+    slow_query,
+    wait_done,
+    wait_live,
+)
 
 
 def test_connection_test_tables_columns(api, pg_url) -> None:

@@ -12,69 +12,19 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-import psycopg
 import pytest
 
-from tests.api.conftest import PASSWORD, USER, Server
-
-
-def slow_query(n: int, sleep: float) -> str:
-    return (
-        f"SELECT g AS id, 'v' || g AS v FROM generate_series(1, {n}) g "
-        f"WHERE pg_sleep({sleep}) IS NOT NULL"
-    )
-
-
-def fast_query(n: int) -> str:
-    return f"SELECT g AS id, 'v' || g AS v FROM generate_series(1, {n}) g"
-
-
-def pg_rows(pg_url: str, table: str) -> list[tuple]:
-    with psycopg.connect(pg_url) as conn:
-        return conn.execute(f"SELECT id, v FROM {table} ORDER BY id").fetchall()
-
-
-def add_module(api: httpx.Client, pg_url: str, query: str, **extra) -> str:
-    tag = uuid.uuid4().hex[:8]
-    conn = f"pg_{tag}"
-    r = api.post("/api/connections", json={"name": conn, "url": pg_url})
-    assert r.status_code == 201, r.text
-    name = f"m_{tag}"
-    r = api.post(
-        "/api/modules",
-        json={
-            "name": name,
-            "source": conn,
-            "dest": conn,
-            "dest_table": f"public.{name}",
-            "source_query": query,
-            "merge_strategy": "full",
-            **extra,
-        },
-    )
-    assert r.status_code == 201, r.text
-    return name
-
-
-def wait_done(api: httpx.Client, run_id: int, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = api.get(f"/api/runs/{run_id}").json()
-        if run["status"] != "running":
-            return run
-        time.sleep(0.2)
-    raise AssertionError(f"run {run_id} still running after {timeout} s")
-
-
-def wait_live(api: httpx.Client, run_id: int, needle: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        live = api.get(f"/api/runs/{run_id}/live").json()
-        if needle in live["text"]:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{needle!r} never appeared in run {run_id}'s live log")
+from tests.helpers import (
+    PASSWORD,
+    USER,
+    Server,
+    add_module,
+    fast_query,
+    pg_rows,
+    slow_query,
+    wait_done,
+    wait_live,
+)
 
 
 def test_run_answers_at_once_and_the_live_log_follows(api, pg_url) -> None:

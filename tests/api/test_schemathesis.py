@@ -12,7 +12,7 @@ import schemathesis
 import schemathesis.checks as sc
 from hypothesis import HealthCheck, given, settings
 
-from tests.api.conftest import PASSWORD, USER, Server
+from tests.helpers import PASSWORD, USER, Server
 
 
 @pytest.fixture(scope="module")

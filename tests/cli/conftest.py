@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
 from pipekit.cli import app
-
-Invoke = Callable[..., Result]
+from tests.helpers import Invoke
 
 
 @pytest.fixture
@@ -30,18 +28,3 @@ def home(cli: Invoke, pipekit_home: Path) -> Path:
     result = cli("init")
     assert result.exit_code == 0, result.output
     return pipekit_home
-
-
-def error_lines(output: str) -> list[str]:
-    return [line for line in output.splitlines() if line.startswith("error: ")]
-
-
-def assert_clean_failure(result: Result, *fragments: str) -> str:
-    """Exit code 1, exactly one `error:` line holding every fragment, no traceback."""
-    assert result.exit_code == 1, result.output
-    lines = error_lines(result.output)
-    assert len(lines) == 1, result.output
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]

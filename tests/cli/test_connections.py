@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipekit.store import Store
-from tests.cli.conftest import Invoke, assert_clean_failure
+from tests.helpers import Invoke, assert_clean_failure
 
 
 def state(home: Path) -> tuple[list[tuple[str, str, str | None]], str | None]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Invoke
+from tests.helpers import Invoke
 
 
 def marks(output: str, mark: str) -> list[str]:

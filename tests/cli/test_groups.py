@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from pipekit.store import Store
-from tests.cli.conftest import Invoke, assert_clean_failure
+from tests.helpers import Invoke, assert_clean_failure
 
 
 def open_store(home: Path) -> Store:

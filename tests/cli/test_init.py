@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from pipekit.store import LATEST_VERSION, Store
-from tests.cli.conftest import Invoke, assert_clean_failure
+from tests.helpers import Invoke, assert_clean_failure
 
 
 def test_init_twice(cli: Invoke, pipekit_home: Path) -> None:

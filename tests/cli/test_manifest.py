@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pipekit.engine.manifest import export_manifest
 from pipekit.store import Store
-from tests.cli.conftest import Invoke, assert_clean_failure, error_lines
+from tests.helpers import Invoke, assert_clean_failure, error_lines
 
 DEPLOY = """\
 connections:

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import Result
 
 from pipekit.store import Store
-from tests.cli.conftest import Invoke, assert_clean_failure
+from tests.helpers import Invoke, assert_clean_failure
 
 QUERY = "SELECT id, updated_at FROM orders"
 RESOLVER = "SELECT max(updated_at) FROM sync.orders"

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import Result
 
 from pipekit.store import Store
-from tests.cli.conftest import Invoke, assert_clean_failure, error_lines
+from tests.helpers import Invoke, assert_clean_failure, error_lines
 
 QUERY = 'SELECT "DCORD#" AS dcord, RTRIM(dcname) AS name, updated_at FROM lgdat.qcrh'
 BASE = ["--source", "erp", "--dest", "wh", "--dest-table", "sync.orders"]

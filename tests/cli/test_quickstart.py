@@ -8,7 +8,7 @@ import pytest
 
 from pipekit.engine import quickstart as qs
 from pipekit.store import Store
-from tests.cli.conftest import Invoke, assert_clean_failure
+from tests.helpers import Invoke, assert_clean_failure
 
 
 def _snapshot(directory: Path) -> dict[str, bytes]:

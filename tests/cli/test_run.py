@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from pipekit.store import Store
-from tests.cli.conftest import Invoke, assert_clean_failure
+from tests.helpers import Invoke, assert_clean_failure
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from pipekit.runtime.scheduler import local_zone, next_occurrence
 from pipekit.store import Store
-from tests.cli.conftest import Invoke, assert_clean_failure
+from tests.helpers import Invoke, assert_clean_failure
 
 
 def open_store(home: Path) -> Store:

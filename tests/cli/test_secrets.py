@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Invoke, assert_clean_failure
+from tests.helpers import Invoke, assert_clean_failure
 
 
 def mode(path: Path) -> int:

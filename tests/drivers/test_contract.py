@@ -7,7 +7,7 @@ import pytest
 
 from pipekit.drivers.base import Driver
 from pipekit.errors import DatabaseError, TerminalDatabaseError
-from tests.drivers.conftest import KINDS
+from tests.helpers import KINDS
 
 # A query producing N rows of (id bigint, label text) in each dialect.
 SERIES = {

@@ -19,7 +19,7 @@ import pytest
 
 from pipekit.drivers import types as T
 from pipekit.drivers.base import Driver
-from tests.drivers.conftest import KINDS, open_driver
+from tests.helpers import KINDS, open_driver
 
 D = decimal.Decimal
 UTC = dt.UTC

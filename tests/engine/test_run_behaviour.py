@@ -17,74 +17,7 @@ import pytest
 from pipekit.engine.run import Engine, RunEvent, run_group
 from pipekit.errors import ModuleBusyError
 from pipekit.store import Store
-from tests.engine.conftest import add_connection, dest_table_name, open_db, table_rows
-
-DDL = "CREATE TABLE {t} (id int PRIMARY KEY, v varchar(20), n int)"
-COLUMNS = ["id", "v", "n"]
-
-
-class Setup:
-    """A source table (id, v, n) on PostgreSQL with rows 1..`rows`, connections
-    ``src``/``dw`` and module ``m``."""
-
-    def __init__(
-        self,
-        store: Store,
-        urls: dict[str, str],
-        dest_kind: str = "postgresql",
-        *,
-        rows: int = 5,
-        query: str = "SELECT id, v, n FROM {src}",
-        **config: Any,
-    ) -> None:
-        tag = uuid.uuid4().hex[:8]
-        self.store = store
-        self.src_url, self.dest_url = urls["postgresql"], urls[dest_kind]
-        self.dest_kind = dest_kind
-        self.src = f"b_{tag}"
-        self.dest = dest_table_name(dest_kind, f"d_{tag}")
-        self.sql(DDL)
-        for i in range(1, rows + 1):
-            self.sql(f"INSERT INTO {{t}} VALUES ({i}, 'v{i}', {i * 10})")
-        add_connection(store, "src", self.src_url)
-        add_connection(store, "dw", self.dest_url)
-        config.setdefault("merge_strategy", "incremental")
-        config.setdefault("merge_key", "id")
-        store.modules.add(
-            "m",
-            source="src",
-            dest="dw",
-            dest_table=self.dest,
-            source_query=query.replace("{src}", self.src),
-            **config,
-        )
-
-    def sql(self, statement: str) -> None:
-        with open_db(self.src_url) as d:
-            d.execute(statement.replace("{t}", d.quote(self.src)))
-
-    def dest_sql(self, statement: str) -> None:
-        with open_db(self.dest_url) as d:
-            d.execute(statement.replace("{d}", d.table_sql(self.dest)))
-
-    def run(self, **kwargs: Any) -> Any:
-        return Engine(self.store).run_module("m", **kwargs)
-
-    def source_rows(self) -> list[tuple[Any, ...]]:
-        return table_rows(self.src_url, self.src, COLUMNS)
-
-    def dest_rows(self) -> list[tuple[Any, ...]]:
-        return table_rows(self.dest_url, self.dest, COLUMNS)
-
-    def dest_exists(self) -> bool:
-        with open_db(self.dest_url) as d:
-            return d.table_exists(self.dest)
-
-
-def ok(run: Any) -> Any:
-    assert run.status == "success", run.error
-    return run
-
+from tests.helpers import Setup, ok, open_db, table_rows
 
 # -- the module lock -----------------------------------------------------------------
 

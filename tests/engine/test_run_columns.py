@@ -13,7 +13,7 @@ import pytest
 
 from pipekit.engine.run import Engine
 from pipekit.store import Store
-from tests.engine.conftest import (
+from tests.helpers import (
     add_connection,
     dest_table_name,
     norm,

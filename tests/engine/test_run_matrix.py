@@ -20,7 +20,7 @@ from sqlalchemy import update
 from pipekit.engine.run import Engine, run_group
 from pipekit.store import Store
 from pipekit.store import schema as store_schema
-from tests.engine.conftest import (
+from tests.helpers import (
     RUN_KINDS,
     add_connection,
     dest_table_name,

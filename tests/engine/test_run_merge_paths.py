@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipekit.store import Store
-from tests.engine.test_run_behaviour import Setup, ok
+from tests.helpers import Setup, ok
 
 
 def _second_run(s: Setup) -> Any:
@@ -56,7 +56,7 @@ def test_a_column_the_merge_does_not_write_keeps_delete_and_insert(
     assert "DELETE" in (run.merge_sql or "") and "ON CONFLICT" not in (run.merge_sql or "")
     assert (run.rows_inserted, run.rows_deleted, run.row_count) == (4, 2, 7)
     assert s.dest_rows() == s.source_rows()
-    from tests.engine.conftest import table_rows
+    from tests.helpers import table_rows
 
     notes = dict(table_rows(s.dest_url, s.dest, ["id", "note"]))
     assert notes == {1: "old", 2: None, 3: None, 4: "old", 5: "old", 6: None, 7: None}
@@ -99,7 +99,7 @@ def test_a_new_key_staged_twice_is_refused_and_worded(
 
 
 def _duckdb_key(s: Setup) -> list[str]:
-    from tests.engine.conftest import open_db
+    from tests.helpers import open_db
 
     with open_db(s.dest_url) as d:
         return [c.name for c in d.list_columns(s.dest) if c.primary_key]
@@ -132,7 +132,7 @@ def test_duckdb_upsert_keeps_a_key_the_user_declared_and_columns_it_does_not_wri
     assert run.row_count == 7
     assert _duckdb_key(s) == ["id"]
     assert s.dest_rows() == s.source_rows()
-    from tests.engine.conftest import table_rows
+    from tests.helpers import table_rows
 
     notes = dict(table_rows(s.dest_url, s.dest, ["id", "note"]))
     assert notes == {1: "mine", 2: None, 3: None, 4: None, 5: None, 6: None, 7: None}

@@ -14,8 +14,7 @@ import pytest
 
 from pipekit.engine.run import Engine, RunEvent
 from pipekit.store import Store
-from tests.engine.conftest import open_db
-from tests.engine.test_run_behaviour import Setup, ok
+from tests.helpers import Setup, ok, open_db
 
 
 @pytest.fixture

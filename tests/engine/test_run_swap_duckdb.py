@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipekit.store import Store
-from tests.engine.conftest import open_db
-from tests.engine.test_run_behaviour import Setup, ok
+from tests.helpers import Setup, ok, open_db
 
 #: a check (it runs inside the merge transaction) that fails while DuckDB's memory
 #: limit is the 64 MB cap of capped statements

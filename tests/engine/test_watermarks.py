@@ -17,7 +17,7 @@ from pipekit.engine.watermarks import (
     read_max,
     upper_bound,
 )
-from tests.drivers.conftest import KINDS
+from tests.helpers import KINDS
 
 BASE = dt.datetime(2024, 3, 1, 12, 0, 0)
 ROWS = pa.table(

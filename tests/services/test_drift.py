@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.conftest import Server
+from tests.helpers import Server
 
 try:
     from pipekit.runtime.scheduler import local_zone, next_occurrence

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import Server
+from tests.helpers import Server
 
 QUERY = "SELECT id, v, updated_at FROM t"
 SINCE = QUERY + " WHERE updated_at > {since}"

@@ -9,16 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from pipekit.store import Store
-
-
-def reset_pg(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
-        conn.execute("CREATE SCHEMA public")
+from tests.helpers import reset_pg
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,0 +1,392 @@
+"""Helpers shared by the tests: database admin connections, driver openers, the
+`pipekit serve` harness, CLI assertions and run set-ups. Fixtures stay in conftest.py
+files; everything a test imports by name lives here, in one module."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from typer.testing import Result
+
+from pipekit.drivers import connect, kind_for_url
+from pipekit.drivers.base import Driver
+from pipekit.engine.run import Engine
+from pipekit.store import Store
+
+# ---- from tests/conftest.py
+PG_ADMIN_URL = os.environ.get("PIPEKIT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+MYSQL_ADMIN_URL = os.environ.get("PIPEKIT_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test")
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def pg_parts() -> tuple[str, str]:
+    """(server part of the URL without database, admin database)."""
+    base, _, db = PG_ADMIN_URL.rpartition("/")
+    return base, db
+
+
+def pg_admin():
+    import psycopg
+
+    try:
+        return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:  # pragma: no cover - environment failure
+        pytest.fail(
+            f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({exc}); run scripts/test.sh, "
+            "which starts or installs it",
+            pytrace=False,
+        )
+
+
+def mysql_admin():
+    import pymysql
+
+    from pipekit.drivers.url import parse_url
+
+    u = parse_url(MYSQL_ADMIN_URL)
+    try:
+        return pymysql.connect(
+            host=u.host, port=u.port or 3306, user=u.user or "root", password="", autocommit=True
+        )
+    except pymysql.err.OperationalError as exc:  # pragma: no cover - environment failure
+        pytest.fail(
+            f"MariaDB is not reachable at {MYSQL_ADMIN_URL} ({exc}); run scripts/test.sh, "
+            "which starts or installs it",
+            pytrace=False,
+        )
+
+
+# ---- from tests/drivers/conftest.py
+KINDS = ("postgresql", "mysql", "sqlite", "duckdb")
+
+
+def open_driver(kind: str, urls: dict[str, str]) -> Driver:
+    user = {"postgresql": "postgres", "mysql": "root"}.get(kind)
+    return connect(urls[kind], user=user)
+
+
+class OpenedDrivers(dict):
+    def __init__(self, urls: dict[str, str]) -> None:
+        super().__init__()
+        self._urls = urls
+
+    def __missing__(self, kind: str) -> Driver:
+        self[kind] = open_driver(kind, self._urls)
+        return self[kind]
+
+
+# ---- from tests/engine/conftest.py
+#: every destination kind the engine is run against
+RUN_KINDS = ("postgresql", "mysql", "sqlite", "duckdb")
+
+
+RUN_USERS = {"postgresql": "postgres", "mysql": "root"}
+
+
+#: drivers on the module's PostgreSQL and MariaDB databases, opened once per test module
+SERVER_DRIVERS: dict[str, Driver] = {}
+
+
+def add_connection(store: Store, name: str, url: str, **kwargs: Any) -> None:
+    """Register `url` as connection `name` with the user the test servers expect."""
+    store.connections.add(name, url, user=RUN_USERS.get(kind_for_url(url)), **kwargs)
+
+
+@contextmanager
+def open_db(url: str) -> Iterator[Driver]:
+    """A driver on `url`. Server connections are slow to open (ADBC reads the type
+    catalogue, PyMySQL builds an SSL context), so those stay open for the test module
+    (see `run_servers`); file databases are opened and closed each time."""
+    kind = kind_for_url(url)
+    if kind in ("postgresql", "mysql"):
+        driver = SERVER_DRIVERS.get(url)
+        if driver is None:
+            driver = SERVER_DRIVERS[url] = connect(url, user=RUN_USERS[kind])
+        yield driver
+        return
+    driver = connect(url)
+    try:
+        yield driver
+    finally:
+        driver.close()
+
+
+def dest_table_name(kind: str, name: str) -> str:
+    """`name` in a schema where the database has schemas (``sync.name``), else bare."""
+    return f"sync.{name}" if kind in ("postgresql", "duckdb") else name
+
+
+def norm(value: Any) -> Any:
+    """One value in a form every database returns alike: zoned timestamps as UTC wall
+    time (MariaDB keeps them zone-less), decimals without trailing zeros."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    if isinstance(value, decimal.Decimal):
+        return value.normalize()
+    return value
+
+
+def sort_rows(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """`rows` in value order, NULLs last in each column."""
+    return sorted(rows, key=lambda r: tuple((True, 0) if v is None else (False, v) for v in r))
+
+
+def rows_of(driver: Driver, table: str, columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Every row of `table` (the given columns, read through Arrow), normalised and sorted."""
+    cols = ", ".join(driver.quote(c) for c in columns)
+    data = driver.read(f"SELECT {cols} FROM {driver.table_sql(table)}").read_all()
+    return sort_rows([tuple(norm(r[c]) for c in columns) for r in data.to_pylist()])
+
+
+def table_rows(url: str, table: str, columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    with open_db(url) as d:
+        return rows_of(d, table, columns)
+
+
+# ---- from tests/cli/conftest.py
+Invoke = Callable[..., Result]
+
+
+def error_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("error: ")]
+
+
+def assert_clean_failure(result: Result, *fragments: str) -> str:
+    """Exit code 1, exactly one `error:` line holding every fragment, no traceback."""
+    assert result.exit_code == 1, result.output
+    lines = error_lines(result.output)
+    assert len(lines) == 1, result.output
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+# ---- from tests/api/conftest.py
+USER, PASSWORD = "admin", "s3cret-pw"
+
+
+PIPEKIT = [sys.executable, "-m", "pipekit"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    home: Path
+    port: int
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "PIPEKIT_CONFIG": str(self.home / "pipekit.yaml")}
+
+    def cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*PIPEKIT, *args],
+            env=self.env,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    def start(self) -> None:
+        self.port = free_port()
+        log = open(self.home / "serve.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [*PIPEKIT, "serve", "--port", str(self.port), "--grace", "3"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"pipekit serve exited: {(self.home / 'serve.log').read_text()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("pipekit serve did not answer /health within 30 s")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def client(self, auth: tuple[str, str] | None = (USER, PASSWORD)) -> httpx.Client:
+        return httpx.Client(base_url=self.url, auth=auth, timeout=30)
+
+
+# ---- from tests/store/conftest.py
+def reset_pg(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+# ---- from tests/engine/test_run_behaviour.py
+DDL = "CREATE TABLE {t} (id int PRIMARY KEY, v varchar(20), n int)"
+
+
+COLUMNS = ["id", "v", "n"]
+
+
+class Setup:
+    """A source table (id, v, n) on PostgreSQL with rows 1..`rows`, connections
+    ``src``/``dw`` and module ``m``."""
+
+    def __init__(
+        self,
+        store: Store,
+        urls: dict[str, str],
+        dest_kind: str = "postgresql",
+        *,
+        rows: int = 5,
+        query: str = "SELECT id, v, n FROM {src}",
+        **config: Any,
+    ) -> None:
+        tag = uuid.uuid4().hex[:8]
+        self.store = store
+        self.src_url, self.dest_url = urls["postgresql"], urls[dest_kind]
+        self.dest_kind = dest_kind
+        self.src = f"b_{tag}"
+        self.dest = dest_table_name(dest_kind, f"d_{tag}")
+        self.sql(DDL)
+        for i in range(1, rows + 1):
+            self.sql(f"INSERT INTO {{t}} VALUES ({i}, 'v{i}', {i * 10})")
+        add_connection(store, "src", self.src_url)
+        add_connection(store, "dw", self.dest_url)
+        config.setdefault("merge_strategy", "incremental")
+        config.setdefault("merge_key", "id")
+        store.modules.add(
+            "m",
+            source="src",
+            dest="dw",
+            dest_table=self.dest,
+            source_query=query.replace("{src}", self.src),
+            **config,
+        )
+
+    def sql(self, statement: str) -> None:
+        with open_db(self.src_url) as d:
+            d.execute(statement.replace("{t}", d.quote(self.src)))
+
+    def dest_sql(self, statement: str) -> None:
+        with open_db(self.dest_url) as d:
+            d.execute(statement.replace("{d}", d.table_sql(self.dest)))
+
+    def run(self, **kwargs: Any) -> Any:
+        return Engine(self.store).run_module("m", **kwargs)
+
+    def source_rows(self) -> list[tuple[Any, ...]]:
+        return table_rows(self.src_url, self.src, COLUMNS)
+
+    def dest_rows(self) -> list[tuple[Any, ...]]:
+        return table_rows(self.dest_url, self.dest, COLUMNS)
+
+    def dest_exists(self) -> bool:
+        with open_db(self.dest_url) as d:
+            return d.table_exists(self.dest)
+
+
+def ok(run: Any) -> Any:
+    assert run.status == "success", run.error
+    return run
+
+
+# ---- from tests/api/test_runs.py
+def slow_query(n: int, sleep: float) -> str:
+    return (
+        f"SELECT g AS id, 'v' || g AS v FROM generate_series(1, {n}) g "
+        f"WHERE pg_sleep({sleep}) IS NOT NULL"
+    )
+
+
+def fast_query(n: int) -> str:
+    return f"SELECT g AS id, 'v' || g AS v FROM generate_series(1, {n}) g"
+
+
+def pg_rows(pg_url: str, table: str) -> list[tuple]:
+    with psycopg.connect(pg_url) as conn:
+        return conn.execute(f"SELECT id, v FROM {table} ORDER BY id").fetchall()
+
+
+def add_module(api: httpx.Client, pg_url: str, query: str, **extra) -> str:
+    tag = uuid.uuid4().hex[:8]
+    conn = f"pg_{tag}"
+    r = api.post("/api/connections", json={"name": conn, "url": pg_url})
+    assert r.status_code == 201, r.text
+    name = f"m_{tag}"
+    r = api.post(
+        "/api/modules",
+        json={
+            "name": name,
+            "source": conn,
+            "dest": conn,
+            "dest_table": f"public.{name}",
+            "source_query": query,
+            "merge_strategy": "full",
+            **extra,
+        },
+    )
+    assert r.status_code == 201, r.text
+    return name
+
+
+def wait_done(api: httpx.Client, run_id: int, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = api.get(f"/api/runs/{run_id}").json()
+        if run["status"] != "running":
+            return run
+        time.sleep(0.2)
+    raise AssertionError(f"run {run_id} still running after {timeout} s")
+
+
+def wait_live(api: httpx.Client, run_id: int, needle: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        live = api.get(f"/api/runs/{run_id}/live").json()
+        if needle in live["text"]:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{needle!r} never appeared in run {run_id}'s live log")
