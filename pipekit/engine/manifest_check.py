@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from pipekit import module_settings as settings
 from pipekit.engine.validate import MODULE_SETTINGS, Problem, did_you_mean, module_problems
 from pipekit.errors import (
     ManifestError,
@@ -32,13 +33,7 @@ CHECK_KEYS = ("name", "sql")
 GROUP_KEYS = ("description", "modules")
 SCHEDULE_KEYS = ("group", "cron", "enabled")
 #: module fields left out of an export when they hold these values
-MODULE_DEFAULTS: dict[str, Any] = {
-    "merge_strategy": "full",
-    "watermark_op": ">",
-    "key_sync": False,
-    "audit_columns": False,
-    "enabled": True,
-}
+MODULE_DEFAULTS: dict[str, Any] = settings.DEFAULTS
 
 
 # -- reading the YAML ------------------------------------------------------------
