@@ -384,7 +384,7 @@ class Validator:
             }
 
     def _schedules(self, items: Any) -> None:
-        from croniter import croniter
+        from pipekit.cron import cron_problem
 
         if items is None:
             return
@@ -410,12 +410,8 @@ class Validator:
                 )
             if not isinstance(cron, str) or not cron.strip():
                 self.add(f"{path}.cron", "is required: a cron expression such as '0 2 * * *'")
-            elif not croniter.is_valid(cron.strip()):
-                self.add(
-                    f"{path}.cron",
-                    f"{cron!r} is not a valid cron expression; expected five fields 'minute "
-                    "hour day-of-month month day-of-week', e.g. '0 2 * * *'",
-                )
+            elif (problem := cron_problem(cron)) is not None:
+                self.add(f"{path}.cron", f"{cron!r}: {problem}")
             if not isinstance(enabled, bool):
                 self.add(f"{path}.enabled", f"must be true or false, not {_kind(enabled)}")
             if isinstance(group, str) and isinstance(cron, str):

@@ -487,17 +487,14 @@ class _Checker:
             )
 
     def _full_refresh(self, strategy: str | None) -> None:
-        from croniter import croniter
+        from pipekit.cron import cron_problem
 
         expr = self.text("full_refresh_cron")
         if expr is None:
             return
-        if not croniter.is_valid(expr.strip()):
-            self.add(
-                "full_refresh_cron",
-                f"{expr!r} is not a valid cron expression; expected five fields "
-                "'minute hour day-of-month month day-of-week', e.g. '0 3 * * 0'",
-            )
+        problem = cron_problem(expr, example="0 3 * * 0")
+        if problem is not None:
+            self.add("full_refresh_cron", f"{expr!r}: {problem}")
         elif strategy == "full":
             self.add(
                 "full_refresh_cron",
