@@ -21,8 +21,8 @@ from pipekit.cli._context import BAD, OK, WARN, check_line, err, out, say
 from pipekit.status import RunStatus
 
 if TYPE_CHECKING:
-    from pipekit.services.quickstart import Changes, Quickstart
     from pipekit.engine.run import RunEvent
+    from pipekit.services.quickstart import Changes, Quickstart
     from pipekit.services.runs import GroupRunOutcome, RunView
 
 #: live-log lines printed under the progress bar (the run log keeps all of them)
@@ -146,8 +146,8 @@ def _next_fire(demo: "Quickstart") -> str:
 
 def _run(demo: "Quickstart") -> "GroupRunOutcome":
     from pipekit.cli.run import _in_worker
-    from pipekit.services import quickstart as qs
     from pipekit.services import Services
+    from pipekit.services import quickstart as qs
 
     def work(cancel: threading.Event, on_event: "Callable[[RunEvent], None]") -> "GroupRunOutcome":
         def shown(event: "RunEvent") -> None:
