@@ -124,6 +124,7 @@ class ModuleRun(StagingSteps, CommitSteps, HookSteps):
         self.check_sql: list[str] = []
         self.hook_sql: list[str] = []
         self.committed = False
+        self.run_plan: RunPlan  # set by _run once the source side is planned
 
     # -- bookkeeping ---------------------------------------------------------
 
@@ -226,7 +227,7 @@ class ModuleRun(StagingSteps, CommitSteps, HookSteps):
 
         self.phase = "watermarks"
         plan = plan_run(self._plan_inputs(settings), source=self.src, dest=self.dest)
-        self.plan = plan
+        self.run_plan = plan
         self.full = plan.full
         self.keys = plan.keys
         for note in plan.notes:
@@ -329,7 +330,7 @@ class ModuleRun(StagingSteps, CommitSteps, HookSteps):
     # -- the merge plan, once the source schema is known ----------------------
 
     def _plan(self, schema: pa.Schema, key_sync: bool) -> MergePlan:
-        plan: RunPlan = self.plan
+        plan = self.run_plan
         swap = None
         if swap_candidate(
             self.dest, plan, supports_deletes=self.supports_deletes, dest_exists=self.dest_exists
