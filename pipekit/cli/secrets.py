@@ -52,7 +52,7 @@ def _read_value(key: str) -> str:
     if not value:
         raise InvalidError(
             f"no value for {key} on standard input; pipe it in "
-            f"(printf %s \"$VALUE\" | pipekit secrets set {key}) or run it in a terminal"
+            f'(printf %s "$VALUE" | pipekit secrets set {key}) or run it in a terminal'
         )
     return value
 
