@@ -437,7 +437,7 @@ class _ModuleRun(StagingSteps):
                 self.log(f"watermark {{{wm.name}}} = {value.text} ({value.origin})")
             self.watermarks["named"] = named
         query = fill_placeholders(m.source_query or "", literals)
-        cmap = parse_columns(query, self.src.dialect)
+        cmap = parse_columns(query, self.src.dialect.sqlglot)
         column = self._watermark_column()
         if column is None or self.full or m.merge_strategy == "full":
             if self.full and column:
@@ -546,7 +546,7 @@ class _ModuleRun(StagingSteps):
         if swap is not None and not swap.blockers:
             self.staged = self.dest.swap_table(self.staged, self.table)
             plan = plan_swap(
-                self.dest,
+                self.dest.dialect,
                 table=self.table,
                 shadow=self.staged,
                 source_schema=schema,
@@ -565,7 +565,7 @@ class _ModuleRun(StagingSteps):
                     + "; ".join(swap.blockers)
                 )
             plan = plan_merge(
-                self.dest,
+                self.dest.dialect,
                 table=self.table,
                 staged=self.staged,
                 key_table=self._key_table() if key_sync else None,
