@@ -106,7 +106,7 @@ def plan_merge(
     columns = list(source_schema.names)
     keys = [_match(dest, k, columns, "merge_key", "the source query's columns") for k in keys]
     if strategy in ("incremental", "upsert") and not keys:
-        raise MergeError(f"merge_strategy {strategy} needs a merge_key")
+        raise MergeError(f"merge_strategy {strategy} needs a merge_key", path="merge_key")
     used = "full" if full_refresh or strategy == "full" else strategy
     plan = MergePlan(used, columns=columns)
     extra = dict(audit or {})
@@ -138,7 +138,8 @@ def plan_merge(
                     f"upsert into {table} needs its primary key to be the merge key "
                     f"({', '.join(keys)}), but the table's primary key is "
                     f"({', '.join(pk) or 'none'}); add that primary key or use "
-                    "merge_strategy incremental"
+                    "merge_strategy incremental",
+                    path="merge_key",
                 )
 
     if not supports_deletes and used in ("full", "incremental"):
@@ -146,7 +147,8 @@ def plan_merge(
             raise MergeError(
                 f"the destination does not support deletes, so merge_strategy {used} can "
                 "only insert rows whose key is new, and this module has no merge_key; "
-                "set merge_key, or use merge_strategy append"
+                "set merge_key, or use merge_strategy append",
+                path="merge_key",
             )
         plan.strategy = "insert-only"
         plan.notes.append(
@@ -174,7 +176,7 @@ def plan_merge(
     elif used == "upsert":
         plan.statements.append(("upsert", dest.upsert_sql(table, staged, columns, keys, extra)))
     else:
-        raise MergeError(f"unknown merge_strategy {strategy!r}")
+        raise MergeError(f"unknown merge_strategy {strategy!r}", path="merge_strategy")
     if key_table is not None and used in ("incremental", "upsert"):
         if supports_deletes:
             plan.key_sync = True
@@ -210,7 +212,7 @@ def plan_swap(
     columns = list(source_schema.names)
     keys = [_match(dest, k, columns, "merge_key", "the source query's columns") for k in keys]
     if strategy in ("incremental", "upsert") and not keys:
-        raise MergeError(f"merge_strategy {strategy} needs a merge_key")
+        raise MergeError(f"merge_strategy {strategy} needs a merge_key", path="merge_key")
     # a first load of any strategy is a swap too: there is no old table to merge with
     used = "full" if full_refresh or strategy == "full" else strategy
     plan = MergePlan(used, columns=columns, swap=info)
@@ -278,4 +280,4 @@ def _match(dest: Dialect, name: str, names: Sequence[str], what: str, where: str
     for n in names:
         if dest.same_name(n, name):
             return n
-    raise MergeError(f"{what} '{name}' is not among {where} ({', '.join(names)})")
+    raise MergeError(f"{what} '{name}' is not among {where} ({', '.join(names)})", path=what)
