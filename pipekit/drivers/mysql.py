@@ -139,10 +139,10 @@ def tsv_buffer(batch: pa.RecordBatch, targets: Sequence[Column]) -> memoryview:
 class MySQLDriver(Driver):
     """MariaDB (and MySQL) through PyMySQL.
 
-    A MariaDB "schema" is a database: ``db.table`` names work, ``default_schema`` is
-    the connection's database and ``create_schema`` does nothing. DDL commits
-    implicitly, so table replacement swaps tables. While ``read`` streams, the
-    connection is busy; use a second driver for other statements meanwhile.
+    A MariaDB "schema" is a database (``MySQLDialect``: ``db.table`` names work,
+    the default schema is the connection's database, DDL commits implicitly).
+    While ``read`` streams, the connection is busy; use a second driver for other
+    statements meanwhile.
 
     What the wire does not say: PyMySQL receives no extended type info, so MariaDB
     ``UUID``, ``INET6`` and ``JSON`` (a LONGTEXT with a json_valid check) columns read
