@@ -445,7 +445,7 @@ def _dialect(url: str | None) -> str | None:
     from pipekit.drivers import driver_class, kind_for_url
 
     try:
-        return driver_class(kind_for_url(url)).dialect
+        return driver_class(kind_for_url(url)).dialect.sqlglot
     except (PipekitError, ImportError):
         return None
 

@@ -310,7 +310,7 @@ def plan_run(inputs: PlanInputs, *, source: Driver, dest: Driver) -> RunPlan:
     if values:
         watermarks["named"] = {v.name: {"value": v.text, "from": v.origin} for v in values}
     query = filled_query(s, values)
-    cmap = parse_columns(query, source.dialect)  # also refuses a query it cannot read
+    cmap = parse_columns(query, source.dialect.sqlglot)  # also refuses a query it cannot read
 
     window = None
     column = window_column(s, full)
@@ -419,7 +419,7 @@ def plan_load(
     if swap is not None and not swap.blockers:
         staged = dest.swap_table(staged, run.table)
         plan = plan_swap(
-            dest,
+            dest.dialect,
             table=run.table,
             shadow=staged,
             source_schema=schema,
@@ -438,7 +438,7 @@ def plan_load(
                 + "; ".join(swap.blockers)
             )
         plan = plan_merge(
-            dest,
+            dest.dialect,
             table=run.table,
             staged=staged,
             key_table=key_table,

@@ -148,7 +148,7 @@ def source_dialect(store: Store, source: str | None) -> tuple[str | None, str | 
     except NotFoundError:
         return None, None  # the validator reports the unknown connection
     try:
-        return driver_class(kind_for_url(url)).dialect, None
+        return driver_class(kind_for_url(url)).dialect.sqlglot, None
     except PipekitError as exc:
         return None, f"the source query was not parsed: {exc}"
 
