@@ -33,6 +33,10 @@ def _params(s: SettingInfo, *, edit: bool) -> list[inspect.Parameter]:
     help_text = s.spec.help
     if edit and s.spec.clearable:
         help_text += ' "" clears it.'
+    if not edit and s.spec.required:
+        # not typer-required: the validator names every missing setting at once
+        alternative = f" or {_file_flag(s)}" if s.kind == "sql" else ""
+        help_text += f" (required{alternative})"
     if s.kind == "bool":
         decls = f"{s.spec.flag}/{s.spec.negative_flag}"
         default = None if edit else bool(s.default)
