@@ -61,6 +61,13 @@ SETTINGS: tuple[Setting, ...] = (
         "URL that receives a JSON POST (Slack-compatible) when a run fails.",
     ),
     Setting(
+        "notify.cli_runs",
+        bool,
+        True,
+        "Send failure notifications for runs started from the command line (`pipekit run`, "
+        "`run-group`, cron) too, not only for the server's.",
+    ),
+    Setting(
         "server.base_url",
         (str, type(None)),
         None,

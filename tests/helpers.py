@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -204,6 +207,8 @@ class Server:
     #: the processes' working directory (None: this one's); `python -m` puts it first on
     #: sys.path, so a test running a copy of the package sets it elsewhere
     cwd: Path | None = None
+    #: more options for `pipekit serve` (e.g. "--log-format", "json")
+    serve_args: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -228,7 +233,7 @@ class Server:
         self.port = free_port()
         log = open(self.home / "serve.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [*PIPEKIT, "serve", "--port", str(self.port), "--grace", "3"],
+            [*PIPEKIT, "serve", "--port", str(self.port), "--grace", "3", *self.serve_args],
             env=self.env,
             cwd=self.cwd,
             stdout=log,
@@ -395,3 +400,35 @@ def wait_live(api: httpx.Client, run_id: int, needle: str, timeout: float = 30) 
             return
         time.sleep(0.1)
     raise AssertionError(f"{needle!r} never appeared in run {run_id}'s live log")
+
+
+# ---- a local webhook receiver (a real HTTP server on 127.0.0.1)
+
+
+@contextmanager
+def http_server(status: int = 200) -> Iterator[tuple[list[dict[str, Any]], str]]:
+    """A threaded HTTP server answering `status` to every POST; yields the received
+    requests (path, content type, JSON body) and a Slack-like webhook URL on it."""
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(
+                {"path": self.path, "type": self.headers["Content-Type"], "json": json.loads(body)}
+            )
+            self.send_response(status)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield received, f"http://127.0.0.1:{server.server_address[1]}/services/T000/B000/XXXX"
+    finally:
+        server.shutdown()
+        server.server_close()

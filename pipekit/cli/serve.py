@@ -19,13 +19,28 @@ def serve(
     grace: float = typer.Option(
         30.0, "--grace", min=0, help="Seconds running runs get to finish on shutdown."
     ),
+    log_format: str = typer.Option(
+        "text", "--log-format", help="Log lines as 'text' or 'json' (for journald, shippers)."
+    ),
 ) -> None:
-    """Serve the REST API under /api, run modules in the background and fire schedules."""
+    """Serve the REST API under /api, run modules in the background and fire schedules.
+
+    Logs one line per run start and end, schedule fire and request, on stderr."""
+    import logging
     import os
 
     import uvicorn
 
+    from pipekit.errors import InvalidError
+    from pipekit.server import logs
     from pipekit.server.serve import ENV_GRACE, build
+
+    if log_format not in logs.FORMATS:
+        raise InvalidError(
+            f"--log-format {log_format!r} is not one of {', '.join(logs.FORMATS)}",
+            path="log_format",
+        )
+    logs.setup(log_format)  # type: ignore[arg-type]
 
     config = load(ctx)
     with open_services(ctx) as sv:
@@ -38,12 +53,33 @@ def serve(
             os.environ["PIPEKIT_CONFIG"] = str(path)
         os.environ[ENV_GRACE] = str(grace)
         uvicorn.run(
-            "pipekit.server.serve:from_env", factory=True, host=host, port=port, reload=True
+            "pipekit.server.serve:from_env",
+            factory=True,
+            host=host,
+            port=port,
+            reload=True,
+            log_config=None,
         )
         return
     app = build(path, grace)
+    url = f"http://{host}:{port}"
+    logging.getLogger("pipekit.server").info(
+        "pipekit serve on %s: REST API under %s/api, docs at %s/docs; state database %s",
+        url,
+        url,
+        url,
+        config.database,  # the log formatter masks a password in it
+        extra={"event": "server_started", "url": url},
+    )
     server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, timeout_graceful_shutdown=5, log_level="info")
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            timeout_graceful_shutdown=5,
+            log_level="info",
+            log_config=None,  # logs.setup above formats uvicorn's lines too
+        )
     )
     server.run()
 

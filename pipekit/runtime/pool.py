@@ -39,6 +39,8 @@ from typing import IO, Literal
 from pipekit.errors import UnavailableError
 
 log = logging.getLogger("pipekit.pool")
+#: one line per run that starts (the server logs its end); `pipekit serve` shows them
+runs_log = logging.getLogger("pipekit.runs")
 
 QUEUED = "queued: waiting for a free worker"
 SHUTTING_DOWN = "the server is shutting down; no new runs are accepted"
@@ -162,6 +164,7 @@ class RunPool:
                 ended.append(job)
                 continue
             self._active.append(job)
+            _log_start(job)
         if ended:
             self._cond.notify_all()
         return ended
@@ -214,12 +217,15 @@ class RunPool:
         finally:
             if job.stderr is not None:
                 job.stderr.close()
+            # Before the job leaves `_active`: shutdown() waits for an empty `_active`,
+            # so a run that ends as the server stops is still logged and notified.
+            self._notify(job)
             with self._cond:
                 if job in self._active:
                     self._active.remove(job)
                 ended = self._dispatch()
                 self._cond.notify_all()
-        self._notify(job, *ended)
+        self._notify(*ended)
 
     def _fail(self, job: _Job, error: str) -> None:
         """Record a job whose process is gone as ``error`` if it is still running."""
@@ -465,3 +471,28 @@ def _tail(f: IO[bytes] | None, limit: int = 4000) -> str:
 
 def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _log_start(job: _Job) -> None:
+    what = "run" if job.kind == "module" else "group run"
+    flags = "".join(
+        f", {flag}"
+        for flag, on in (("dry run", job.dry_run), ("full refresh", job.full_refresh))
+        if on
+    )
+    key = "run_id" if job.kind == "module" else "group_run_id"
+    runs_log.info(
+        "%s %s started: %s %s%s, triggered by %s",
+        what,
+        job.id,
+        job.kind,
+        job.name,
+        flags,
+        job.triggered_by,
+        extra={
+            "event": f"{'run' if job.kind == 'module' else 'group_run'}_started",
+            key: job.id,
+            f"{job.kind}_name": job.name,
+            "trigger": job.triggered_by,
+        },
+    )

@@ -187,7 +187,18 @@ class Scheduler:
                             schedule.group,
                         )
                         continue
-                    log.info("schedule %s: firing group %r", schedule.id, schedule.group)
+                    log.info(
+                        "schedule %s (%s): firing group %r",
+                        schedule.id,
+                        schedule.cron_expr,
+                        schedule.group,
+                        extra={
+                            "event": "schedule_fired",
+                            "schedule_id": schedule.id,
+                            "cron": schedule.cron_expr,
+                            "group_name": schedule.group,
+                        },
+                    )
                     self.fire(schedule, now)
                 except Exception as exc:
                     self._error(f"schedule {schedule.id} (group {schedule.group!r}): {exc}", now)

@@ -23,41 +23,61 @@ from pipekit.server.app import create_app
 from pipekit.services import Services
 
 log = logging.getLogger("pipekit.server")
+runs_log = logging.getLogger("pipekit.runs")
 ENV_GRACE = "PIPEKIT_SERVE_GRACE"
 
 
-def _notifier(config: Any) -> Any:
-    from pipekit.runtime.notify import Notifier
+def log_end(store: Any, run_id: int | None, group_run_id: int | None) -> None:
+    """One line for a run or group run that ended: what, how, rows, time, error."""
+    if run_id is not None:
+        run = store.runs.get(run_id)
+        what, name, kind, key = f"run {run_id}", run.module_name, "module", "run_id"
+        rows: int | None = run.rows_read
+    else:
+        run = store.runs.get_group(group_run_id)
+        what, name, kind, key = f"group run {group_run_id}", run.group_name, "group", "group_run_id"
+        rows = None
+    seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
+    parts = [f"{kind} {name}"]
+    if rows is not None:
+        parts.append(f"{rows:,} row{'' if rows == 1 else 's'} read")
+    if seconds is not None:
+        parts.append(f"in {seconds:.1f} s")
+    text = f"{what} ended {run.status}: " + ", ".join(parts)
+    if run.error:
+        text += f": {run.error}"
+    level = {"error": logging.ERROR, "cancelled": logging.WARNING}.get(run.status, logging.INFO)
+    runs_log.log(
+        level,
+        "%s",
+        text,
+        extra={
+            "event": "run_ended" if run_id is not None else "group_run_ended",
+            key: run_id if run_id is not None else group_run_id,
+            f"{kind}_name": name,
+            "trigger": run.triggered_by,
+            "status": run.status,
+            "rows": rows,
+            "duration_s": round(seconds, 3) if seconds is not None else None,
+            "error": run.error,
+        },
+    )
 
-    try:
-        return Notifier.from_config(config)
-    except Exception:
-        log.exception("notifications disabled: the notifier could not be set up")
-        return None
 
-
-def make_pool(config_path: Path | None, config: Any, store: Any) -> Any:
-    notifier = _notifier(config)
+def make_pool(config_path: Path | None, services: Services) -> Any:
+    """The run pool; each run or group run that ends is logged and, if it failed,
+    notified (``services.notifications``)."""
 
     def on_finished(run_id: int | None, group_run_id: int | None) -> None:
-        if notifier is None:
-            return
         try:
-            if run_id is not None:
-                run = store.runs.get(run_id)
-                if run.status == "error" and run.group_run_id is None:
-                    notifier.notify_run_failed(run)
-            elif group_run_id is not None:
-                group_run = store.runs.get_group(group_run_id)
-                if group_run.status == "error":
-                    runs = store.runs.list(group_run_id=group_run_id, limit=1000)
-                    notifier.notify_group_failed(group_run, runs)
+            log_end(services.store, run_id, group_run_id)
         except Exception:
-            log.exception("a failure notification could not be sent")
+            log.exception("cannot log the end of run %s / group run %s", run_id, group_run_id)
+        services.notifications.run_ended(run_id=run_id, group_run_id=group_run_id)
 
     from pipekit.runtime.pool import RunPool
 
-    workers = int(config["max_concurrent_runs"])
+    workers = int(services.config["max_concurrent_runs"])
     return RunPool(config_path, max_workers=workers, on_finished=on_finished)
 
 
@@ -69,7 +89,7 @@ def build(config_path: Path | None, grace_s: float = 30.0) -> FastAPI:
     services = Services.open(config, actor="api")
     store = services.store
     store.check()
-    pool = make_pool(config_path, config, store)
+    pool = make_pool(config_path, services)
 
     def fire(schedule: Any, now: Any) -> None:
         pool.submit_group(schedule.group, triggered_by=f"schedule:{schedule.id}")

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         ModuleService,
         WatermarkService,
     )
+    from pipekit.services.notifications import NotificationService
     from pipekit.services.runs import RunService
     from pipekit.services.schedules import ScheduleService
     from pipekit.services.users import UserService
@@ -104,6 +105,12 @@ class Services:
         return Engine(self.store, self.secrets, self.config.staging_schema)
 
     # -- the resources -------------------------------------------------------
+
+    @cached_property
+    def notifications(self) -> NotificationService:
+        from pipekit.services.notifications import NotificationService
+
+        return NotificationService(self)
 
     @cached_property
     def connections(self) -> ConnectionService:

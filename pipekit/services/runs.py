@@ -308,6 +308,8 @@ class RunService:
             if name in {m.name for m in self._sv.store.modules.list()}:
                 raise
             raise self._missing_module(key) from None
+        if self._sv.notifications.for_cli:
+            self._sv.notifications.run_ended(run_id=finished.id)
         return run_view(finished)
 
     def run_group(
@@ -333,6 +335,8 @@ class RunService:
             cancel=cancel,
             on_event=on_event,
         )
+        if self._sv.notifications.for_cli:
+            self._sv.notifications.run_ended(group_run_id=result.group_run.id)
         detail = _view(
             GroupRunDetailView, result.group_run, runs=[run_view(r) for r in result.runs]
         )

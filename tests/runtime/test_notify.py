@@ -4,18 +4,15 @@ real local HTTP server, each started by the test on a free port."""
 from __future__ import annotations
 
 import email
-import json
 import logging
 import shutil
 import socket
 import ssl
 import subprocess
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +25,7 @@ from pipekit.runtime.notify import Notifier
 from pipekit.secrets import SecretsFile
 from pipekit.store import Store
 from pipekit.store.runs import GroupRun, Run
+from tests.helpers import http_server
 
 BASE_URL = "https://pipekit.example.com"
 ERROR = "CheckFailedError: check no_negative_totals returned 3 row(s)"
@@ -81,33 +79,6 @@ def smtp_server(**kwargs: Any) -> Iterator[tuple[Inbox, int]]:
 
 
 # -- a local HTTP server ------------------------------------------------------------
-
-
-@contextmanager
-def http_server(status: int = 200) -> Iterator[tuple[list[dict[str, Any]], str]]:
-    received: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append(
-                {"path": self.path, "type": self.headers["Content-Type"], "json": json.loads(body)}
-            )
-            self.send_response(status)
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield received, f"http://127.0.0.1:{server.server_address[1]}/services/T000/B000/XXXX"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # -- runs to notify about -------------------------------------------------------------
