@@ -176,9 +176,9 @@ def labelled(as_json: bool, options: Mapping[str, str] = OPTION_OF) -> Iterator[
         else:
             lines = "\n".join(f"  {_label(p, options)}" for p in problems)
             text = f"{exc.what} has {len(problems)} problems; nothing was changed:\n{lines}"
-        said = copy.copy(exc)
-        said.args = (text,)
-        raise said from None
+        refused = copy.copy(exc)
+        refused.args = (text,)
+        raise refused from None
     except PipekitError as exc:
         option = options.get(exc.path or "")
         if as_json or option is None or not exc.message.startswith(f"{exc.path} "):

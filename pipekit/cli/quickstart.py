@@ -163,7 +163,7 @@ def _run(demo: "Quickstart") -> "GroupRunOutcome":
         return sv.runs.run_group(qs.GROUP, cancel=cancel, on_event=shown)
 
     with Services.open(demo.config(), actor="quickstart") as sv:
-        return _in_worker(work)  # type: ignore[no-any-return]
+        return _in_worker(work)
 
 
 def _fmt(n: int | None) -> str:

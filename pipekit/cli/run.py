@@ -27,13 +27,15 @@ runs_app = typer.Typer(
     help="The run log: list runs, show one (SQL, live log), follow one, cancel one."
 )
 
-EXIT_CODES = {
+# keyed by RunStatus, looked up with the plain strings the services return (a StrEnum
+# hashes as its value)
+EXIT_CODES: dict[str, int] = {
     RunStatus.SUCCESS: 0,
     RunStatus.DRY_RUN: 0,
     RunStatus.ERROR: 1,
     RunStatus.CANCELLED: 130,
 }
-STATUS_STYLE = {
+STATUS_STYLE: dict[str, str] = {
     RunStatus.SUCCESS: "green",
     RunStatus.DRY_RUN: "cyan",
     RunStatus.ERROR: "red",

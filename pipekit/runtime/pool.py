@@ -34,7 +34,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Literal, ParamSpec, TypeVar
 
 from pipekit.errors import UnavailableError
 
@@ -48,6 +48,8 @@ SHUTTING_DOWN = "the server is shutting down; no new runs are accepted"
 ROLLBACK_WAIT_S = 20.0
 
 FinishedCallback = Callable[[int | None, int | None], None]
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 @dataclass(eq=False)
@@ -433,7 +435,7 @@ class RunPool:
             self._safe(self.store.runs.append_live, job.id, f"{_stamp()} {text}")
 
     @staticmethod
-    def _safe(fn: Callable[..., object], *args: object, **kwargs: object) -> object:
+    def _safe(fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R | None:
         try:
             return fn(*args, **kwargs)
         except Exception:

@@ -11,6 +11,7 @@ table's columns, and a module drafted from a table (``propose``), which
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -225,7 +226,7 @@ class ConnectionService:
         return None
 
     @staticmethod
-    def drivers() -> list[DriverView]:
+    def drivers() -> builtins.list[DriverView]:
         from pipekit.services.drivers import list_drivers
 
         return list_drivers()
@@ -373,7 +374,7 @@ class ConnectionService:
             ok=True, kind=r.kind, server_version=r.server_version, latency_ms=r.latency_ms
         )
 
-    def schemas(self, key: str | int) -> list[str]:
+    def schemas(self, key: str | int) -> builtins.list[str]:
         """The schemas of the connection's database (system schemas left out)."""
         with self._driver(self._get(key)) as d:
             return d.list_schemas()
@@ -390,7 +391,7 @@ class ConnectionService:
         detail = [TableView(n, estimates.get(n)) for n in names]
         return SchemaView(schema=schema, tables=names, tables_detail=detail)
 
-    def columns(self, key: str | int, table: str) -> list[ColumnView]:
+    def columns(self, key: str | int, table: str) -> builtins.list[ColumnView]:
         """`table`'s columns (``schema.table`` or a bare name), in order."""
         c = self._get(key)
         ref = table_ref(table)

@@ -9,6 +9,7 @@ out of range says which positions are allowed in the caller's counting.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -142,7 +143,7 @@ class GroupService:
         recent = [_brief(r) for r in self._store.runs.list_group(group.name, limit=runs)]
         return GroupDetail(group, members, schedules, recent)
 
-    def overview(self) -> list[GroupDetail]:
+    def overview(self) -> builtins.list[GroupDetail]:
         """Every group with its schedules and its last run (no member details)."""
         groups = self.list()
         schedules = self._sv.schedules.list()
@@ -265,7 +266,9 @@ class GroupService:
     def _find(self, key: str | int) -> Any:
         return find(self._store.groups.list(), key, "group", GROUP_FIX)
 
-    def _module_names(self, keys: Sequence[str | int], *, path: str = "members") -> list[str]:
+    def _module_names(
+        self, keys: Sequence[str | int], *, path: str = "members"
+    ) -> builtins.list[str]:
         """The names of modules given by id or name; NotFoundError naming every unknown one."""
         from pipekit.services.lookup import as_id
 

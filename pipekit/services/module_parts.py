@@ -9,9 +9,10 @@ found by id or name, watermarks and checks by name, hooks by id.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipekit.errors import AlreadyExistsError, ModuleSpecError, NotFoundError
 from pipekit.services.module_rules import (
@@ -23,6 +24,8 @@ from pipekit.services.module_rules import (
 )
 
 if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
     from pipekit.services import Services
     from pipekit.store import Module
 
@@ -73,7 +76,10 @@ class SavedCheckView(CheckView):
     warnings: list[str] = field(default_factory=list)
 
 
-def view(cls: type[Any], item: Any, **extra: Any) -> Any:
+ViewT = TypeVar("ViewT", bound="DataclassInstance")  # a view dataclass
+
+
+def view(cls: type[ViewT], item: Any, **extra: Any) -> ViewT:
     """`cls` (a view) filled from the store's dataclass `item`."""
     names = [f.name for f in dataclasses.fields(cls) if f.name not in extra]
     return cls(**{n: getattr(item, n) for n in names}, **extra)
@@ -89,7 +95,8 @@ def _named(kind: str, name: Any) -> str:
     problem = part_name_problem(kind, name)
     if problem is not None:
         raise ModuleSpecError(problem.message, path="name")
-    return name
+    valid: str = name  # part_name_problem() passes strings only
+    return valid
 
 
 class _Parts:
@@ -254,7 +261,7 @@ class HookService(_Parts):
             )
         return position - 1
 
-    def _place(self, others: list[Any], index: int) -> None:
+    def _place(self, others: builtins.list[Any], index: int) -> None:
         """Renumber `others` (the module's hooks in order, without the one being placed)
         0, 1, 2, ... leaving run order `index` free; only changed ones are written."""
         for i, hook in enumerate(others):

@@ -92,7 +92,7 @@ def check_run_on(value: Any) -> str:
     """`value` if it is a hook outcome, else ModuleSpecError (path ``run_on``)."""
     from pipekit.services.lookup import suggestion
 
-    if value not in RUN_ON:
+    if not isinstance(value, str) or value not in RUN_ON:
         hint = suggestion(value, RUN_ON) if isinstance(value, str) else ""
         raise ModuleSpecError(
             f"run_on {value!r} is not one of {', '.join(RUN_ON)}{hint}", path="run_on"

@@ -12,6 +12,7 @@ from here: ``WatermarkService``, ``HookService``, ``CheckService``.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +28,7 @@ from pipekit.services.module_parts import (
     SavedCheckView,
     SavedHookView,
     SavedWatermarkView,
+    ViewT,
     WatermarkService,
     WatermarkView,
     view,
@@ -142,7 +144,7 @@ class ModuleDetails:
     history: list[HistoryView] | None = None
 
 
-def _view(cls: type[Any], m: Module, **extra: Any) -> Any:
+def _view(cls: type[ViewT], m: Module, **extra: Any) -> ViewT:
     return view(cls, m, **extra)
 
 
@@ -188,7 +190,7 @@ class ModuleService:
             out[m.name] = view(RecentRun, runs[0]) if runs else None
         return out
 
-    def history(self, key: str | int, limit: int | None = None) -> list[HistoryView]:
+    def history(self, key: str | int, limit: int | None = None) -> builtins.list[HistoryView]:
         """The module's recorded changes, newest first."""
         if limit is not None and limit < 1:
             raise ModuleSpecError(f"limit {limit} is not a positive number", path="limit")
@@ -342,7 +344,7 @@ class ModuleService:
             error=p.error,
         )
 
-    def dest_columns(self, key: str | int) -> list[ColumnView]:
+    def dest_columns(self, key: str | int) -> builtins.list[ColumnView]:
         """Columns of the module's destination table; NotFoundError before it exists."""
         m = self._module(key)
         if not m.dest or not m.dest_table:

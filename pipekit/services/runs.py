@@ -19,6 +19,7 @@ imports neither the engine nor pydantic; the engine is imported only to run.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -420,7 +421,7 @@ class RunService:
 
     def list_group_runs(
         self, group: str | None = None, limit: int = 50, offset: int = 0
-    ) -> list[GroupRunView]:
+    ) -> builtins.list[GroupRunView]:
         """Group runs newest first; `group` is a name (runs of removed groups too)."""
         _check_page(limit, offset)
         return [group_run_view(g) for g in self._repo.list_group(group, limit=limit, offset=offset)]

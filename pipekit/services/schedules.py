@@ -8,6 +8,7 @@ shows is when the scheduler fires, daylight-saving changes included.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,7 +97,7 @@ class ScheduleService:
         """One schedule; NotFoundError naming the id."""
         return self._view(self._store.schedules.get(schedule_id), self.now())
 
-    def next_fires(self, schedule_id: int, count: int = 3) -> list[dt.datetime]:
+    def next_fires(self, schedule_id: int, count: int = 3) -> builtins.list[dt.datetime]:
         """The next `count` fire times (UTC), as if enabled when it is not."""
         return self._times(self._store.schedules.get(schedule_id), count, self.now())
 
@@ -130,9 +131,11 @@ class ScheduleService:
                 [Problem(k, "may not be null; leave it out to keep the value") for k in nulls],
                 "the schedule",
             )
-        expr = STORE_UNSET
-        if cron_expr is not UNSET:
-            expr = check_cron(cron_expr, "cron expression", path="cron_expr")
+        expr = (
+            STORE_UNSET
+            if cron_expr is UNSET
+            else check_cron(cron_expr, "cron expression", path="cron_expr")
+        )
         with self._store.transaction():
             self._store.schedules.get(schedule_id)
             s = self._store.schedules.update(

@@ -10,19 +10,20 @@ SQLAlchemy Core schema (``pipekit.store.schema``) and the same numbered
 migrations (``pipekit.store.migrations``) serve both. See docs/state-store.md.
 """
 
+from pipekit.errors import GroupSpecError, ModuleSpecError, ScheduleSpecError, UserSpecError
 from pipekit.store.connections import Connection, ConnectionRepo
-from pipekit.store.groups import Group, GroupRepo, GroupSpecError
+from pipekit.store.groups import Group, GroupRepo
 from pipekit.store.migrations import LATEST_VERSION, Migration
 from pipekit.store.module_hooks import Hook, HookRepo
 from pipekit.store.module_parts import Check, CheckRepo, Watermark, WatermarkRepo
-from pipekit.store.modules import HistoryEntry, Module, ModuleRepo, ModuleSpecError
+from pipekit.store.modules import HistoryEntry, Module, ModuleRepo
 from pipekit.store.repo import UNSET, AlreadyExistsError, InUseError
 from pipekit.store.runs import GroupRun, LockHolder, Run, RunRepo
-from pipekit.store.schedules import Schedule, ScheduleRepo, ScheduleSpecError
+from pipekit.store.schedules import Schedule, ScheduleRepo
 from pipekit.store.settings import SettingsRepo
 from pipekit.store.store import Store
 from pipekit.store.types import UTCDateTime, utcnow
-from pipekit.store.users import User, UserRepo, UserSpecError
+from pipekit.store.users import User, UserRepo
 
 __all__ = [
     "LATEST_VERSION",

@@ -6,6 +6,7 @@ Members keep their order in ``group_member.run_order`` (0, 1, 2, ...).
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -175,7 +176,7 @@ class GroupRepo:
             self._set(conn, row.id, current)
             return _group(conn, row)
 
-    def members(self, name: str | None = None) -> list[Member]:
+    def members(self, name: str | None = None) -> builtins.list[Member]:
         """The memberships of group `name` (every group's when None), in run order."""
         query = (
             select(_m.c.id, _t.c.name.label("grp"), _mod.c.name.label("module"), _m.c.run_order)
@@ -206,7 +207,7 @@ class GroupRepo:
             )
         return Member(row.id, row.grp, row.module, row.run_order)
 
-    def enabled_modules(self, name: str) -> list[Module]:
+    def enabled_modules(self, name: str) -> builtins.list[Module]:
         """The group's enabled modules in run order: what a group run runs."""
         with self._store.read() as conn:
             row = require_group(conn, name)
@@ -218,7 +219,7 @@ class GroupRepo:
             )
             return [Module.from_row(r) for r in conn.execute(query).all()]
 
-    def groups_of(self, module: str) -> list[str]:
+    def groups_of(self, module: str) -> builtins.list[str]:
         """Names of the groups `module` belongs to."""
         with self._store.read() as conn:
             mid = require_module(conn, module).id

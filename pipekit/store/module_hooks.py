@@ -6,23 +6,24 @@ whole ordered list: ``{"hooks": [[old...], [new...]]}``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection as SAConnection
 from sqlalchemy import Row, func, select
 
-from pipekit.errors import NotFoundError
+from pipekit.errors import ModuleSpecError, NotFoundError
 from pipekit.store import schema
 from pipekit.store.module_parts import changed, check_sql, refuse_unknown
-from pipekit.store.modules import ModuleSpecError, require_module
-from pipekit.store.repo import UNSET
+from pipekit.store.modules import require_module
+from pipekit.store.repo import UNSET, inserted_id
 
 if TYPE_CHECKING:
     from pipekit.store.store import Store
 
 _hk, _mod = schema.hook, schema.module
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,13 @@ class HookRepo:
             out["run_order"] = int(given["run_order"])
         return out
 
-    def _change(self, module_id: int | None, hook_id: int | None, by: str, op: Any) -> Any:
+    def _change(
+        self,
+        module_id: int | None,
+        hook_id: int | None,
+        by: str,
+        op: Callable[[SAConnection, int], _T],
+    ) -> _T:
         """Run `op(conn, module_id)` and record the hook list before/after."""
         with self._store.write() as conn:
             if module_id is None:
@@ -116,7 +123,7 @@ class HookRepo:
                 q = select(func.coalesce(func.max(_hk.c.run_order) + 1, 0))
                 order = conn.execute(q.where(_hk.c.module_id == mid)).scalar_one()
             res = conn.execute(_hk.insert().values(module_id=mid, run_order=order, **values))
-            return self._item(conn, res.inserted_primary_key[0])
+            return self._item(conn, inserted_id(res))
 
         with self._store.read() as conn:
             mid = require_module(conn, module).id

@@ -16,14 +16,14 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import Connection as SAConnection
 from sqlalchemy import Row, Table, func, select
 
-from pipekit.errors import NotFoundError
+from pipekit.errors import ModuleSpecError, NotFoundError
 from pipekit.store import schema
-from pipekit.store.modules import ModuleSpecError, connection_id, record_history, require_module
+from pipekit.store.modules import connection_id, record_history, require_module
 from pipekit.store.repo import UNSET, AlreadyExistsError
 from pipekit.store.types import utcnow
 
@@ -72,7 +72,10 @@ def refuse_unknown(kind: str, given: Mapping[str, Any], known: tuple[str, ...]) 
         raise TypeError(f"unknown {kind} field(s): {', '.join(unknown)}; known: {', '.join(known)}")
 
 
-class _NamedParts(ABC):
+_Part = TypeVar("_Part")
+
+
+class _NamedParts(ABC, Generic[_Part]):
     """Shared CRUD for children named uniquely within their module."""
 
     kind: str
@@ -88,7 +91,7 @@ class _NamedParts(ABC):
         """Column values for the given settings."""
 
     @abstractmethod
-    def _item(self, module: str, row: Row[Any]) -> Any:
+    def _item(self, module: str, row: Row[Any]) -> _Part:
         """The dataclass for a row."""
 
     def _config(self, row: Row[Any]) -> dict[str, Any]:
@@ -123,16 +126,16 @@ class _NamedParts(ABC):
             )
         return name
 
-    def list(self, module: str) -> list[Any]:
+    def list(self, module: str) -> list[_Part]:
         with self._store.read() as conn:
             mid = require_module(conn, module).id
             return [self._item(module, r) for r in self._rows(conn, mid)]
 
-    def get(self, module: str, name: str) -> Any:
+    def get(self, module: str, name: str) -> _Part:
         with self._store.read() as conn:
             return self._item(module, self._find(conn, module, name)[1])
 
-    def add(self, module: str, name: str, *, changed_by: str = "cli", **settings: Any) -> Any:
+    def add(self, module: str, name: str, *, changed_by: str = "cli", **settings: Any) -> _Part:
         refuse_unknown(self.kind, settings, self.fields)
         self._check_name(name)
         with self._store.write() as conn:
@@ -145,7 +148,7 @@ class _NamedParts(ABC):
             changed(conn, mid, {f"{self.kind}s.{name}": [None, self._config(row)]}, changed_by)
             return self._item(module, row)
 
-    def update(self, module: str, name: str, *, changed_by: str = "cli", **changes: Any) -> Any:
+    def update(self, module: str, name: str, *, changed_by: str = "cli", **changes: Any) -> _Part:
         """Change the given settings (UNSET/omitted = unchanged); ``new_name=`` renames."""
         new_name = changes.pop("new_name", UNSET)
         refuse_unknown(self.kind, changes, self.fields)
@@ -198,18 +201,18 @@ class _NamedParts(ABC):
                     diff[f"{self.kind}s.{name}"] = [self._config(row), None]
             for name, spec in wanted.items():
                 values = self._values(conn, spec)
-                row = existing.get(name)
-                if row is None:
+                current = existing.get(name)
+                if current is None:
                     conn.execute(self.table.insert().values(module_id=mid, name=name, **values))
-                elif any(row._mapping[k] != v for k, v in values.items()):
+                elif any(current._mapping[k] != v for k, v in values.items()):
                     conn.execute(
-                        self.table.update().where(self.table.c.id == row.id).values(**values)
+                        self.table.update().where(self.table.c.id == current.id).values(**values)
                     )
                 else:
                     continue
                 new = self._find(conn, module, name)[1]
                 diff[f"{self.kind}s.{name}"] = [
-                    None if row is None else self._config(row),
+                    None if current is None else self._config(current),
                     self._config(new),
                 ]
             changed(conn, mid, diff, changed_by)
@@ -219,7 +222,7 @@ class _NamedParts(ABC):
         return 0
 
 
-class WatermarkRepo(_NamedParts):
+class WatermarkRepo(_NamedParts[Watermark]):
     """Named watermarks (``{name}`` placeholders in the source query)."""
 
     kind = "watermark"
@@ -258,7 +261,7 @@ class WatermarkRepo(_NamedParts):
             conn.execute(_w.update().where(_w.c.id == row.id).values(last_value=value))
 
 
-class CheckRepo(_NamedParts):
+class CheckRepo(_NamedParts[Check]):
     """Checks: SQL that must return no rows before a merge commits."""
 
     kind = "check"

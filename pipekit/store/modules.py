@@ -10,6 +10,7 @@ every run and are not recorded (the run log keeps them).
 
 from __future__ import annotations
 
+import builtins
 import json
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -107,7 +108,7 @@ def connection_id(conn: SAConnection, name: str | None, role: str) -> int | None
     """The id of connection `name` (None stays None); NotFoundError naming it."""
     if name is None:
         return None
-    cid = conn.execute(select(_c.c.id).where(_c.c.name == name)).scalar()
+    cid: int | None = conn.execute(select(_c.c.id).where(_c.c.name == name)).scalar()
     if cid is None:
         known = conn.execute(select(_c.c.name).order_by(_c.c.name).limit(20)).scalars().all()
         hint = f"known: {', '.join(known)}" if known else "none are defined yet"
@@ -279,7 +280,7 @@ class ModuleRepo:
                 )
             conn.execute(_t.delete().where(_t.c.id == row.id))
 
-    def history(self, name: str, *, limit: int | None = None) -> list[HistoryEntry]:
+    def history(self, name: str, *, limit: int | None = None) -> builtins.list[HistoryEntry]:
         """The module's recorded changes, newest first."""
         with self._store.read() as conn:
             row = require_module(conn, name)

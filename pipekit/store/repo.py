@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import enum
 import re
+from typing import Any
+
+from sqlalchemy import CursorResult
 
 from pipekit.errors import AlreadyExistsError, InUseError, PipekitError
 
-__all__ = ["UNSET", "AlreadyExistsError", "InUseError", "check_name"]
+__all__ = ["UNSET", "AlreadyExistsError", "InUseError", "check_name", "inserted_id"]
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
@@ -37,3 +40,12 @@ def check_name(kind: str, name: str, error: type[PipekitError], *, digits_ok: bo
             path="name",
         )
     return name
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The new row's integer id after a single-row INSERT."""
+    # SQLAlchemy types the key as Optional: it is None only for statements that are no
+    # single-row INSERT, which the repositories never pass here.
+    key = result.inserted_primary_key
+    assert key is not None, "inserted_id() needs the result of a single-row INSERT"
+    return int(key[0])

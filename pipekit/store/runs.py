@@ -10,6 +10,7 @@ run goes.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from sqlalchemy import Row, func, select
 from pipekit.errors import ModuleBusyError, NotFoundError
 from pipekit.store import schema
 from pipekit.store.modules import require_module
+from pipekit.store.repo import inserted_id
 from pipekit.store.types import utcnow
 
 if TYPE_CHECKING:
@@ -290,7 +292,7 @@ class RunRepo:
                     triggered_by=triggered_by,
                 )
             )
-            return int(res.inserted_primary_key[0])
+            return inserted_id(res)
 
     def finish_group(self, group_run_id: int, status: str, *, error: str | None = None) -> GroupRun:
         with self._store.write() as conn:
@@ -312,7 +314,7 @@ class RunRepo:
 
     def list_group(
         self, group: str | None = None, limit: int = 50, offset: int = 0
-    ) -> list[GroupRun]:
+    ) -> builtins.list[GroupRun]:
         query = select(_g).order_by(_g.c.started_at.desc(), _g.c.id.desc())
         if group is not None:
             query = query.where(_g.c.group_name == group)
@@ -351,7 +353,7 @@ class RunRepo:
 
     def recover_stale_locks(
         self, is_alive: Callable[[int | None, str | None], bool]
-    ) -> list[LockHolder]:
+    ) -> builtins.list[LockHolder]:
         """Free locks whose process is gone; their runs become ``error`` "interrupted".
 
         `is_alive(pid, host)` decides (a lock on another host should count as alive
@@ -411,7 +413,7 @@ def _insert_run(
             host=host,
         )
     )
-    return int(res.inserted_primary_key[0])
+    return inserted_id(res)
 
 
 def _lock(

@@ -19,7 +19,7 @@ from pipekit.errors import (
     ScheduleSpecError,
 )
 from pipekit.store import schema
-from pipekit.store.repo import UNSET, _Unset
+from pipekit.store.repo import UNSET, _Unset, inserted_id
 from pipekit.store.types import utcnow
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def _select() -> Any:
 def _group_id(conn: SAConnection, group: str) -> int:
     from pipekit.store.groups import require_group
 
-    return require_group(conn, group).id
+    return int(require_group(conn, group).id)
 
 
 class ScheduleRepo:
@@ -91,11 +91,13 @@ class ScheduleRepo:
         expr = check_cron(cron_expr, "cron expression", path="cron_expr")
         with self._store.write() as conn:
             gid = _group_id(conn, group)
-            new_id = conn.execute(
-                _t.insert().values(
-                    group_id=gid, cron_expr=expr, enabled=bool(enabled), created_at=utcnow()
+            new_id = inserted_id(
+                conn.execute(
+                    _t.insert().values(
+                        group_id=gid, cron_expr=expr, enabled=bool(enabled), created_at=utcnow()
+                    )
                 )
-            ).inserted_primary_key[0]
+            )
             return Schedule.from_row(self._require(conn, new_id))
 
     def get(self, schedule_id: int) -> Schedule:

@@ -13,6 +13,9 @@ named ``*_json``; booleans are ``Boolean``. Constraint names follow
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -54,11 +57,11 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-def _id() -> Column:
+def _id() -> Column[int]:
     return Column("id", Integer, primary_key=True, autoincrement=True)
 
 
-def _setting_column(s: SettingInfo) -> Column:
+def _setting_column(s: SettingInfo) -> Column[Any]:
     """The column of one module setting, as the settings table declares it."""
     if s.spec.connection:
         fk = ForeignKey("connection.id", ondelete="RESTRICT")
@@ -72,11 +75,11 @@ def _setting_column(s: SettingInfo) -> Column:
     return Column(s.name, kind, nullable=False, server_default=str(s.default))
 
 
-def _created() -> Column:
+def _created() -> Column[datetime]:
     return Column("created_at", UTCDateTime, nullable=False)
 
 
-def _updated() -> Column:
+def _updated() -> Column[datetime]:
     return Column("updated_at", UTCDateTime, nullable=False)
 
 

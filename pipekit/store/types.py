@@ -39,13 +39,14 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise TypeError(f"expected a datetime, got {type(value).__name__}")
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the state store; use an aware UTC datetime")
-        value = value.astimezone(UTC)
+        aware = value.astimezone(UTC)
         # SQLite's DateTime ignores tzinfo; dropping it keeps the stored text uniform.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return aware.replace(tzinfo=None) if dialect.name == "sqlite" else aware
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        stored: datetime = value  # DateTime's result processor gives a datetime
+        if stored.tzinfo is None:
+            return stored.replace(tzinfo=UTC)
+        return stored.astimezone(UTC)

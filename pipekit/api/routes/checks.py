@@ -11,7 +11,9 @@ from pipekit.services import Services
 from pipekit.services.modules import CheckView, SavedCheckView
 
 router = APIRouter()
-UNPROCESSABLE = {422: {"description": "refused: one entry per problem, with its path"}}
+UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
+    422: {"description": "refused: one entry per problem, with its path"}
+}
 
 
 @router.get("/modules/{id}/checks", response_model=list[CheckView], tags=["checks"])

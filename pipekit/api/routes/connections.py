@@ -21,7 +21,9 @@ from pipekit.services.connections import (
 )
 
 router = APIRouter(tags=["connections"])
-UNPROCESSABLE = {422: {"description": "invalid definition, one entry per bad field"}}
+UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
+    422: {"description": "invalid definition, one entry per bad field"}
+}
 
 
 @router.get("/connections", response_model=list[ConnectionView])

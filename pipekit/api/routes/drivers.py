@@ -11,7 +11,9 @@ from pipekit.services import Services
 from pipekit.services.drivers import DriverView
 
 router = APIRouter(tags=["drivers"])
-NOT_BUILT = {501: {"model": schemas.NotBuiltOut, "description": "not built yet"}}
+NOT_BUILT: dict[int | str, dict[str, Any]] = {
+    501: {"model": schemas.NotBuiltOut, "description": "not built yet"}
+}
 
 
 @router.get("/drivers", response_model=list[DriverView])

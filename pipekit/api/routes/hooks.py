@@ -12,7 +12,9 @@ from pipekit.services import Services
 from pipekit.services.modules import HookView, SavedHookView
 
 router = APIRouter()
-UNPROCESSABLE = {422: {"description": "invalid hook, one entry per bad field"}}
+UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
+    422: {"description": "invalid hook, one entry per bad field"}
+}
 
 
 @router.get("/modules/{id}/hooks", response_model=list[HookView], tags=["hooks"])

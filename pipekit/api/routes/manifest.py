@@ -12,7 +12,9 @@ from pipekit.services import Services
 from pipekit.services.manifest import ApplyView
 
 router = APIRouter()
-UNPROCESSABLE = {422: {"description": "invalid manifest, one entry per problem"}}
+UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
+    422: {"description": "invalid manifest, one entry per problem"}
+}
 
 
 @router.post(

@@ -20,7 +20,9 @@ from pipekit.services.modules import (
 )
 
 router = APIRouter()
-UNPROCESSABLE = {422: {"description": "invalid definition, one entry per bad field"}}
+UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
+    422: {"description": "invalid definition, one entry per bad field"}
+}
 
 
 @router.get("/modules", response_model=list[ModuleView], tags=["modules"])

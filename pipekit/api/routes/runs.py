@@ -34,7 +34,7 @@ router = APIRouter()
 #: how often a stream looks at the run log (seconds)
 STREAM_POLL_S = 0.3
 
-ACCEPTED = {
+ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"description": "the run started; it goes on in the background"},
     503: {"model": schemas.ErrorOut, "description": "no run pool"},
 }

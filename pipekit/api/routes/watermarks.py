@@ -15,7 +15,9 @@ from pipekit.services import Services
 from pipekit.services.modules import SavedWatermarkView, WatermarkView
 
 router = APIRouter()
-UNPROCESSABLE = {422: {"description": "refused: one entry per problem, with its path"}}
+UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
+    422: {"description": "refused: one entry per problem, with its path"}
+}
 
 
 @router.get("/modules/{id}/watermarks", response_model=list[WatermarkView], tags=["watermarks"])

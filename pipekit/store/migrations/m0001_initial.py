@@ -6,6 +6,8 @@ change when ``schema.py`` moves on; later changes are new migrations.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -45,15 +47,15 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-def _id() -> Column:
+def _id() -> Column[int]:
     return Column("id", Integer, primary_key=True, autoincrement=True)
 
 
-def _created() -> Column:
+def _created() -> Column[datetime]:
     return Column("created_at", UTCDateTime, nullable=False)
 
 
-def _updated() -> Column:
+def _updated() -> Column[datetime]:
     return Column("updated_at", UTCDateTime, nullable=False)
 
 
