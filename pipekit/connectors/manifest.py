@@ -27,7 +27,7 @@ from __future__ import annotations
 import importlib
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -311,6 +311,31 @@ class ConnectorManifest:
         if problems:
             raise ValidationError(problems, f"the settings of connector {self.name}")
         return values
+
+    def parse_settings(self, items: Sequence[str]) -> dict[str, Any]:
+        """``KEY=VALUE`` texts (the CLI's ``--set``) as typed values by the declared
+        types (YAML spelling for numbers, booleans, lists and mappings), then checked
+        like ``settings``."""
+        declared = {f.name: f for f in self.config}
+        given: dict[str, Any] = {}
+        problems: list[Problem] = []
+        for item in items:
+            key, sep, text = item.partition("=")
+            key = key.strip()
+            if not sep or not key:
+                problems.append(Problem("config", f"{item!r} must be KEY=VALUE"))
+                continue
+            f = declared.get(key)
+            if f is None or f.type == "string":
+                given[key] = text
+                continue
+            try:
+                given[key] = yaml.safe_load(text) if text else None
+            except yaml.YAMLError:
+                given[key] = text  # reported by settings() as the wrong type
+        if problems:
+            raise ValidationError(problems, f"the settings of connector {self.name}")
+        return self.settings(given)
 
     def check_env(self, environ: Mapping[str, str]) -> None:
         """ValidationError naming every required environment variable that is not set."""

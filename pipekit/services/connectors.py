@@ -1,0 +1,249 @@
+"""Connectors: list, discover, test, scaffold and extract, for every face.
+
+Nothing here needs the state database: a connector is found in the install,
+the configured ``connectors_dir`` or an installed package's entry point, and
+extracts into a folder of files. Settings come as ``KEY=VALUE`` texts, typed by
+the manifest; a ``$VAR`` value is resolved from the secrets file, then the
+environment; a variable the manifest's ``auth.env_vars`` declares may live in
+the secrets file too (it is put into this process's environment for the
+connector to read).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipekit.errors import AlreadyExistsError, InvalidError
+
+if TYPE_CHECKING:
+    from pipekit.config import Config
+    from pipekit.connectors.manifest import ConnectorManifest
+    from pipekit.connectors.protocol import TableInfo
+    from pipekit.secrets import SecretsFile
+
+__all__ = [
+    "CheckView",
+    "ColumnView",
+    "ConnectorService",
+    "ConnectorView",
+    "ContractView",
+    "ExtractView",
+    "ScaffoldView",
+    "TableView",
+]
+
+
+@dataclass(frozen=True)
+class ConnectorView:
+    name: str
+    version: str | None
+    description: str
+    source: str  # builtin, folder, entry point
+    location: str
+    capabilities: list[str]
+    valid: bool
+    problems: list[str]
+
+
+@dataclass(frozen=True)
+class ColumnView:
+    name: str
+    type: str
+    nullable: bool
+
+
+@dataclass(frozen=True)
+class TableView:
+    name: str
+    description: str
+    capabilities: list[str]
+    primary_key: list[str]
+    incremental_key: str | None
+    columns: list[ColumnView]
+
+
+@dataclass(frozen=True)
+class CheckView:
+    name: str
+    outcome: str  # passed, failed, skipped
+    detail: str
+
+
+@dataclass(frozen=True)
+class ContractView:
+    connector: str
+    passed: bool
+    checks: list[CheckView]
+
+
+@dataclass(frozen=True)
+class ScaffoldView:
+    name: str
+    path: str
+    capabilities: list[str]
+    files: list[str]
+
+
+@dataclass(frozen=True)
+class ExtractView:
+    connector: str
+    out: str
+    database: str
+    tables_extracted: int
+    tables_failed: int
+    total_rows: int
+    rows: dict[str, int]
+    schema_changes: list[str]
+    errors: list[str]
+
+
+def _table_view(t: TableInfo) -> TableView:
+    return TableView(
+        name=t.name,
+        description=t.description,
+        capabilities=t.capabilities.names,
+        primary_key=list(t.primary_key or []),
+        incremental_key=t.incremental_key,
+        columns=[ColumnView(f.name, str(f.type), f.nullable) for f in t.schema],
+    )
+
+
+class ConnectorService:
+    """Reached as ``sv.connectors``; needs only the config and the secrets file."""
+
+    def __init__(self, config: Config, secrets: SecretsFile | None = None) -> None:
+        self.config = config
+        self.secrets = secrets
+
+    @property
+    def folder(self) -> Path:
+        """The configured ``connectors_dir`` (absolute)."""
+        return Path(self.config.values["connectors_dir"])
+
+    def list(self) -> list[ConnectorView]:
+        """Every connector found, valid or not (a broken one with its problems)."""
+        from pipekit.connectors.discovery import find_all
+
+        views = []
+        for f in find_all(self.folder):
+            m = f.manifest
+            views.append(
+                ConnectorView(
+                    name=f.name,
+                    version=m.version if m else None,
+                    description=m.description if m else "",
+                    source=f.source,
+                    location=f.location,
+                    capabilities=m.capabilities.names if m else [],
+                    valid=m is not None,
+                    problems=[str(p) for p in f.problems],
+                )
+            )
+        return views
+
+    def manifest(self, name: str) -> ConnectorManifest:
+        from pipekit.connectors.discovery import find
+
+        return find(name, self.folder)
+
+    def open(self, name: str, settings: Sequence[str] = ()) -> tuple[ConnectorManifest, Any]:
+        """The manifest and a connector made with `settings` (``KEY=VALUE`` texts)."""
+        from pipekit.secrets import is_reference, resolve
+
+        manifest = self.manifest(name)
+        values = manifest.parse_settings(settings)
+        for key, value in values.items():
+            if isinstance(value, str) and is_reference(value):
+                values[key] = resolve(value, self.secrets)
+        stored = self.secrets.read() if self.secrets and self.secrets.path.exists() else {}
+        for var in manifest.env_vars:
+            if not os.environ.get(var.name) and stored.get(var.name):
+                os.environ[var.name] = stored[var.name]
+        manifest.check_env(os.environ)
+        return manifest, manifest.instantiate(values)
+
+    def discover(self, name: str, settings: Sequence[str] = ()) -> list[TableView]:
+        """The tables connector `name` offers, with their columns."""
+        from pipekit.connectors.protocol import Cap, require
+        from pipekit.errors import ConnectorError
+
+        _, connector = self.open(name, settings)
+        if Cap.DISCOVER not in connector.capabilities:
+            raise ConnectorError(
+                f"connector {name} cannot discover its tables (no discover capability)",
+                path="capabilities",
+            )
+        require(connector, Cap.DISCOVER)
+        return [_table_view(t) for t in connector.discover()]
+
+    def test(
+        self, name: str, settings: Sequence[str] = (), tables: Sequence[str] = ()
+    ) -> ContractView:
+        """The contract checks against connector `name` (a scratch extract in a temp dir)."""
+        from pipekit.connectors.contract import run_checks
+
+        manifest, connector = self.open(name, settings)
+        with tempfile.TemporaryDirectory(prefix="pipekit-contract-") as tmp:
+            results = run_checks(
+                connector, Path(tmp), manifest_caps=manifest.capabilities, tables=tables or None
+            )
+        checks = [CheckView(r.name, r.outcome, r.detail) for r in results]
+        return ContractView(name, all(c.outcome != "failed" for c in checks), checks)
+
+    def new(self, name: str, caps: str | None = None, folder: Path | None = None) -> ScaffoldView:
+        """Write a new connector `name` into `folder` (default: ``connectors_dir``)."""
+        from pipekit.connectors.discovery import find_all
+        from pipekit.connectors.protocol import parse_caps
+        from pipekit.connectors.scaffold import DEFAULT_CAPS, scaffold
+
+        try:
+            flags = parse_caps(caps) if caps else DEFAULT_CAPS
+        except ValueError as exc:
+            raise InvalidError(str(exc), path="caps") from None
+        taken = {f.name: f for f in find_all(self.folder)}
+        if name in taken:
+            raise AlreadyExistsError(
+                f"a connector named {name!r} already exists ({taken[name].source}, "
+                f"{taken[name].location}); choose another name",
+                path="name",
+            )
+        target = scaffold(name, flags, (folder or self.folder).absolute())
+        files = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
+        return ScaffoldView(name, str(target), flags.names, files)
+
+    def extract(
+        self,
+        name: str,
+        out: Path,
+        *,
+        tables: Sequence[str] = (),
+        settings: Sequence[str] = (),
+        full: bool = False,
+        batch_size: int = 10_000,
+    ) -> ExtractView:
+        """Extract connector `name` into `out`: ``data/*.parquet`` and ``extract.duckdb``."""
+        from pipekit.connectors.runtime import ConnectorRuntime
+
+        if batch_size < 1:
+            raise InvalidError(
+                f"batch size must be at least 1, got {batch_size}", path="batch_size"
+            )
+        _, connector = self.open(name, settings)
+        runtime = ConnectorRuntime(out.absolute())
+        stats = runtime.run(connector, list(tables) or None, full=full, batch_size=batch_size)
+        return ExtractView(
+            connector=name,
+            out=str(runtime.output_dir),
+            database=str(runtime.db_path),
+            tables_extracted=stats.tables_extracted,
+            tables_failed=stats.tables_failed,
+            total_rows=stats.total_rows,
+            rows=dict(stats.rows),
+            schema_changes=list(stats.schema_changes),
+            errors=list(stats.errors),
+        )
