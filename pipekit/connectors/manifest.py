@@ -82,6 +82,7 @@ class ConfigField:
     required: bool = False
     default: Any = None
     description: str = ""
+    enum: tuple[Any, ...] | None = None  # the values allowed, when listed
 
 
 def _is(value: Any, type_name: str) -> bool:
@@ -265,12 +266,20 @@ class ConnectorManifest:
             required = spec.get("required", False)
             if not isinstance(required, bool):
                 bad(f"{where}.required", "must be true or false")
+            enum = spec.get("enum")
+            if enum is not None and not isinstance(enum, list):
+                bad(f"{where}.enum", "must be a list of the values allowed")
             default = spec.get("default")
             if default is not None and not _is(default, type_name):
                 bad(f"{where}.default", f"{default!r} is not of type {type_name}")
             fields.append(
                 ConfigField(
-                    str(key), type_name, bool(required), default, str(spec.get("description", ""))
+                    str(key),
+                    type_name,
+                    bool(required),
+                    default,
+                    str(spec.get("description", "")),
+                    tuple(enum) if isinstance(enum, list) else None,
                 )
             )
         return fields
@@ -287,6 +296,9 @@ class ConnectorManifest:
             if f is None:
                 known = ", ".join(declared) or "none"
                 problems.append(Problem(f"config.{key}", f"unknown setting; settings: {known}"))
+            elif f.enum is not None and value not in f.enum:
+                allowed = ", ".join(str(v) for v in f.enum)
+                problems.append(Problem(f"config.{key}", f"{value!r} is not one of: {allowed}"))
             elif not _is(value, f.type):
                 problems.append(
                     Problem(

@@ -22,6 +22,7 @@ when its capability is declared, by the connector and by the table.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -314,7 +315,15 @@ class ConnectorRuntime:
         ready = parts.close()
         if not ready:
             return 0
-        with writer_lock(self.lock_path, self.lock_timeout_s):
+        with contextlib.ExitStack() as stack:
+            try:
+                stack.enter_context(writer_lock(self.lock_path, self.lock_timeout_s))
+            except ConnectorError as exc:
+                for tmp, _ in ready:
+                    tmp.unlink(missing_ok=True)
+                raise ConnectorError(
+                    f"{exc}; the {parts.rows} row(s) received were not kept"
+                ) from None
             for tmp, final in ready:
                 os.replace(tmp, final)
             state = ExtractState.load(self.state_path)
