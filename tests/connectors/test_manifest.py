@@ -87,7 +87,7 @@ class TestManifestValidation:
         m = ConnectorManifest.parse(GOOD)
         assert m.auth_type == "token" and [v.name for v in m.env_vars] == ["WEATHER_TOKEN"]
         m.check_env({"WEATHER_TOKEN": "x"})
-        with pytest.raises(ValidationError, match="WEATHER_TOKEN is not set .API token.") as exc:
+        with pytest.raises(ValidationError, match=r"WEATHER_TOKEN is not set .API token.") as exc:
             m.check_env({})
         assert exc.value.path == "auth.env_vars.WEATHER_TOKEN"
 
@@ -199,7 +199,7 @@ def test_a_broken_or_duplicate_connector_is_listed_with_its_problem(tmp_path: Pa
 
 
 def test_unknown_connector_suggests_the_closest(tmp_path: Path) -> None:
-    with pytest.raises(NotFoundError, match="no connector named 'sampel'.*did you mean 'sample'"):
+    with pytest.raises(NotFoundError, match=r"no connector named 'sampel'.*did you mean 'sample'"):
         find("sampel", tmp_path)
 
 

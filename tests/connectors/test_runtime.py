@@ -235,7 +235,7 @@ class TestBadInput:
         assert not tmp_path.joinpath("extract.duckdb").exists()
 
     def test_unknown_table_says_which_exist(self, tmp_path: Path) -> None:
-        with pytest.raises(ConnectorSpecError, match="no table 'event'.*did you mean 'events'"):
+        with pytest.raises(ConnectorSpecError, match=r"no table 'event'.*did you mean 'events'"):
             ConnectorRuntime(tmp_path).run(events(range(2)), ["event"])
 
     def test_batch_with_another_schema_fails_the_table_clearly(self, tmp_path: Path) -> None:
@@ -265,9 +265,11 @@ class TestBadInput:
 
     def test_a_held_lock_is_reported_not_waited_on_forever(self, tmp_path: Path) -> None:
         rt = ConnectorRuntime(tmp_path, lock_timeout_s=0)
-        with writer_lock(rt.lock_path, 0):
-            with pytest.raises(ConnectorError, match="another extract or stream is writing"):
-                rt.run(events(range(2)))
+        with (
+            writer_lock(rt.lock_path, 0),
+            pytest.raises(ConnectorError, match="another extract or stream is writing"),
+        ):
+            rt.run(events(range(2)))
         assert not (tmp_path / "extract.duckdb").exists()
 
     def test_connector_without_discover_needs_table_names(self, tmp_path: Path) -> None:

@@ -126,7 +126,9 @@ def test_stream_with_the_lock_held_reports_the_rows_it_could_not_keep(tmp_path: 
     rt = ConnectorRuntime(tmp_path, clock=clock_at(JAN), lock_timeout_s=0)
     c = StreamConnector()
     c.push(event_rows([1, 2]))
-    with writer_lock(rt.lock_path, 0):
-        with pytest.raises(ConnectorError, match="the 2 row\\(s\\) received were not kept"):
-            rt.run_stream_sync(c, "events")
+    with (
+        writer_lock(rt.lock_path, 0),
+        pytest.raises(ConnectorError, match=r"the 2 row\(s\) received were not kept"),
+    ):
+        rt.run_stream_sync(c, "events")
     assert parts(tmp_path) == [] and not list(tmp_path.rglob("*.tmp"))
