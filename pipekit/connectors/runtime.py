@@ -69,6 +69,7 @@ class ConnectorRuntime:
         *,
         clock: Callable[[], dt.datetime] = utc_now,
         lock_timeout_s: float = 600.0,
+        secrets: Sequence[str] = (),
     ) -> None:
         self.output_dir = Path(output_dir)
         self.data_dir = self.output_dir / "data"
@@ -77,6 +78,8 @@ class ConnectorRuntime:
         self.lock_path = self.output_dir / ".pipekit" / "lock"
         self.clock = clock
         self.lock_timeout_s = lock_timeout_s
+        #: values masked in every error recorded (a connector may quote its token)
+        self.secrets = [v for v in secrets if v]
 
     # -- batch extraction ------------------------------------------------------
 
@@ -220,7 +223,7 @@ class ConnectorRuntime:
                 os.replace(new, target)
         except Exception as exc:  # a connector's own failure: count it, go on
             stats.tables_failed += 1
-            message = redact(str(exc) or type(exc).__name__)
+            message = redact(str(exc) or type(exc).__name__, self.secrets)
             stats.errors.append(f"{name}: {message}")
             log.warning("connector table %s failed: %s", name, message)
             if prev is not None:
@@ -271,7 +274,7 @@ class ConnectorRuntime:
             info = connector.remote()  # type: ignore[attr-defined]
             info.check()
         except Exception as exc:
-            stats.errors.append(f"remote: {redact(str(exc))}")
+            stats.errors.append(f"remote: {redact(str(exc), self.secrets)}")
             return
         state.remote = {k: str(v) for k, v in asdict(info).items()}
 

@@ -153,19 +153,27 @@ class ConnectorService:
 
     def open(self, name: str, settings: Sequence[str] = ()) -> tuple[ConnectorManifest, Any]:
         """The manifest and a connector made with `settings` (``KEY=VALUE`` texts)."""
+        manifest, connector, _ = self._open(name, settings)
+        return manifest, connector
+
+    def _open(self, name: str, settings: Sequence[str]) -> tuple[ConnectorManifest, Any, list[str]]:
+        """Also the secret values it was given, for the runtime to mask in errors."""
         from pipekit.secrets import is_reference, resolve
 
         manifest = self.manifest(name)
         values = manifest.parse_settings(settings)
+        secrets: list[str] = []
         for key, value in values.items():
             if isinstance(value, str) and is_reference(value):
                 values[key] = resolve(value, self.secrets)
+                secrets.append(values[key])
         stored = self.secrets.read() if self.secrets and self.secrets.path.exists() else {}
         for var in manifest.env_vars:
             if not os.environ.get(var.name) and stored.get(var.name):
                 os.environ[var.name] = stored[var.name]
+            secrets.append(os.environ.get(var.name, ""))
         manifest.check_env(os.environ)
-        return manifest, manifest.instantiate(values)
+        return manifest, manifest.instantiate(values), [s for s in secrets if s]
 
     def discover(self, name: str, settings: Sequence[str] = ()) -> list[TableView]:
         """The tables connector `name` offers, with their columns."""
@@ -233,8 +241,8 @@ class ConnectorService:
             raise InvalidError(
                 f"batch size must be at least 1, got {batch_size}", path="batch_size"
             )
-        _, connector = self.open(name, settings)
-        runtime = ConnectorRuntime(out.absolute())
+        _, connector, secrets = self._open(name, settings)
+        runtime = ConnectorRuntime(out.absolute(), secrets=secrets)
         stats = runtime.run(connector, list(tables) or None, full=full, batch_size=batch_size)
         return ExtractView(
             connector=name,

@@ -1,0 +1,176 @@
+"""`pipekit connector list|discover|test|new|extract`: through the connectors service,
+with --json, one `error:` line and exit 1 for what is refused or failed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from tests.helpers import Invoke, assert_clean_failure
+
+SECRET_CONNECTOR = """
+import os
+
+import pyarrow as pa
+from pipekit.connectors import Cap, TableInfo
+
+SCHEMA = pa.schema([("who", pa.string()), ("city", pa.string())])
+
+
+class Conn:
+    capabilities = Cap.DISCOVER | Cap.READ
+
+    def __init__(self, config):
+        self.city = config["city"]
+        self.token = os.environ["ACME_TOKEN"]
+
+    def discover(self):
+        return [TableInfo("people", SCHEMA, Cap.READ)]
+
+    def read(self, table, options):
+        if self.city == "nowhere":
+            raise RuntimeError(f"token {self.token} refused")
+        yield pa.RecordBatch.from_pylist([{"who": "ann", "city": self.city}], SCHEMA)
+"""
+
+
+@pytest.fixture
+def acme(home: Path) -> str:
+    """A connector in connectors_dir that needs a setting and an env var."""
+    folder = home / "connectors" / "acme"
+    folder.mkdir(parents=True)
+    (folder / "connector.py").write_text(SECRET_CONNECTOR)
+    manifest = {
+        "name": "acme",
+        "version": "2.0.0",
+        "description": "People by city",
+        "entrypoint": "acme.connector.Conn",
+        "capabilities": ["discover", "read"],
+        "auth": {"type": "token", "env_vars": [{"name": "ACME_TOKEN", "required": True}]},
+        "config": {"city": {"type": "string", "required": True}},
+    }
+    (folder / "connector.yaml").write_text(yaml.safe_dump(manifest))
+    return "acme"
+
+
+def test_list_shows_builtin_and_folder_connectors_and_broken_ones(
+    cli: Invoke, home: Path, acme: str
+) -> None:
+    broken = home / "connectors" / "broken"
+    broken.mkdir()
+    (broken / "connector.yaml").write_text("name: broken\nversion: '1'\n")
+    result = cli("connector", "list", "--json")
+    assert result.exit_code == 0, result.output
+    views = {v["name"]: v for v in json.loads(result.output)}
+    assert views["sample"]["capabilities"] == ["discover", "read"]
+    assert views["sample"]["source"] == "builtin" and views["sample"]["valid"] is True
+    assert views["acme"]["version"] == "2.0.0" and views["acme"]["source"] == "folder"
+    assert views["broken"]["valid"] is False
+    assert any(
+        p.startswith("version: '1' is not a semantic version") for p in views["broken"]["problems"]
+    )
+    text = cli("connector", "list").output
+    assert "sample" in text and "invalid: " in text
+
+
+def test_discover_shows_tables_and_columns(cli: Invoke, home: Path) -> None:
+    result = cli("connector", "discover", "sample", "--json")
+    assert result.exit_code == 0, result.output
+    tables = {t["name"]: t for t in json.loads(result.output)}
+    assert tables["orders"]["incremental_key"] == "id"
+    assert tables["orders"]["columns"][0] == {"name": "id", "type": "int64", "nullable": False}
+    text = cli("connector", "discover", "sample").output
+    assert "orders [read]; key id; incremental by id" in text
+    assert "created_at: timestamp[us, tz=UTC] not null" in text
+
+
+def test_settings_and_env_vars_are_checked_and_secrets_file_counts(
+    cli: Invoke, home: Path, acme: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ACME_TOKEN", "")  # unset for the connector; restored afterwards
+    assert_clean_failure(cli("connector", "discover", "acme"), "config.city: is required")
+    assert_clean_failure(
+        cli("connector", "discover", "acme", "--set", "city=Brno"),
+        "environment variable ACME_TOKEN is not set",
+        "pipekit secrets set ACME_TOKEN",
+    )
+    assert cli("secrets", "set", "ACME_TOKEN", "tok-123456").exit_code == 0
+    result = cli("connector", "discover", "acme", "--set", "city=Brno", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)[0]["name"] == "people"
+    # the connector quotes its token in an error: the value is masked in the output
+    out = home / "out"
+    result = cli("connector", "extract", "acme", "-o", str(out), "--set", "city=nowhere")
+    assert_clean_failure(result, "1 problem(s): people: token *** refused")
+    assert "tok-123456" not in result.output
+
+
+def test_extract_then_incremental_then_errors(cli: Invoke, home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = cli("connector", "extract", "sample", "--out", str(out), "--set", "rows=500")
+    assert result.exit_code == 0, result.output
+    assert "orders: 500 rows" in result.output and "customers: 100 rows" in result.output
+    result = cli(
+        "connector", "extract", "sample", "-o", str(out), "-s", "rows=800", "-t", "orders", "--json"
+    )
+    assert result.exit_code == 0, result.output
+    view = json.loads(result.output)
+    assert view["rows"] == {"orders": 301}  # id 500 again (key: >=), then 501..800
+    assert view["database"] == str(out / "extract.duckdb") and view["errors"] == []
+    con = duckdb.connect(view["database"], read_only=True)
+    assert con.execute("SELECT count(*), max(id) FROM orders").fetchone() == (800, 800)
+    con.close()
+
+    before = sorted(p.name for p in out.rglob("*"))
+    assert_clean_failure(
+        cli("connector", "extract", "sample", "-o", str(out), "-s", "rows=many"),
+        "config.rows: must be of type integer, got str 'many'",
+    )
+    assert_clean_failure(
+        cli("connector", "extract", "sample", "-o", str(out), "-t", "order"),
+        "did you mean 'orders'?",
+    )
+    assert_clean_failure(
+        cli("connector", "extract", "sampel", "-o", str(out)), "no connector named 'sampel'"
+    )
+    assert_clean_failure(
+        cli("connector", "extract", "sample", "-o", str(out), "--batch-size", "0"),
+        "batch size must be at least 1",
+    )
+    assert sorted(p.name for p in out.rglob("*")) == before  # nothing changed
+
+
+def test_new_then_test_passes_and_a_broken_connector_fails(cli: Invoke, home: Path) -> None:
+    result = cli("connector", "new", "shop", "--caps", "discover,read,stream")
+    assert result.exit_code == 0, result.output
+    assert f"in {home / 'connectors' / 'shop'}" in result.output
+    result = cli("connector", "test", "shop", "--json")
+    assert result.exit_code == 0, result.output
+    checks = {c["name"]: c["outcome"] for c in json.loads(result.output)["checks"]}
+    assert checks == {
+        "capabilities": "passed",
+        "discover": "passed",
+        "read": "passed",
+        "incremental": "passed",
+        "extract": "passed",
+        "stream": "passed",
+        "remote": "skipped",
+    }
+    # another one, broken before its first import: read() ignores incremental_value
+    assert cli("connector", "new", "shop_bad").exit_code == 0
+    code = home / "connectors" / "shop_bad" / "connector.py"
+    code.write_text(code.read_text().replace("after = int(options.incremental_value)", "after = 0"))
+    result = cli("connector", "test", "shop_bad")
+    line = assert_clean_failure(
+        result, "connector shop_bad failed the contract checks: incremental"
+    )
+    assert "✗ incremental failed" in result.output and line
+
+    assert_clean_failure(cli("connector", "new", "shop"), "already exists")
+    assert_clean_failure(cli("connector", "new", "sample"), "a connector named 'sample' already")
+    assert_clean_failure(cli("connector", "new", "other", "--caps", "read,fly"), "'fly'")
+    assert not (home / "connectors" / "other").exists()
