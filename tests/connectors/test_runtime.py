@@ -284,3 +284,26 @@ class TestBadInput:
         stats = ConnectorRuntime(tmp_path).run(Reader(), ["events"])
         assert stats.rows == {"events": 2}
         assert os.path.exists(tmp_path / "data" / "events.parquet")
+
+
+def test_incremental_merge_by_a_composite_key(tmp_path: Path) -> None:
+    schema = pa.schema([("region", pa.string()), ("id", pa.int64()), ("v", pa.int64())])
+    rows = [
+        {"region": "eu", "id": 1, "v": 0},
+        {"region": "eu", "id": 2, "v": 1},
+        {"region": "us", "id": 1, "v": 3},
+        {"region": "us", "id": 2, "v": 2},
+    ]
+    opts = {"incremental": {"t": "v"}, "keys": {"t": ["region", "id"]}}
+    rt = ConnectorRuntime(tmp_path)
+    rt.run(MemoryConnector({"t": (schema, rows)}, **opts))  # type: ignore[arg-type]
+    rows[1]["v"] = 5  # eu/2 changed: the next run reads v >= 3, so us/1 and eu/2 only
+    c = MemoryConnector({"t": (schema, rows)}, **opts)  # type: ignore[arg-type]
+    assert rt.run(c).rows == {"t": 2}
+    # eu/1 and us/2 were not read again and stay: only the composite keys read are replaced
+    assert query(tmp_path, "SELECT region, id, v FROM t ORDER BY region, id") == [
+        ("eu", 1, 0),
+        ("eu", 2, 5),
+        ("us", 1, 3),
+        ("us", 2, 2),
+    ]
