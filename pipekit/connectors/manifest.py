@@ -27,7 +27,7 @@ from __future__ import annotations
 import importlib
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,8 @@ CONFIG_TYPES: dict[str, tuple[type, ...]] = {
     "array": (list,),
     "object": (dict,),
 }
+#: records one problem: (dotted path, message)
+Report = Callable[[str, str], None]
 FIELD_KEYS = ("type", "required", "default", "description", "format", "enum")
 SEMVER = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -210,7 +212,7 @@ class ConnectorManifest:
         )
 
     @staticmethod
-    def _auth(raw: Any, bad: Any) -> tuple[str, list[EnvVar]]:
+    def _auth(raw: Any, bad: Report) -> tuple[str, list[EnvVar]]:
         if raw is None:
             return "none", []
         if not isinstance(raw, dict):
@@ -241,7 +243,7 @@ class ConnectorManifest:
         return str(auth_type), env_vars
 
     @staticmethod
-    def _config(raw: Any, bad: Any) -> list[ConfigField]:
+    def _config(raw: Any, bad: Report) -> list[ConfigField]:
         if raw is None:
             return []
         if not isinstance(raw, dict):

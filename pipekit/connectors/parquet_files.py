@@ -183,7 +183,9 @@ def merge_files(
                 path="primary_key",
             )
         keys = new_file.read(columns=primary_key)
-    replaced = _key_values(keys, primary_key) if keys is not None and keys.num_rows else None
+    replaced = None
+    if primary_key and keys is not None and keys.num_rows:
+        replaced = _key_values(keys, primary_key)
     writer = pq.ParquetWriter(str(out), schema, compression=COMPRESSION)
     try:
         for batch in _batches(old_file):

@@ -125,27 +125,6 @@ class ConnectorService:
         """The configured ``connectors_dir`` (absolute)."""
         return Path(self.config.values["connectors_dir"])
 
-    def list(self) -> list[ConnectorView]:
-        """Every connector found, valid or not (a broken one with its problems)."""
-        from pipekit.connectors.discovery import find_all
-
-        views = []
-        for f in find_all(self.folder):
-            m = f.manifest
-            views.append(
-                ConnectorView(
-                    name=f.name,
-                    version=m.version if m else None,
-                    description=m.description if m else "",
-                    source=f.source,
-                    location=f.location,
-                    capabilities=m.capabilities.names if m else [],
-                    valid=m is not None,
-                    problems=[str(p) for p in f.problems],
-                )
-            )
-        return views
-
     def manifest(self, name: str) -> ConnectorManifest:
         from pipekit.connectors.discovery import find
 
@@ -255,3 +234,25 @@ class ConnectorService:
             schema_changes=list(stats.schema_changes),
             errors=list(stats.errors),
         )
+
+    # last in the class: the name `list` would shadow the builtin in later annotations
+    def list(self) -> list[ConnectorView]:
+        """Every connector found, valid or not (a broken one with its problems)."""
+        from pipekit.connectors.discovery import find_all
+
+        views = []
+        for f in find_all(self.folder):
+            m = f.manifest
+            views.append(
+                ConnectorView(
+                    name=f.name,
+                    version=m.version if m else None,
+                    description=m.description if m else "",
+                    source=f.source,
+                    location=f.location,
+                    capabilities=m.capabilities.names if m else [],
+                    valid=m is not None,
+                    problems=[str(p) for p in f.problems],
+                )
+            )
+        return views
