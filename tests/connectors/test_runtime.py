@@ -307,3 +307,21 @@ def test_incremental_merge_by_a_composite_key(tmp_path: Path) -> None:
         ("us", 1, 3),
         ("us", 2, 2),
     ]
+
+
+def test_a_corrupt_state_file_says_how_to_start_afresh(tmp_path: Path) -> None:
+    rt = ConnectorRuntime(tmp_path)
+    rt.run(events(range(3)))
+    rt.state_path.write_text("{not json")
+    before = (tmp_path / "extract.duckdb").stat().st_ino
+    with pytest.raises(ConnectorError, match="move it away to start the folder afresh"):
+        rt.run(events(range(5)))
+    assert (tmp_path / "extract.duckdb").stat().st_ino == before  # nothing swapped
+    assert query(tmp_path, "SELECT count(*) FROM events") == [(3,)]
+
+
+def test_a_discovered_table_with_an_unsafe_name_is_refused(tmp_path: Path) -> None:
+    c = MemoryConnector({'x"; DROP': (EVENTS, [])})
+    with pytest.raises(ConnectorError, match="every table must be a TableInfo whose name"):
+        ConnectorRuntime(tmp_path).run(c)
+    assert not (tmp_path / "extract.duckdb").exists()
