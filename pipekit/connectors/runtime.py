@@ -46,7 +46,7 @@ from pipekit.connectors.protocol import (
 )
 from pipekit.connectors.schemas import diff_schemas, schema_to_json
 from pipekit.connectors.state import ExtractState, TableState, writer_lock
-from pipekit.errors import ConnectorError, ConnectorSpecError, InvalidError
+from pipekit.errors import ConnectorError, ConnectorSpecError, InvalidError, PipekitError
 from pipekit.redact import redact
 
 __all__ = ["ConnectorRuntime", "utc_now"]
@@ -128,7 +128,14 @@ class ConnectorRuntime:
         if Cap.DISCOVER not in caps:
             return {}
         require(connector, Cap.DISCOVER)
-        tables = connector.discover()  # type: ignore[attr-defined]
+        try:
+            tables = connector.discover()  # type: ignore[attr-defined]
+        except PipekitError:
+            raise
+        except Exception as exc:  # the connector's own failure: nothing can be extracted
+            raise ConnectorError(
+                f"discover() failed: {type(exc).__name__}: {redact(str(exc), self.secrets)}"
+            ) from exc
         found: dict[str, TableInfo] = {}
         for t in tables:
             if not isinstance(t, TableInfo) or not SAFE_NAME.match(str(t.name)):
@@ -310,6 +317,13 @@ class ConnectorRuntime:
         try:
             async for batch in connector.stream(table):  # type: ignore[attr-defined]
                 parts.add(batch, self.clock())
+        except PipekitError:
+            raise
+        except Exception as exc:
+            message = redact(str(exc), self.secrets)
+            raise ConnectorError(
+                f"stream() of {table} failed: {type(exc).__name__}: {message}"
+            ) from exc
         finally:
             published = await asyncio.to_thread(self._publish_stream, table, info, parts)
         return published

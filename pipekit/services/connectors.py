@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipekit.errors import AlreadyExistsError, InvalidError
+from pipekit.redact import redact
 
 if TYPE_CHECKING:
     from pipekit.config import Config
@@ -159,14 +160,21 @@ class ConnectorService:
         from pipekit.connectors.protocol import Cap, require
         from pipekit.errors import ConnectorError
 
-        _, connector = self.open(name, settings)
+        _, connector, secrets = self._open(name, settings)
         if Cap.DISCOVER not in connector.capabilities:
             raise ConnectorError(
                 f"connector {name} cannot discover its tables (no discover capability)",
                 path="capabilities",
             )
         require(connector, Cap.DISCOVER)
-        return [_table_view(t) for t in connector.discover()]
+        try:
+            tables = connector.discover()
+        except Exception as exc:  # the connector's own failure, as one clear error
+            raise ConnectorError(
+                f"connector {name}: discover() failed: {type(exc).__name__}: "
+                + redact(str(exc), secrets)
+            ) from exc
+        return [_table_view(t) for t in tables]
 
     def test(
         self, name: str, settings: Sequence[str] = (), tables: Sequence[str] = ()
@@ -174,12 +182,12 @@ class ConnectorService:
         """The contract checks against connector `name` (a scratch extract in a temp dir)."""
         from pipekit.connectors.contract import run_checks
 
-        manifest, connector = self.open(name, settings)
+        manifest, connector, secrets = self._open(name, settings)
         with tempfile.TemporaryDirectory(prefix="pipekit-contract-") as tmp:
             results = run_checks(
                 connector, Path(tmp), manifest_caps=manifest.capabilities, tables=tables or None
             )
-        checks = [CheckView(r.name, r.outcome, r.detail) for r in results]
+        checks = [CheckView(r.name, r.outcome, redact(r.detail, secrets)) for r in results]
         return ContractView(name, all(c.outcome != "failed" for c in checks), checks)
 
     def new(self, name: str, caps: str | None = None, folder: Path | None = None) -> ScaffoldView:

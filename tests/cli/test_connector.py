@@ -29,6 +29,8 @@ class Conn:
         self.token = os.environ["ACME_TOKEN"]
 
     def discover(self):
+        if self.city == "atlantis":
+            raise RuntimeError(f"token {self.token} does not know {self.city}")
         return [TableInfo("people", SCHEMA, Cap.READ)]
 
     def read(self, table, options):
@@ -106,6 +108,9 @@ def test_settings_and_env_vars_are_checked_and_secrets_file_counts(
     out = home / "out"
     result = cli("connector", "extract", "acme", "-o", str(out), "--set", "city=nowhere")
     assert_clean_failure(result, "1 problem(s): people: token *** refused")
+    assert "tok-123456" not in result.output
+    result = cli("connector", "discover", "acme", "--set", "city=atlantis")
+    assert_clean_failure(result, "discover() failed: RuntimeError: token *** does not know")
     assert "tok-123456" not in result.output
 
 

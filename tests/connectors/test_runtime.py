@@ -325,3 +325,13 @@ def test_a_discovered_table_with_an_unsafe_name_is_refused(tmp_path: Path) -> No
     with pytest.raises(ConnectorError, match="every table must be a TableInfo whose name"):
         ConnectorRuntime(tmp_path).run(c)
     assert not (tmp_path / "extract.duckdb").exists()
+
+
+def test_a_failing_discover_is_one_clear_error_with_secrets_masked(tmp_path: Path) -> None:
+    class Broken(SampleConnector):
+        def discover(self) -> list[TableInfo]:
+            raise OSError("GET https://api.example/tables?api_key=abc123 failed with tok-998877")
+
+    with pytest.raises(ConnectorError, match=r"discover\(\) failed: OSError") as exc:
+        ConnectorRuntime(tmp_path, secrets=["tok-998877"]).run(Broken({}))
+    assert "abc123" not in str(exc.value) and "tok-998877" not in str(exc.value)
