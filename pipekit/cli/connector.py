@@ -18,6 +18,7 @@ from pipekit.cli._context import (
     WARN,
     check_line,
     emit_json,
+    err,
     json_mode,
     open_services,
     out,
@@ -153,8 +154,21 @@ def extract(
     as_json: bool = JSON,
 ) -> None:
     """Extract a connector's tables into OUT/data/*.parquet and OUT/extract.duckdb."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
     json_mode(ctx, as_json)
-    with open_services(ctx) as sv:
+    # on stderr and gone when done, so stdout holds only the result (or the JSON)
+    with (
+        open_services(ctx) as sv,
+        Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            console=err(),
+            transient=True,
+            disable=as_json,
+        ) as bar,
+    ):
+        task = bar.add_task(f"extracting {name}", total=None)
         view = sv.connectors.extract(
             name,
             out_dir,
@@ -162,6 +176,7 @@ def extract(
             settings=settings or [],
             full=full,
             batch_size=batch_size,
+            on_progress=lambda table, rows: bar.update(task, description=f"{table}: {rows:,} rows"),
         )
     if as_json:
         emit_json(ctx, view)

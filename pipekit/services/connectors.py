@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -220,8 +220,10 @@ class ConnectorService:
         settings: Sequence[str] = (),
         full: bool = False,
         batch_size: int = 10_000,
+        on_progress: Callable[[str, int], None] | None = None,
     ) -> ExtractView:
-        """Extract connector `name` into `out`: ``data/*.parquet`` and ``extract.duckdb``."""
+        """Extract connector `name` into `out`: ``data/*.parquet`` and ``extract.duckdb``;
+        `on_progress(table, rows_so_far)` is called after every batch."""
         from pipekit.connectors.runtime import ConnectorRuntime
 
         if batch_size < 1:
@@ -230,7 +232,13 @@ class ConnectorService:
             )
         _, connector, secrets = self._open(name, settings)
         runtime = ConnectorRuntime(out.absolute(), secrets=secrets)
-        stats = runtime.run(connector, list(tables) or None, full=full, batch_size=batch_size)
+        stats = runtime.run(
+            connector,
+            list(tables) or None,
+            full=full,
+            batch_size=batch_size,
+            on_progress=on_progress,
+        )
         return ExtractView(
             connector=name,
             out=str(runtime.output_dir),
