@@ -137,7 +137,13 @@ def new(
     )
     for f in view.files:
         say(f"  {f}")
-    say(f"Check it with `pipekit connector test {view.name}` (or pytest {view.path}/tests).")
+    if view.found:
+        say(f"Check it with `pipekit connector test {view.name}` (or pytest {view.path}/tests).")
+    else:
+        say(
+            f"Check it with pytest {view.path}/tests; `pipekit connector` finds it once "
+            f"connectors_dir in the config points at {Path(view.path).parent}."
+        )
 
 
 @app.command("extract")

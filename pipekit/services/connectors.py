@@ -88,6 +88,8 @@ class ScaffoldView:
     path: str
     capabilities: list[str]
     files: list[str]
+    #: whether `connector list|test|extract` find it (it is in connectors_dir)
+    found: bool
 
 
 @dataclass(frozen=True)
@@ -207,9 +209,11 @@ class ConnectorService:
                 f"{taken[name].location}); choose another name",
                 path="name",
             )
-        target = scaffold(name, flags, (folder or self.folder).absolute())
+        parent = (folder or self.folder).absolute()
+        target = scaffold(name, flags, parent)
         files = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
-        return ScaffoldView(name, str(target), flags.names, files)
+        found = parent.resolve() == self.folder.absolute().resolve()
+        return ScaffoldView(name, str(target), flags.names, files, found)
 
     def extract(
         self,

@@ -179,3 +179,20 @@ def test_new_then_test_passes_and_a_broken_connector_fails(cli: Invoke, home: Pa
     assert_clean_failure(cli("connector", "new", "sample"), "a connector named 'sample' already")
     assert_clean_failure(cli("connector", "new", "other", "--caps", "read,fly"), "'fly'")
     assert not (home / "connectors" / "other").exists()
+
+
+def test_connectors_dir_comes_from_the_config(cli: Invoke, home: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "my-connectors"
+    result = cli("connector", "new", "radar", "--dir", str(elsewhere), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["found"] is False  # not where the config looks
+    assert_clean_failure(cli("connector", "test", "radar"), "no connector named 'radar'")
+    config = home / "pipekit.yaml"
+    text = config.read_text()
+    assert "connectors_dir: connectors\n" in text  # `pipekit init` wrote the default
+    config.write_text(
+        text.replace("connectors_dir: connectors\n", f"connectors_dir: {elsewhere}\n")
+    )
+    views = {v["name"]: v for v in json.loads(cli("connector", "list", "--json").output)}
+    assert views["radar"]["location"] == str(elsewhere / "radar" / "connector.yaml")
+    assert cli("connector", "test", "radar").exit_code == 0
