@@ -14,7 +14,8 @@
     config:                           # the settings `--set key=value` gives
       city: {type: string, required: true, description: City name}
       days: {type: integer, default: 7}
-    health_check: {...}               # optional, kept as given
+    health_check:                     # optional: one request, run by `connector test`
+      endpoint: "${url}/status"       # (see health.py)
 
 Every problem is reported at once, each with the key it concerns and what to
 do (``ManifestError``). A settings value of the wrong type, a missing required
@@ -195,6 +196,10 @@ class ConnectorManifest:
         health = data.get("health_check")
         if health is not None and not isinstance(health, dict):
             bad("health_check", "must be a mapping (endpoint, method, expect_status, ...)")
+        elif health is not None:
+            from pipekit.connectors.health import check_spec
+
+            problems.extend(check_spec(health))
         if problems:
             raise ManifestError(problems, source)
         return cls(

@@ -105,6 +105,14 @@ class ExtractView:
     errors: list[str]
 
 
+@dataclass
+class _Opened:
+    manifest: ConnectorManifest
+    connector: Any
+    values: dict[str, Any]  # the checked settings
+    secrets: list[str]  # values to mask in what is reported
+
+
 def _table_view(t: TableInfo) -> TableView:
     return TableView(
         name=t.name,
@@ -135,11 +143,11 @@ class ConnectorService:
 
     def open(self, name: str, settings: Sequence[str] = ()) -> tuple[ConnectorManifest, Any]:
         """The manifest and a connector made with `settings` (``KEY=VALUE`` texts)."""
-        manifest, connector, _ = self._open(name, settings)
-        return manifest, connector
+        opened = self._open(name, settings)
+        return opened.manifest, opened.connector
 
-    def _open(self, name: str, settings: Sequence[str]) -> tuple[ConnectorManifest, Any, list[str]]:
-        """Also the secret values it was given, for the runtime to mask in errors."""
+    def _open(self, name: str, settings: Sequence[str]) -> _Opened:
+        """Also the checked settings, and the secret values it was given (to mask)."""
         from pipekit.secrets import is_reference, resolve
 
         manifest = self.manifest(name)
@@ -155,14 +163,16 @@ class ConnectorService:
                 os.environ[var.name] = stored[var.name]
             secrets.append(os.environ.get(var.name, ""))
         manifest.check_env(os.environ)
-        return manifest, manifest.instantiate(values), [s for s in secrets if s]
+        connector = manifest.instantiate(values)
+        return _Opened(manifest, connector, values, [s for s in secrets if s])
 
     def discover(self, name: str, settings: Sequence[str] = ()) -> list[TableView]:
         """The tables connector `name` offers, with their columns."""
         from pipekit.connectors.protocol import Cap, require
         from pipekit.errors import ConnectorError
 
-        _, connector, secrets = self._open(name, settings)
+        opened = self._open(name, settings)
+        connector, secrets = opened.connector, opened.secrets
         if Cap.DISCOVER not in connector.capabilities:
             raise ConnectorError(
                 f"connector {name} cannot discover its tables (no discover capability)",
@@ -183,13 +193,23 @@ class ConnectorService:
     ) -> ContractView:
         """The contract checks against connector `name` (a scratch extract in a temp dir)."""
         from pipekit.connectors.contract import run_checks
+        from pipekit.connectors.health import run_health_check
 
-        manifest, connector, secrets = self._open(name, settings)
+        o = self._open(name, settings)
+        checks = []
+        if o.manifest.health_check is not None:
+            try:
+                detail = run_health_check(o.manifest.health_check, o.values, os.environ)
+                checks.append(CheckView("health", "passed", detail))
+            except AssertionError as exc:
+                checks.append(CheckView("health", "failed", str(exc)))
+        else:
+            checks.append(CheckView("health", "skipped", "the manifest has no health_check"))
         with tempfile.TemporaryDirectory(prefix="pipekit-contract-") as tmp:
             results = run_checks(
-                connector, Path(tmp), manifest_caps=manifest.capabilities, tables=tables or None
+                o.connector, Path(tmp), manifest_caps=o.manifest.capabilities, tables=tables or None
             )
-        checks = [CheckView(r.name, r.outcome, redact(r.detail, secrets)) for r in results]
+        checks += [CheckView(r.name, r.outcome, redact(r.detail, o.secrets)) for r in results]
         return ContractView(name, all(c.outcome != "failed" for c in checks), checks)
 
     def new(self, name: str, caps: str | None = None, folder: Path | None = None) -> ScaffoldView:
@@ -234,8 +254,9 @@ class ConnectorService:
             raise InvalidError(
                 f"batch size must be at least 1, got {batch_size}", path="batch_size"
             )
-        _, connector, secrets = self._open(name, settings)
-        runtime = ConnectorRuntime(out.absolute(), secrets=secrets)
+        opened = self._open(name, settings)
+        connector = opened.connector
+        runtime = ConnectorRuntime(out.absolute(), secrets=opened.secrets)
         stats = runtime.run(
             connector,
             list(tables) or None,

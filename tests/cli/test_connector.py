@@ -10,6 +10,7 @@ import duckdb
 import pytest
 import yaml
 
+from tests.connectors.sources import status_server
 from tests.helpers import Invoke, assert_clean_failure
 
 SECRET_CONNECTOR = """
@@ -157,6 +158,7 @@ def test_new_then_test_passes_and_a_broken_connector_fails(cli: Invoke, home: Pa
     assert result.exit_code == 0, result.output
     checks = {c["name"]: c["outcome"] for c in json.loads(result.output)["checks"]}
     assert checks == {
+        "health": "skipped",  # the scaffold's manifest has no health_check
         "capabilities": "passed",
         "discover": "passed",
         "read": "passed",
@@ -196,3 +198,32 @@ def test_connectors_dir_comes_from_the_config(cli: Invoke, home: Path, tmp_path:
     views = {v["name"]: v for v in json.loads(cli("connector", "list", "--json").output)}
     assert views["radar"]["location"] == str(elsewhere / "radar" / "connector.yaml")
     assert cli("connector", "test", "radar").exit_code == 0
+
+
+def test_test_runs_the_manifests_health_check(
+    cli: Invoke, home: Path, acme: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest_path = home / "connectors" / "acme" / "connector.yaml"
+    manifest = yaml.safe_load(manifest_path.read_text())
+    manifest["config"]["url"] = {"type": "string", "required": True}
+    manifest["health_check"] = {
+        "endpoint": "${url}/v2/storage",
+        "headers": {"X-Token": "${ACME_TOKEN}"},
+        "timeout_seconds": 5,
+    }
+    manifest_path.write_text(yaml.safe_dump(manifest))
+    with status_server("tok-good-1") as url:
+        monkeypatch.setenv("ACME_TOKEN", "tok-good-1")
+        result = cli("connector", "test", "acme", "-s", "city=Brno", "-s", f"url={url}")
+        assert result.exit_code == 0, result.output
+        assert f"✓ health passed: GET {url}/v2/storage answered 200" in result.output
+        monkeypatch.setenv("ACME_TOKEN", "tok-bad-2")
+        result = cli("connector", "test", "acme", "-s", "city=Brno", "-s", f"url={url}", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["checks"][0] == {
+        "name": "health",
+        "outcome": "failed",
+        "detail": f"GET {url}/v2/storage answered 401, expected 200",
+    }
+    assert "tok-bad-2" not in result.output

@@ -4,8 +4,11 @@ serve rows from memory, so each test controls exactly what the source holds."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pyarrow as pa
@@ -154,3 +157,27 @@ class RemoteOnlyConnector:
 
     def read(self, table: str, options: ReadOptions) -> Iterator[pa.RecordBatch]:
         raise AssertionError("read() called although READ is not declared")
+
+
+@contextmanager
+def status_server(token: str) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1: GET /v2/storage answers 200 when the header
+    X-Token is `token`, else 401. Yields its base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            ok = self.path == "/v2/storage" and self.headers.get("X-Token") == token
+            self.send_response(200 if ok else 401)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:  # keep test output clean
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
