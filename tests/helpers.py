@@ -201,6 +201,9 @@ class Server:
     home: Path
     port: int
     proc: subprocess.Popen | None = None
+    #: the processes' working directory (None: this one's); `python -m` puts it first on
+    #: sys.path, so a test running a copy of the package sets it elsewhere
+    cwd: Path | None = None
 
     @property
     def url(self) -> str:
@@ -214,6 +217,7 @@ class Server:
         return subprocess.run(
             [*PIPEKIT, *args],
             env=self.env,
+            cwd=self.cwd,
             input=input,
             capture_output=True,
             text=True,
@@ -226,6 +230,7 @@ class Server:
         self.proc = subprocess.Popen(
             [*PIPEKIT, "serve", "--port", str(self.port), "--grace", "3"],
             env=self.env,
+            cwd=self.cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from pipekit import module_settings as settings
 
 
 class Out(BaseModel):
@@ -72,23 +74,19 @@ class WatermarkSpec(In):
     default: str | None = None
 
 
-class ModuleFields(In):
-    source: str | None = None
-    dest: str | None = None
-    dest_table: str | None = None
-    source_query: str | None = None
-    # checked by the service, so both faces refuse a bad value with the same error
-    merge_strategy: str | None = Field(None, description="full, incremental, append or upsert")
-    merge_key: str | None = None
-    watermark_column: str | None = None
-    watermark_op: str | None = Field(None, description="'>' or '>='")
-    lookback: str | None = None
-    safety_lag: str | None = None
-    key_sync: bool | None = None
-    key_sync_query: str | None = None
-    full_refresh_cron: str | None = None
-    audit_columns: bool | None = None
-    enabled: bool | None = None
+def _setting_fields() -> dict[str, Any]:
+    """One optional field per module setting, typed and described by the settings table;
+    values are checked by the service, so both faces refuse a bad one with one error."""
+    return {
+        s.name: (s.python_type | None, Field(None, description=s.spec.help))
+        for s in settings.SETTINGS
+    }
+
+
+if TYPE_CHECKING:  # the type checker sees the base; the fields are built from the table
+    ModuleFields = In
+else:
+    ModuleFields = create_model("ModuleFields", __base__=In, **_setting_fields())
 
 
 class ModuleIn(ModuleFields):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
 from pipekit.cli import (
     _startup,
@@ -62,19 +62,39 @@ class PipekitGroup(TyperGroup):
             raise typer.Exit(1) from None
 
 
+def _flag_type(self: TyperOption, ctx: Any) -> str | None:
+    """No type column for a flag (`--dry-run`, `--json`): it takes no value, and typer
+    would print ``<bool>`` there, which reads as if one were expected."""
+    return None if self.is_flag else _typed_option(self, ctx)
+
+
+_typed_option = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
+
 app = typer.Typer(
     cls=PipekitGroup,
     name="pipekit",
     help="Pipekit: config-driven database sync. Start with `pipekit init`.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"pipekit {version('pipekit')}")
+        raise typer.Exit()
 
 
 @app.callback()
 def _root(
     ctx: typer.Context,
+    _show_version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
     config: Path | None = typer.Option(
         None,
         "--config",

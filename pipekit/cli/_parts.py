@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from pipekit.cli._context import WARN, check_line, say
+from pipekit.module_settings import FLAGS
+from pipekit.module_settings import NAMES as SPEC_FIELDS
 from pipekit.services.lookup import known_list, suggestion
-from pipekit.services.module_rules import SPEC_FIELDS  # stdlib-only: keeps --help fast
 
 __all__ = [
     "OPTION_OF",
@@ -147,23 +148,7 @@ def warn_all(warnings: Iterable[str]) -> None:
 # -- errors in the command's words --------------------------------------------------
 
 #: the option of `modules add/edit` that sets each module field, for problem messages
-OPTION_OF = {
-    "name": "--rename",
-    "source": "--source",
-    "dest": "--dest",
-    "dest_table": "--dest-table",
-    "source_query": "--query",
-    "merge_strategy": "--strategy",
-    "merge_key": "--merge-key",
-    "watermark_column": "--watermark-column",
-    "watermark_op": "--watermark-op",
-    "lookback": "--lookback",
-    "safety_lag": "--safety-lag",
-    "key_sync": "--key-sync",
-    "key_sync_query": "--key-sync-query",
-    "full_refresh_cron": "--full-refresh-cron",
-    "audit_columns": "--audit-columns",
-}
+OPTION_OF = {"name": "--rename", **FLAGS}
 
 
 def _label(problem: Any, options: Mapping[str, str]) -> str:

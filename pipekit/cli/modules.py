@@ -6,7 +6,6 @@ problems, with the same paths, come back from the REST API. With ``--json`` a
 command prints what the API answers for the same request.
 """
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -30,13 +29,13 @@ from pipekit.cli._parts import (
     one_line,
     print_fields,
     print_sql,
-    read_sql,
     show_value,
     warn_all,
     when,
     yes_no,
 )
-from pipekit.services.module_rules import CLEARABLE
+from pipekit.cli._setting_options import given_settings, setting_options
+from pipekit.module_settings import LONG
 
 if TYPE_CHECKING:
     from pipekit.services.modules import HistoryView, ModuleDetails, ModuleView
@@ -46,17 +45,6 @@ app = typer.Typer(help="Modules: a source query synced into a destination table.
 JSON = typer.Option(False, "--json", help=JSON_HELP)
 #: `modules add` names the module as an argument, not with --rename
 ADD_OPTIONS = {k: v for k, v in OPTION_OF.items() if k != "name"}
-
-
-def _query(query: str | None, query_file: Path | None) -> str | None:
-    return read_sql(
-        query,
-        query_file,
-        what="source query",
-        text_opt="--query",
-        file_opt="--query-file",
-        required=False,
-    )
 
 
 def _inline_watermarks(items: list[str]) -> dict[str, dict[str, Any]]:
@@ -86,7 +74,7 @@ def _changes_line(before: "ModuleView", after: "ModuleView") -> str:
         old, new = getattr(before, f), getattr(after, f)
         if old == new:
             continue
-        if f in ("source_query", "key_sync_query"):
+        if f in LONG:
             parts.append(f"{f} changed")
         else:
             parts.append(f"{f} {show_value(old)} → {show_value(new)}")
@@ -99,68 +87,22 @@ def _summary(m: "ModuleView") -> str:
 
 
 @app.command("add")
+@setting_options(edit=False)
 def add(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Module name, e.g. orders."),
-    source: str | None = typer.Option(None, "--source", help="Connection the query runs on."),
-    dest: str | None = typer.Option(None, "--dest", help="Connection the rows land in."),
-    dest_table: str | None = typer.Option(None, "--dest-table", help="e.g. sync.orders"),
-    query: str | None = typer.Option(None, "--query", help="The source SELECT."),
-    query_file: Path | None = typer.Option(
-        None, "--query-file", help="Read the SELECT from a file ('-': stdin)."
-    ),
-    strategy: str = typer.Option("full", "--strategy", help="full, incremental, append, upsert."),
-    merge_key: str | None = typer.Option(None, "--merge-key", help='Key column(s): "a, b".'),
-    watermark_column: str | None = typer.Option(
-        None, "--watermark-column", help="Destination column that grows, e.g. updated_at."
-    ),
-    watermark_op: str = typer.Option(">", "--watermark-op", help="'>' or '>='."),
-    lookback: str | None = typer.Option(None, "--lookback", help="Re-read window: '2 days', 100."),
-    safety_lag: str | None = typer.Option(
-        None, "--safety-lag", help="Leave out rows newer than now minus this: '5 minutes'."
-    ),
-    key_sync: bool = typer.Option(
-        False, "--key-sync/--no-key-sync", help="Delete rows whose key left the source."
-    ),
-    key_sync_query: str | None = typer.Option(
-        None, "--key-sync-query", help="SQL that returns the source's keys."
-    ),
-    full_refresh_cron: str | None = typer.Option(
-        None, "--full-refresh-cron", help="Cron that forces a full reload, e.g. '0 3 * * 0'."
-    ),
-    audit_columns: bool = typer.Option(
-        False, "--audit-columns/--no-audit-columns", help="Add _pipekit_loaded_at/_run_id."
-    ),
-    disabled: bool = typer.Option(False, "--disabled", help="Add it switched off."),
     watermark: list[str] | None = typer.Option(
         None,
         "--watermark",
         help="A named watermark, NAME:CONNECTION=RESOLVER_SQL (repeatable).",
     ),
     as_json: bool = JSON,
+    **given: Any,
 ) -> None:
     """Add a module; the definition is checked (without connecting) before it is saved."""
     json_mode(ctx, as_json)
-    sql = _query(query, query_file)
+    fields = given_settings(given, edit=False)
     watermarks = _inline_watermarks(watermark or [])
-    fields: dict[str, Any] = {
-        "source": source,
-        "dest": dest,
-        "dest_table": dest_table,
-        "source_query": sql,
-        "merge_strategy": strategy,
-        "merge_key": merge_key,
-        "watermark_column": watermark_column,
-        "watermark_op": watermark_op,
-        "lookback": lookback,
-        "safety_lag": safety_lag,
-        "key_sync": key_sync,
-        "key_sync_query": key_sync_query,
-        "full_refresh_cron": full_refresh_cron,
-        "audit_columns": audit_columns,
-        "enabled": not disabled,
-    }
-    fields = {k: (None if v == "" and k in CLEARABLE else v) for k, v in fields.items()}
     with open_services(ctx) as sv, labelled(as_json, ADD_OPTIONS):
         m = sv.modules.add(name, watermarks=watermarks, **fields)
     if as_json:
@@ -174,70 +116,19 @@ def add(
 
 
 @app.command("edit")
+@setting_options(edit=True)
 def edit(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Module name or id."),
     rename: str | None = typer.Option(None, "--rename", help="New name."),
-    source: str | None = typer.Option(None, "--source", help="Connection the query runs on."),
-    dest: str | None = typer.Option(None, "--dest", help="Connection the rows land in."),
-    dest_table: str | None = typer.Option(None, "--dest-table", help="e.g. sync.orders"),
-    query: str | None = typer.Option(None, "--query", help="The source SELECT."),
-    query_file: Path | None = typer.Option(
-        None, "--query-file", help="Read the SELECT from a file ('-': stdin)."
-    ),
-    strategy: str | None = typer.Option(None, "--strategy", help="full, incremental, ..."),
-    merge_key: str | None = typer.Option(None, "--merge-key", help='"a, b"; "" clears.'),
-    watermark_column: str | None = typer.Option(
-        None, "--watermark-column", help='Destination column that grows; "" clears.'
-    ),
-    watermark_op: str | None = typer.Option(None, "--watermark-op", help="'>' or '>='."),
-    lookback: str | None = typer.Option(None, "--lookback", help='Re-read window; "" clears.'),
-    safety_lag: str | None = typer.Option(None, "--safety-lag", help='"" clears.'),
-    key_sync: bool | None = typer.Option(
-        None, "--key-sync/--no-key-sync", help="Delete rows whose key left the source."
-    ),
-    key_sync_query: str | None = typer.Option(None, "--key-sync-query", help='"" clears.'),
-    full_refresh_cron: str | None = typer.Option(
-        None, "--full-refresh-cron", help='Cron that forces a full reload; "" clears.'
-    ),
-    audit_columns: bool | None = typer.Option(
-        None, "--audit-columns/--no-audit-columns", help="Add _pipekit_loaded_at/_run_id."
-    ),
-    enabled: bool | None = typer.Option(None, "--enabled/--disabled", help="Switch on or off."),
     as_json: bool = JSON,
+    **given: Any,
 ) -> None:
     """Change a module: only the options given change; '' clears an optional setting."""
     from pipekit.errors import InvalidError
 
     json_mode(ctx, as_json)
-    sql = _query(query, query_file)
-    given: dict[str, Any] = {
-        "source": source,
-        "dest": dest,
-        "dest_table": dest_table,
-        "source_query": sql,
-        "merge_strategy": strategy,
-        "merge_key": merge_key,
-        "watermark_column": watermark_column,
-        "watermark_op": watermark_op,
-        "lookback": lookback,
-        "safety_lag": safety_lag,
-        "key_sync": key_sync,
-        "key_sync_query": key_sync_query,
-        "full_refresh_cron": full_refresh_cron,
-        "audit_columns": audit_columns,
-        "enabled": enabled,
-    }
-    changes = {k: v for k, v in given.items() if v is not None}
-    for key, value in list(changes.items()):
-        if value == "":
-            if key not in CLEARABLE:
-                raise InvalidError(
-                    f"{OPTION_OF.get(key, key)} cannot be cleared; give a value "
-                    f'(only {", ".join(OPTION_OF[k] for k in CLEARABLE)} can be cleared with "")',
-                    path=key,
-                )
-            changes[key] = None
+    changes = given_settings(given, edit=True)
     if rename is not None:
         changes["name"] = rename
     if not changes:

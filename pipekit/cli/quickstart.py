@@ -1,8 +1,8 @@
 """`pipekit quickstart [DIR]`: a working demo in one folder, no server needed.
 
-Setup, sample data and checks live in ``pipekit.engine.quickstart``; this
-module runs the group twice (with the same progress bar as `pipekit run-group`)
-and prints what happened.
+Setup and checks are the service ``pipekit.services.quickstart`` (its sample
+data comes from ``pipekit.samples``); this module runs the group twice (with
+the same progress bar as `pipekit run-group`) and prints what happened.
 """
 
 import shlex
@@ -21,8 +21,8 @@ from pipekit.cli._context import BAD, OK, WARN, check_line, err, out, say
 from pipekit.status import RunStatus
 
 if TYPE_CHECKING:
-    from pipekit.engine.quickstart import Changes, Quickstart
     from pipekit.engine.run import RunEvent
+    from pipekit.services.quickstart import Changes, Quickstart
     from pipekit.services.runs import GroupRunOutcome, RunView
 
 #: live-log lines printed under the progress bar (the run log keeps all of them)
@@ -45,7 +45,7 @@ def quickstart(
     warehouse.duckdb). The first run copies everything; then some source rows
     change and the second, incremental run moves only those.
     """
-    from pipekit.engine import quickstart as qs
+    from pipekit.services import quickstart as qs
 
     started = time.monotonic()
     shown = _shown(directory)
@@ -97,7 +97,7 @@ def _cmd(*parts: str) -> str:
 
 
 def _describe_setup(demo: "Quickstart", shown: str) -> None:
-    from pipekit.engine import quickstart as qs
+    from pipekit.services import quickstart as qs
 
     rows = demo.source.rows
     check_line(
@@ -146,8 +146,8 @@ def _next_fire(demo: "Quickstart") -> str:
 
 def _run(demo: "Quickstart") -> "GroupRunOutcome":
     from pipekit.cli.run import _in_worker
-    from pipekit.engine import quickstart as qs
     from pipekit.services import Services
+    from pipekit.services import quickstart as qs
 
     def work(cancel: threading.Event, on_event: "Callable[[RunEvent], None]") -> "GroupRunOutcome":
         def shown(event: "RunEvent") -> None:
@@ -208,7 +208,7 @@ def _by_module(runs: "list[RunView]") -> "dict[str, RunView]":
 
 def _verify(demo: "Quickstart", result: "GroupRunOutcome", changes: "Changes") -> bool:
     """Print what the incremental run should have done, and whether it did; all good?"""
-    from pipekit.engine import quickstart as qs
+    from pipekit.services import quickstart as qs
 
     runs = _by_module(result.group_run.runs)
     expected = qs.expected_reads(changes, demo.source.rows)
@@ -275,7 +275,7 @@ def _serve_exists() -> bool:
 
 
 def _next_steps(demo: "Quickstart", shown: str, result: "GroupRunOutcome") -> None:
-    from pipekit.engine import quickstart as qs
+    from pipekit.services import quickstart as qs
 
     config = f"{shown}/{qs.CONFIG_FILE}"
     warehouse = f"{shown}/{qs.WAREHOUSE_DB}"

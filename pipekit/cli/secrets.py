@@ -33,10 +33,28 @@ def set_(
     check_secret_key(key)  # before prompting: a bad name should not cost a typed password
     sf = secrets_file(ctx)
     if value is None:
-        value = typer.prompt(f"Value for {key}", hide_input=True, confirmation_prompt=True)
+        value = _read_value(key)
     done = set_secret(sf, key, value)
     verb = "replaced" if done.replaced else "stored"
     check_line(OK, f"{verb} secret {key} in {done.path} (reference it as ${key})")
+
+
+def _read_value(key: str) -> str:
+    """The value typed twice without echo, or the first line of piped input (no prompt:
+    `printf %s "$PW" | pipekit secrets set KEY` in a script)."""
+    import sys
+
+    from pipekit.errors import InvalidError
+
+    if sys.stdin.isatty():
+        return typer.prompt(f"Value for {key}", hide_input=True, confirmation_prompt=True)
+    value = sys.stdin.readline().rstrip("\r\n")
+    if not value:
+        raise InvalidError(
+            f"no value for {key} on standard input; pipe it in "
+            f'(printf %s "$VALUE" | pipekit secrets set {key}) or run it in a terminal'
+        )
+    return value
 
 
 @app.command("list")

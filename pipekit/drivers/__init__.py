@@ -19,12 +19,14 @@ from pipekit.errors import DriverMissingError, UnknownSchemeError
 
 if TYPE_CHECKING:
     from pipekit.drivers.base import Driver
+    from pipekit.drivers.dialect import Dialect
 
 __all__ = [
     "REGISTRY",
     "ConnectionURL",
     "DriverStatus",
     "connect",
+    "dialect_for",
     "driver_class",
     "driver_status",
     "kind_for_url",
@@ -42,6 +44,8 @@ class DriverEntry:
     schemes: tuple[str, ...]
     packages: tuple[str, ...]
     install: str
+    #: the kind's Dialect class, ``module:Class``; it imports no client library
+    dialect: str
 
 
 REGISTRY: dict[str, DriverEntry] = {
@@ -54,6 +58,7 @@ REGISTRY: dict[str, DriverEntry] = {
             ("postgresql", "postgres", "pg"),
             ("adbc_driver_postgresql", "psycopg"),
             "pip install 'pipekit[postgresql]'",
+            dialect="pipekit.drivers.postgresql_dialect:PostgresDialect",
         ),
         DriverEntry(
             "mysql",
@@ -62,8 +67,17 @@ REGISTRY: dict[str, DriverEntry] = {
             ("mysql", "mariadb"),
             ("pymysql", "numpy"),
             "pip install 'pipekit[mysql]'",
+            dialect="pipekit.drivers.mysql_dialect:MySQLDialect",
         ),
-        DriverEntry("sqlite", "pipekit.drivers.sqlite", "SQLiteDriver", ("sqlite",), (), ""),
+        DriverEntry(
+            "sqlite",
+            "pipekit.drivers.sqlite",
+            "SQLiteDriver",
+            ("sqlite",),
+            (),
+            "",
+            dialect="pipekit.drivers.sqlite_dialect:SQLiteDialect",
+        ),
         DriverEntry(
             "duckdb",
             "pipekit.drivers.duckdb",
@@ -71,6 +85,7 @@ REGISTRY: dict[str, DriverEntry] = {
             ("duckdb",),
             ("duckdb",),
             "pip install duckdb",
+            dialect="pipekit.drivers.duckdb_dialect:DuckDBDialect",
         ),
     )
 }
@@ -129,6 +144,17 @@ def driver_class(kind: str) -> type[Driver]:
             f"which are not installed; install with: {entry.install}"
         )
     return getattr(importlib.import_module(entry.module), entry.cls)
+
+
+def dialect_for(kind: str) -> Dialect:
+    """The dialect of `kind` with its defaults, without its client library: what the
+    kind says in SQL when no connection is at hand (planning, golden SQL tests)."""
+    entry = REGISTRY.get(kind)
+    if entry is None:
+        raise UnknownSchemeError(f"unknown driver kind {kind!r} (known: {', '.join(REGISTRY)})")
+    module, name = entry.dialect.split(":")
+    cls: type[Dialect] = getattr(importlib.import_module(module), name)
+    return cls()
 
 
 def connect(

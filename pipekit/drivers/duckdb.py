@@ -37,6 +37,8 @@ from pipekit.drivers.base import (
     SwapInfo,
     TableRef,
 )
+from pipekit.drivers.duckdb_dialect import DuckDBDialect
+from pipekit.drivers.tables import ColumnDetails
 from pipekit.errors import ConnectionSpecError
 
 #: Settings while a load scans an Arrow stream; measured in docs/drivers.md ("DuckDB").
@@ -88,46 +90,9 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
 
 
 class DuckDBDriver(Driver):
-    kind = "duckdb"
-    dialect = "duckdb"
-    default_schema = "main"
+    kind = DuckDBDialect.kind
+    dialect: DuckDBDialect = DuckDBDialect()
     error_types: ClassVar[tuple[type[BaseException], ...]] = (duckdb.Error,)
-    # A primary key is an ART index that DuckDB must hold wholly in memory while it
-    # is built or changed ("ART indexes must fit in memory", DuckDB's documentation
-    # on indexes): a 6M-row table peaked at 962 MB against 276 MB for 600k rows.
-    # The tables Pipekit creates go without one; the merge's duplicate check keeps
-    # their merge key unique, and the merges match rows by key with joins.
-    declares_primary_key = False
-    # A full refresh builds a new table and renames it into place: clearing the old
-    # table in the merge transaction instead holds every deleted row's id in memory
-    # (about 50 MB per 6M rows), which ran out under the load's memory cap.
-    swap_full_refresh = True
-    upsert_needs_key = False
-    ddl_types: ClassVar[dict[str, str]] = {
-        "int8": "TINYINT",
-        "int16": "SMALLINT",
-        "int32": "INTEGER",
-        "int64": "BIGINT",
-        "uint8": "UTINYINT",
-        "uint16": "USMALLINT",
-        "uint32": "UINTEGER",
-        "uint64": "UBIGINT",
-        "halffloat": "REAL",
-        "float": "REAL",
-        "double": "DOUBLE",
-        "decimal": "DECIMAL({precision},{scale})",
-        "string": "VARCHAR",
-        "bool": "BOOLEAN",
-        "date": "DATE",
-        "time": "TIME",
-        "timestamp": "TIMESTAMP",
-        "timestamptz": "TIMESTAMPTZ",
-        "binary": "BLOB",
-        "uuid": "UUID",
-        "json": "JSON",
-        "null": "VARCHAR",
-        "nested": "VARCHAR",
-    }
 
     def _open(self) -> None:
         path = self.url.path
@@ -174,42 +139,9 @@ class DuckDBDriver(Driver):
     def server_version(self) -> str:
         return f"DuckDB {duckdb.__version__}"
 
-    def ddl_type(self, arrow_type: pa.DataType, *, key: bool = False) -> str:
-        if pa.types.is_timestamp(arrow_type) and arrow_type.unit == "ns" and not arrow_type.tz:
-            return "TIMESTAMP_NS"
-        if pa.types.is_decimal(arrow_type) and arrow_type.precision > 38:
-            return "VARCHAR"  # DuckDB decimals stop at 38 digits; text stays exact
-        return super().ddl_type(arrow_type, key=key)
-
     def execute(self, sql: str) -> None:
         with self.errors("execute"):
             self._conn.execute(sql)
-
-    def upsert_sql(
-        self,
-        dest: TableRef,
-        staged: TableRef,
-        columns: Sequence[str],
-        keys: Sequence[str],
-        extra: dict[str, str],
-    ) -> str:
-        # MERGE INTO matches by the keys with a join, so it needs no primary key
-        # (which the tables Pipekit creates here do not have), and a key the table
-        # has too is kept intact.
-        target = self.table_sql(dest)
-        names = [*columns, *extra]
-        values = [f"s.{self.quote(c)}" for c in columns] + list(extra.values())
-        updates = [
-            f"{self.quote(n)} = {v}" for n, v in zip(names, values, strict=True) if n not in keys
-        ]
-        matched = f"UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING"
-        return (
-            f"MERGE INTO {target} USING {self.table_sql(staged)} s "
-            f"ON ({self._key_match('s', target, keys)}) "
-            f"WHEN MATCHED THEN {matched} "
-            f"WHEN NOT MATCHED THEN INSERT ({', '.join(self.quote(n) for n in names)}) "
-            f"VALUES ({', '.join(values)})"
-        )
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         # Through Arrow rather than fetchall(): Python rows of TIMESTAMPTZ need pytz.
@@ -252,16 +184,15 @@ class DuckDBDriver(Driver):
         conformed = self.conformed(table, reader)
         schema = conformed.schema
         view = f"pipekit_load_{uuid.uuid4().hex[:12]}"
-        cols = ", ".join(self.quote(n) for n in schema.names)
+        cols = ", ".join(self.dialect.quote(n) for n in schema.names)
         settings = dict(self._load_settings)
         if self._indexed(table):
             settings.pop("memory_limit", None)
         with self.errors(f"load into {table}"), self._settings(settings):
             self._conn.register(view, conformed)
             try:
-                self._conn.execute(
-                    f"INSERT INTO {self.table_sql(table)} ({cols}) SELECT {cols} FROM {view}"
-                )
+                target = self.dialect.table_sql(table)
+                self._conn.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {view}")
             finally:
                 self._conn.unregister(view)
 
@@ -335,39 +266,18 @@ class DuckDBDriver(Driver):
         capped = {} if self._indexed(table) else self._capped_settings
         with self._settings(capped):
             for part in range(passes):
-                found += self.query(self._duplicate_keys_sql(table, keys, passes, part))
+                found += self.query(
+                    self.dialect.duplicate_keys_sql(table, keys, passes=passes, part=part)
+                )
         return sorted(found, key=lambda r: r[-1], reverse=True)[:3]
-
-    def _duplicate_keys_sql(
-        self, table: TableRef, keys: Sequence[str], passes: int, part: int
-    ) -> str:
-        # Grouped by a 64-bit hash of the key first, so the grouping's rows are as
-        # narrow for a key of long strings as for an integer and fit the cap; only
-        # keys whose hash repeats are grouped by their values.
-        cols = ", ".join(self.quote(k) for k in keys)
-        target = self.table_sql(table)
-        share = f" WHERE hash({cols}) % {passes} = {part}" if passes > 1 else ""
-        return (
-            f"SELECT {cols}, COUNT(*) FROM {target} WHERE hash({cols}) IN "
-            f"(SELECT hash({cols}) FROM {target}{share} GROUP BY 1 HAVING COUNT(*) > 1) "
-            f"GROUP BY {cols} HAVING COUNT(*) > 1 ORDER BY COUNT(*) DESC LIMIT 3"
-        )
 
     # -- full refresh by swap -------------------------------------------------
 
-    def swap_table(self, staged: TableRef, table: TableRef) -> TableRef:
-        # DuckDB cannot move a table to another schema (ALTER TABLE ... SET SCHEMA is
-        # not implemented), so the new table is built beside the destination table,
-        # named as staging tables are where there are no schemas.
-        return TableRef(
-            f"{staged.schema}__{staged.name}" if staged.schema else staged.name, table.schema
-        )
-
     def _where_table(self, table: TableRef) -> str:
-        schema = self.literal(table.schema or self.default_schema)
+        schema = self.dialect.literal(table.schema or self.dialect.default_schema)
         return (
             "database_name = current_database() AND schema_name = "
-            f"{schema} AND table_name = {self.literal(table.name)}"
+            f"{schema} AND table_name = {self.dialect.literal(table.name)}"
         )
 
     def swap_info(self, table: TableRef) -> SwapInfo:
@@ -386,7 +296,10 @@ class DuckDBDriver(Driver):
         )
         pk = next((list(c[2]) for c in constraints if c[0] == "PRIMARY KEY"), [])
         other = [c[1] for c in constraints if c[0] not in ("PRIMARY KEY", "NOT NULL")]
-        schema, name = self.literal(table.schema or self.default_schema), self.literal(table.name)
+        schema, name = (
+            self.dialect.literal(table.schema or self.dialect.default_schema),
+            self.dialect.literal(table.name),
+        )
         referencing = self.query(
             "SELECT DISTINCT schema_name || '.' || table_name FROM duckdb_constraints() "
             "WHERE database_name = current_database() AND constraint_type = 'FOREIGN KEY' "
@@ -400,48 +313,15 @@ class DuckDBDriver(Driver):
             ("it has indexes besides its primary key: {}", ", ".join(r[0] for r in indexes)),
         ]
         blockers = [text.format(value) for text, value in facts if value]
-        return SwapInfo(blockers, primary_key=pk, comment=comment)
-
-    def like_table_sql(self, new: TableRef, model: TableRef) -> list[str]:
-        """An empty copy of `model`: its columns and types, NOT NULLs, defaults and
-        column comments (the table's comment and key come from ``swap_info``)."""
-        target = self.table_sql(new)
-        sql = [f"CREATE TABLE {target} AS SELECT * FROM {self.table_sql(model)} LIMIT 0"]
-        rows = self.query(
-            "SELECT column_name, is_nullable, column_default, comment FROM duckdb_columns() "
-            f"WHERE {self._where_table(model)} ORDER BY column_index"
-        )
-        for name, nullable, default, comment in rows:
-            column = f"ALTER TABLE {target} ALTER COLUMN {self.quote(name)}"
-            if not nullable:
-                sql.append(f"{column} SET NOT NULL")
-            if default is not None:
-                sql.append(f"{column} SET DEFAULT {default}")
-            if comment:
-                sql.append(
-                    f"COMMENT ON COLUMN {target}.{self.quote(name)} IS {self.literal(comment)}"
-                )
-        return sql
-
-    def primary_key_sql(self, table: TableRef, name: str, keys: Sequence[str]) -> str:
-        # DuckDB names its constraints itself
-        cols = ", ".join(self.quote(k) for k in keys)
-        return f"ALTER TABLE {self.table_sql(table)} ADD PRIMARY KEY ({cols})"
-
-    def swap_sql(
-        self,
-        new: TableRef,
-        table: TableRef,
-        *,
-        exists: bool,
-        pk: tuple[str, str] | None,
-        tag: str,
-    ) -> list[str]:
-        """Drop the old table and rename `new` (built in `table`'s schema) into place."""
-        sql = [f"DROP TABLE {self.table_sql(table)}"] if exists else []
-        if new.name != table.name:
-            sql.append(f"ALTER TABLE {self.table_sql(new)} RENAME TO {self.quote(table.name)}")
-        return sql
+        # what the new table repeats of each column (the dialect has no CREATE … LIKE)
+        columns = [
+            ColumnDetails(name, bool(nullable), default, note or None)
+            for name, nullable, default, note in self.query(
+                "SELECT column_name, is_nullable, column_default, comment FROM duckdb_columns() "
+                f"WHERE {where} ORDER BY column_index"
+            )
+        ]
+        return SwapInfo(blockers, primary_key=pk, comment=comment, columns=columns)
 
     def list_schemas(self) -> list[str]:
         rows = self.query(
@@ -454,7 +334,7 @@ class DuckDBDriver(Driver):
         rows = self.query(
             "SELECT table_name FROM information_schema.tables "
             "WHERE table_catalog = current_database() "
-            f"AND table_schema = {self.literal(schema or self.default_schema)} "
+            f"AND table_schema = {self.dialect.literal(schema or self.dialect.default_schema)} "
             "ORDER BY table_name"
         )
         return [r[0] for r in rows]
@@ -463,15 +343,15 @@ class DuckDBDriver(Driver):
         rows = self.query(
             "SELECT table_name, estimated_size FROM duckdb_tables() "
             "WHERE database_name = current_database() "
-            f"AND schema_name = {self.literal(schema or self.default_schema)} "
+            f"AND schema_name = {self.dialect.literal(schema or self.dialect.default_schema)} "
             "AND estimated_size IS NOT NULL"
         )
         return {name: int(n) for name, n in rows}
 
     def list_columns(self, table: str | TableRef) -> list[Column]:
         ref = TableRef.parse(table)
-        schema = self.literal(ref.schema or self.default_schema)
-        name = self.literal(ref.name)
+        schema = self.dialect.literal(ref.schema or self.dialect.default_schema)
+        name = self.dialect.literal(ref.name)
         keys = self.query(
             "SELECT constraint_column_names FROM duckdb_constraints() "
             f"WHERE database_name = current_database() AND schema_name = {schema} "
@@ -484,6 +364,6 @@ class DuckDBDriver(Driver):
             f"AND table_name = {name} ORDER BY column_index"
         )
         return [
-            Column(col, typ, bool(nullable), col in pk, self.arrow_type(typ))
+            Column(col, typ, bool(nullable), col in pk, self.dialect.arrow_type(typ))
             for col, typ, nullable in rows
         ]

@@ -18,7 +18,6 @@ and any of them fails the load: a value is never silently changed.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import re
 import tempfile
@@ -31,7 +30,6 @@ import pymysql
 import pymysql.cursors
 from pymysql.constants import FIELD_TYPE as F
 from pymysql.constants import FLAG
-from sqlglot import exp
 
 from pipekit.drivers import mysql_fast as fast
 from pipekit.drivers import types as T
@@ -41,6 +39,7 @@ from pipekit.drivers.base import (
     Driver,
     TableRef,
 )
+from pipekit.drivers.mysql_dialect import MySQLDialect
 from pipekit.errors import ConnectionSpecError, DatabaseError, TerminalDatabaseError
 
 BINARY_CHARSET = 63
@@ -63,7 +62,6 @@ _TEXT_TYPES = {
     F.VARCHAR, F.VAR_STRING, F.STRING, F.ENUM, F.SET,
     F.TINY_BLOB, F.MEDIUM_BLOB, F.LONG_BLOB, F.BLOB, F.GEOMETRY,
 }  # fmt: skip
-_GEOMETRY = ("geometry", "point", "linestring", "polygon", "multi")  # column type prefixes
 _ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"), ("\x00", "\\0"))
 
 
@@ -141,10 +139,10 @@ def tsv_buffer(batch: pa.RecordBatch, targets: Sequence[Column]) -> memoryview:
 class MySQLDriver(Driver):
     """MariaDB (and MySQL) through PyMySQL.
 
-    A MariaDB "schema" is a database: ``db.table`` names work, ``default_schema`` is
-    the connection's database and ``create_schema`` does nothing. DDL commits
-    implicitly, so table replacement swaps tables. While ``read`` streams, the
-    connection is busy; use a second driver for other statements meanwhile.
+    A MariaDB "schema" is a database (``MySQLDialect``: ``db.table`` names work,
+    the default schema is the connection's database, DDL commits implicitly).
+    While ``read`` streams, the connection is busy; use a second driver for other
+    statements meanwhile.
 
     What the wire does not say: PyMySQL receives no extended type info, so MariaDB
     ``UUID``, ``INET6`` and ``JSON`` (a LONGTEXT with a json_valid check) columns read
@@ -154,32 +152,9 @@ class MySQLDriver(Driver):
     come over the text protocol with 6 significant digits; DOUBLE is exact.
     """
 
-    kind = "mysql"
-    dialect = "mysql"
-    transactional_ddl = False
-    has_schemas = False
+    kind = MySQLDialect.kind
+    dialect: MySQLDialect = MySQLDialect()
     error_types: ClassVar[tuple[type[BaseException], ...]] = (pymysql.err.MySQLError,)
-    ddl_types: ClassVar[dict[str, str]] = {
-        "int8": "TINYINT", "int16": "SMALLINT", "int32": "INT", "int64": "BIGINT",
-        "uint8": "TINYINT UNSIGNED", "uint16": "SMALLINT UNSIGNED",
-        "uint32": "INT UNSIGNED", "uint64": "BIGINT UNSIGNED",
-        # FLOAT reads back through the text protocol with 6 significant digits only,
-        # so Pipekit's own tables hold float32 in DOUBLE (exact, read back widened).
-        "halffloat": "DOUBLE", "float": "DOUBLE", "double": "DOUBLE",
-        "decimal": "DECIMAL({precision},{scale})", "bool": "BOOLEAN",
-        "string": "LONGTEXT", "binary": "LONGBLOB", "null": "LONGTEXT", "nested": "LONGTEXT",
-        "date": "DATE", "time": "TIME(6)", "timestamp": "DATETIME(6)",
-        "timestamptz": "DATETIME(6)",  # in UTC: no zone-carrying type has a full range
-        "uuid": "UUID",  # VARCHAR(36) before MariaDB 10.7 (see _open)
-        "json": "JSON",  # MariaDB: LONGTEXT with a json_valid() check
-    }  # fmt: skip
-    # TEXT and BLOB cannot be keys. InnoDB allows 3072 bytes per key in all, so a
-    # text key column gets 255 utf8mb4 characters (1020 bytes): three fit in one key.
-    key_ddl_types: ClassVar[dict[str, str]] = {
-        "string": "VARCHAR(255)", "binary": "VARBINARY(1020)",
-        "null": "VARCHAR(255)", "nested": "VARCHAR(255)",
-    }  # fmt: skip
-    table_options = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
 
     def _connect_args(self) -> dict[str, Any]:
         u = self.url
@@ -206,12 +181,14 @@ class MySQLDriver(Driver):
         init = f"SET time_zone = '+00:00', sql_mode = '{SQL_MODE}'"
         self._conn = pymysql.connect(**self._connect_args(), init_command=init)
         self._thread_id = self._conn.thread_id()
-        self.default_schema = self.query("SELECT DATABASE()")[0][0]  # type: ignore[misc]
-        version = self.server_version()
+        database, version = self.query("SELECT DATABASE(), VERSION()")[0]
         self.is_mariadb = "mariadb" in version.lower()
         major_minor = tuple(int(x) for x in re.findall(r"\d+", version)[:2])
-        if not (self.is_mariadb and major_minor >= (10, 7)):  # the UUID type came in 10.7
-            self.ddl_types = {**self.ddl_types, "uuid": "VARCHAR(36)"}  # type: ignore[misc]
+        self.dialect = MySQLDialect(
+            default_schema=database,
+            # the UUID type came in MariaDB 10.7
+            native_uuid=self.is_mariadb and major_minor >= (10, 7),
+        )
 
     def _close(self) -> None:
         self._conn.close()
@@ -252,37 +229,6 @@ class MySQLDriver(Driver):
     def execute_count(self, sql: str) -> int:
         with self.errors("execute"), self._conn.cursor() as cur:
             return int(cur.execute(sql))
-
-    def create_schema_sql(self, schema: str) -> str | None:
-        # A MariaDB schema is a database.
-        return f"CREATE DATABASE IF NOT EXISTS {self.quote(schema)}"
-
-    # Multi-table DELETE: MariaDB plans a join by the destination's primary key, where
-    # a correlated EXISTS in a single-table DELETE would scan.
-    def delete_matching_sql(self, dest: TableRef, staged: TableRef, keys: Sequence[str]) -> str:
-        return (
-            f"DELETE d FROM {self.table_sql(dest)} d JOIN {self.table_sql(staged)} s "
-            f"ON {self._key_match('s', 'd', keys)}"
-        )
-
-    def delete_missing_sql(self, dest: TableRef, key_table: TableRef, keys: Sequence[str]) -> str:
-        return (
-            f"DELETE d FROM {self.table_sql(dest)} d LEFT JOIN {self.table_sql(key_table)} k "
-            f"ON {self._key_match('k', 'd', keys)} WHERE k.{self.quote(keys[0])} IS NULL"
-        )
-
-    def upsert_sql(
-        self,
-        dest: TableRef,
-        staged: TableRef,
-        columns: Sequence[str],
-        keys: Sequence[str],
-        extra: dict[str, str],
-    ) -> str:
-        head, select = self._insert_head(dest, columns, extra)
-        updates = [c for c in [*columns, *extra] if c not in keys] or [keys[0]]
-        sets = ", ".join(f"{self.quote(c)} = VALUES({self.quote(c)})" for c in updates)
-        return f"{head} {select} FROM {self.table_sql(staged)} s ON DUPLICATE KEY UPDATE {sets}"
 
     def read(self, sql: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
         cur = self._conn.cursor(pymysql.cursors.SSCursor)
@@ -333,10 +279,10 @@ class MySQLDriver(Driver):
             elif T.is_uuid(c.arrow_type) or T.is_json(c.arrow_type):
                 expr = f"CONVERT(@v{i} USING utf8mb4)"
             else:
-                names.append(self.quote(c.name))
+                names.append(self.dialect.quote(c.name))
                 continue
             names.append(f"@v{i}")
-            sets.append(f"{self.quote(c.name)} = {expr}")
+            sets.append(f"{self.dialect.quote(c.name)} = {expr}")
         tail = f" SET {', '.join(sets)}" if sets else ""
         for batch in reader:
             if batch.num_rows:
@@ -351,7 +297,8 @@ class MySQLDriver(Driver):
                 f.write(tsv_buffer(batch, targets))
             # CHARACTER SET binary: the bytes go in as written (text is UTF-8 already)
             sql = (
-                f"LOAD DATA LOCAL INFILE {self.literal(path)} INTO TABLE {self.table_sql(table)} "
+                f"LOAD DATA LOCAL INFILE {self.dialect.literal(path)} "
+                f"INTO TABLE {self.dialect.table_sql(table)} "
                 "CHARACTER SET binary FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' "
                 f"LINES TERMINATED BY '\\n' {cols}"
             )
@@ -374,33 +321,6 @@ class MySQLDriver(Driver):
 
     # -- types and DDL ------------------------------------------------------
 
-    def _literal_node(self, value: Any, arrow_type: pa.DataType | None) -> exp.Expression:
-        if isinstance(value, dt.datetime) and value.tzinfo is not None:
-            # DATETIME refuses an offset ('...+00:00' is "incorrect datetime value"):
-            # a zoned instant is its UTC wall time, as the UTC session and loads store it.
-            naive = value.astimezone(dt.UTC).replace(tzinfo=None)
-            return self._cast_literal(naive.isoformat(sep=" "), arrow_type or pa.timestamp("us"))
-        return super()._literal_node(value, arrow_type)
-
-    def ddl_type(self, arrow_type: pa.DataType, *, key: bool = False) -> str:
-        if pa.types.is_decimal(arrow_type) and (arrow_type.precision > 65 or arrow_type.scale > 38):
-            return super().ddl_type(pa.string(), key=key)  # beyond DECIMAL(65,38): exact as text
-        return super().ddl_type(arrow_type, key=key)
-
-    def arrow_type(self, db_type: str) -> pa.DataType:
-        t = db_type.strip().lower()
-        if t.startswith(("tinyint(1)", "bit(1)")) or t in ("bit", "bool", "boolean"):
-            return pa.bool_()
-        if t.startswith("bit"):
-            return pa.uint64()
-        if t.startswith("year"):
-            return pa.int16()
-        if t.startswith(_GEOMETRY):
-            return pa.binary()
-        if t.startswith(("decimal", "numeric")):  # sqlglot does not parse UNSIGNED decimals
-            t = t.replace("unsigned", "").replace("zerofill", "")
-        return super().arrow_type(t)
-
     # -- introspection -------------------------------------------------------
 
     def _is_system_schema(self, name: str) -> bool:
@@ -410,14 +330,14 @@ class MySQLDriver(Driver):
         # table_rows: exact for MyISAM/Aria, InnoDB's estimate; NULL for views
         rows = self.query(
             "SELECT table_name, table_rows FROM information_schema.tables "
-            f"WHERE table_schema = {self.literal(schema or self.default_schema)} "
+            f"WHERE table_schema = {self.dialect.literal(schema or self.dialect.default_schema)} "
             "AND table_rows IS NOT NULL"
         )
         return {name: int(n) for name, n in rows}
 
     def list_columns(self, table: str | TableRef) -> list[Column]:
         ref = TableRef.parse(table)
-        schema = self.literal(ref.schema or self.default_schema)
+        schema = self.dialect.literal(ref.schema or self.dialect.default_schema)
         # MariaDB's JSON is LONGTEXT plus a json_valid() check named after the column
         json_check = (
             "EXISTS (SELECT 1 FROM information_schema.check_constraints k "
@@ -429,10 +349,10 @@ class MySQLDriver(Driver):
         rows = self.query(
             "SELECT c.column_name, c.column_type, c.is_nullable = 'YES', c.column_key = 'PRI', "
             f"{json_check} FROM information_schema.columns c WHERE c.table_schema = {schema} "
-            f"AND c.table_name = {self.literal(ref.name)} ORDER BY c.ordinal_position"
+            f"AND c.table_name = {self.dialect.literal(ref.name)} ORDER BY c.ordinal_position"
         )
         return [
-            Column(name, t, bool(nul), bool(pk), self.arrow_type(t))
+            Column(name, t, bool(nul), bool(pk), self.dialect.arrow_type(t))
             for name, typ, nul, pk, is_json in rows
             for t in ["json" if is_json else typ]
         ]

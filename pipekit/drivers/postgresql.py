@@ -30,6 +30,7 @@ from pipekit.drivers.base import (
     TableRef,
     rechunk,
 )
+from pipekit.drivers.postgresql_dialect import PostgresDialect
 
 
 def _numeric_type(field: pa.Field) -> pa.DataType:
@@ -164,41 +165,9 @@ WHERE c.oid = {oid} AND a.grantee <> c.relowner ORDER BY 1, 2
 
 
 class PostgresDriver(Driver):
-    kind = "postgresql"
-    dialect = "postgres"
-    default_schema = "public"
-    case_sensitive_names = True
-    swap_full_refresh = True
-    # a crash empties an unlogged table, which only a failed run's leftover staging
-    # would notice; skipping WAL for every staged row is worth that
-    staging_table_kind = "UNLOGGED"
-    text_allows_nul = False
+    kind = PostgresDialect.kind
+    dialect: PostgresDialect = PostgresDialect()
     error_types: ClassVar[tuple[type[BaseException], ...]] = (adbc_driver_manager.Error,)
-    ddl_types: ClassVar[dict[str, str]] = {
-        "int8": "smallint",
-        "int16": "smallint",
-        "int32": "integer",
-        "int64": "bigint",
-        "uint8": "smallint",
-        "uint16": "integer",
-        "uint32": "bigint",
-        "uint64": "numeric(20,0)",
-        "halffloat": "real",
-        "float": "real",
-        "double": "double precision",
-        "decimal": "numeric({precision},{scale})",
-        "string": "text",
-        "bool": "boolean",
-        "date": "date",
-        "time": "time(6)",
-        "timestamp": "timestamp(6)",
-        "timestamptz": "timestamptz(6)",
-        "binary": "bytea",
-        "uuid": "uuid",
-        "json": "json",
-        "null": "text",
-        "nested": "text",
-    }
 
     def _open(self) -> None:
         u = self.url
@@ -216,9 +185,13 @@ class PostgresDriver(Driver):
         self._uri = uri
         self._conn = adbc_pg.connect(uri, autocommit=True)
         self._cur = self._conn.cursor()
-        self._backend_pid = int(self.query("SELECT pg_backend_pid()")[0][0])
+        # one round trip: the session to cancel, and the version the dialect needs
+        pid, version = self.query(
+            "SELECT pg_backend_pid(), current_setting('server_version_num')::int"
+        )[0]
+        self._backend_pid = int(pid)
+        self.dialect = PostgresDialect(server_version_num=int(version))
         self._side: list[Any] = []  # psycopg sessions of a binary copy in flight
-        self._server_version_num: int | None = None
 
     def _close(self) -> None:
         self._cur.close()
@@ -259,33 +232,6 @@ class PostgresDriver(Driver):
         for conn in list(self._side):
             with suppress(Exception):  # it may have finished meanwhile
                 conn.cancel_safe(timeout=5)
-
-    def replace_by_key_sql(
-        self,
-        dest: TableRef,
-        staged: TableRef,
-        columns: Sequence[str],
-        keys: Sequence[str],
-        extra: dict[str, str],
-    ) -> str | None:
-        # One pass instead of two: each staged row probes the key once and rewrites
-        # its row in place of a DELETE joined on the keys followed by an INSERT that
-        # probes the key again. The changed rows are spread over the table, so both
-        # ways write the same pages; the one pass saved about a quarter of the merge
-        # on 6M-row lineitem (docs/benchmarks.md). A new row version has xmax 0 when
-        # it was inserted and the updating transaction's id when it replaced a row.
-        upsert = self.upsert_sql(dest, staged, columns, keys, extra)
-        if "DO UPDATE" not in upsert:
-            return None  # every column is a key column: nothing to rewrite
-        return (
-            f"WITH pipekit_written AS ({upsert} RETURNING xmax = 0 AS inserted) "
-            "SELECT COUNT(*) FILTER (WHERE NOT inserted) FROM pipekit_written"
-        )
-
-    def clear_table_sql(self, table: TableRef) -> str:
-        # Transactional in PostgreSQL and far faster than DELETE on a large table;
-        # readers of the table wait until the merge commits.
-        return f"TRUNCATE {self.table_sql(table)}"
 
     def read(self, sql: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
         cur = self._conn.cursor()
@@ -354,7 +300,7 @@ class PostgresDriver(Driver):
         rows = self.query(
             "SELECT a.attname, t.typname, a.atttypmod FROM pg_attribute a "
             "JOIN pg_type t ON t.oid = a.atttypid "
-            f"WHERE a.attrelid = {self.literal(self.table_sql(table))}::regclass "
+            f"WHERE a.attrelid = {self.dialect.literal(self.dialect.table_sql(table))}::regclass "
             "AND a.attnum > 0 AND NOT a.attisdropped"
         )
         targets = {name: (typname, int(typmod)) for name, typname, typmod in rows}
@@ -387,10 +333,10 @@ class PostgresDriver(Driver):
         import psycopg
 
         assert isinstance(source, PostgresDriver)
-        cols = ", ".join(self.quote(c) for c in columns)
+        cols = ", ".join(self.dialect.quote(c) for c in columns)
         inner = sql.strip().rstrip(";")
         copy_out = f"COPY (SELECT {cols} FROM ({inner}\n) pipekit_src) TO STDOUT (FORMAT binary)"
-        copy_in = f"COPY {self.table_sql(table)} ({cols}) FROM STDIN (FORMAT binary)"
+        copy_in = f"COPY {self.dialect.table_sql(table)} ({cols}) FROM STDIN (FORMAT binary)"
         messages, at = 0, "read"  # which end an error comes from, for its message
         with source._side_connection(autocommit=True) as sconn, self._side_connection() as dconn:
             try:
@@ -429,7 +375,7 @@ class PostgresDriver(Driver):
             yield None
             return
         snapshot = self.query("SELECT pg_export_snapshot()")[0][0]
-        sql = f"SELECT count(*) FROM {self.table_sql(table)}"
+        sql = self.dialect.count_sql(table)
         found: list[int] = []
         ready = threading.Event()
         side: list[Any] = []
@@ -444,7 +390,7 @@ class PostgresDriver(Driver):
                     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
                     # never wait for a lock: the caller would wait for this count
                     conn.execute("SET LOCAL lock_timeout = '2s'")
-                    conn.execute(f"SET TRANSACTION SNAPSHOT {self.literal(snapshot)}")
+                    conn.execute(f"SET TRANSACTION SNAPSHOT {self.dialect.literal(snapshot)}")
                     found.append(int(conn.execute(sql).fetchone()[0]))
                     conn.rollback()
             except Exception:  # counted afterwards instead
@@ -489,11 +435,13 @@ class PostgresDriver(Driver):
         if not self.table_exists(table):
             # a first load: name the key as CREATE TABLE would, unless that name is taken
             name = f"{table.name}_pkey"
-            where = TableRef(name, table.schema or self.default_schema)
-            found = self.query(f"SELECT to_regclass({self.literal(self.table_sql(where))})")
+            where = TableRef(name, table.schema or self.dialect.default_schema)
+            found = self.query(
+                f"SELECT to_regclass({self.dialect.literal(self.dialect.table_sql(where))})"
+            )
             free = len(name.encode()) <= 63 and found[0][0] is None
             return SwapInfo([], primary_key_name=name if free else None)
-        oid = f"{self.literal(self.table_sql(table))}::regclass"
+        oid = f"{self.dialect.literal(self.dialect.table_sql(table))}::regclass"
         row = self.query(_SWAP_CHECK.format(oid=oid))[0]
         blockers = [
             text.format(value)
@@ -503,7 +451,7 @@ class PostgresDriver(Driver):
         pk_name, pk_cols, comment = row[-3:]
         grants = []
         for grantee, privilege, grantable in self.query(_SWAP_GRANTS.format(oid=oid)):
-            who = "PUBLIC" if grantee is None else self.quote(grantee)
+            who = "PUBLIC" if grantee is None else self.dialect.quote(grantee)
             option = " WITH GRANT OPTION" if grantable else ""
             grants.append(f"GRANT {privilege} ON {{table}} TO {who}{option}")
         return SwapInfo(
@@ -514,64 +462,6 @@ class PostgresDriver(Driver):
             comment=comment,
         )
 
-    def lock_sql(self, table: TableRef) -> str:
-        return f"LOCK TABLE {self.table_sql(table)} IN ACCESS EXCLUSIVE MODE"
-
-    def like_table_sql(self, new: TableRef, model: TableRef) -> list[str]:
-        """An empty copy of `model`'s columns, NOT NULLs, CHECKs and comments; no indexes."""
-        # per-column compression settings exist from PostgreSQL 14 on
-        compression = " INCLUDING COMPRESSION" if self._version_num() >= 140000 else ""
-        return [
-            f"CREATE TABLE {self.table_sql(new)} (LIKE {self.table_sql(model)} "
-            f"INCLUDING CONSTRAINTS INCLUDING COMMENTS INCLUDING STORAGE{compression})"
-        ]
-
-    def _version_num(self) -> int:
-        if self._server_version_num is None:
-            found = self.query("SELECT current_setting('server_version_num')::int")
-            self._server_version_num = int(found[0][0])
-        return self._server_version_num
-
-    def primary_key_sql(self, table: TableRef, name: str, keys: Sequence[str]) -> str:
-        cols = ", ".join(self.quote(k) for k in keys)
-        return (
-            f"ALTER TABLE {self.table_sql(table)} ADD CONSTRAINT {self.quote(name)} "
-            f"PRIMARY KEY ({cols})"
-        )
-
-    def swap_sql(
-        self,
-        new: TableRef,
-        table: TableRef,
-        *,
-        exists: bool,
-        pk: tuple[str, str] | None,
-        tag: str,
-    ) -> list[str]:
-        """Put `new` in `table`'s place: drop the old table, move and rename the new one.
-
-        `pk` is (the new table's key constraint name, the name it takes). The new
-        table moves under `tag`, a name unique to the run, so that no table of the
-        destination schema named like the staging table is in the way.
-        """
-        sql = [f"DROP TABLE {self.table_sql(table)}"] if exists else []
-        schema = table.schema or self.default_schema or "public"
-        if new.schema != schema:
-            sql.append(f"ALTER TABLE {self.table_sql(new)} RENAME TO {self.quote(tag)}")
-            sql.append(
-                f"ALTER TABLE {self.table_sql(TableRef(tag, new.schema))} "
-                f"SET SCHEMA {self.quote(schema)}"
-            )
-            new = TableRef(tag, schema)
-        if new.name != table.name:
-            sql.append(f"ALTER TABLE {self.table_sql(new)} RENAME TO {self.quote(table.name)}")
-        if pk is not None and pk[0] != pk[1]:
-            sql.append(
-                f"ALTER TABLE {self.table_sql(table)} RENAME CONSTRAINT {self.quote(pk[0])} "
-                f"TO {self.quote(pk[1])}"
-            )
-        return sql
-
     def list_schemas(self) -> list[str]:
         return [s for s in super().list_schemas() if not s.startswith("pg_")]
 
@@ -580,14 +470,14 @@ class PostgresDriver(Driver):
         rows = self.query(
             "SELECT c.relname, c.reltuples::bigint FROM pg_class c "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            f"WHERE n.nspname = {self.literal(schema or self.default_schema)} "
+            f"WHERE n.nspname = {self.dialect.literal(schema or self.dialect.default_schema)} "
             "AND c.relkind IN ('r', 'p', 'm', 'f') AND c.reltuples >= 0"
         )
         return {name: int(n) for name, n in rows}
 
     def list_columns(self, table: str | TableRef) -> list[Column]:
         ref = TableRef.parse(table)
-        schema = ref.schema or self.default_schema
+        schema = ref.schema or self.dialect.default_schema
         # A DEFERRABLE primary key is not reported as one: it checks only at commit
         # and cannot be the arbiter of an ON CONFLICT, so the merge treats the table
         # as unkeyed (it groups the staged keys itself and deletes before inserting).
@@ -597,10 +487,11 @@ class PostgresDriver(Driver):
             "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary AND i.indimmediate "
-            f"WHERE n.nspname = {self.literal(schema)} AND c.relname = {self.literal(ref.name)} "
+            f"WHERE n.nspname = {self.dialect.literal(schema)} "
+            f"AND c.relname = {self.dialect.literal(ref.name)} "
             "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum"
         )
         return [
-            Column(name, typ, bool(nullable), bool(pk), self.arrow_type(typ))
+            Column(name, typ, bool(nullable), bool(pk), self.dialect.arrow_type(typ))
             for name, typ, nullable, pk in rows
         ]

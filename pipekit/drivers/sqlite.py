@@ -18,7 +18,6 @@ so they also sort and compare correctly as text.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import threading
 import uuid
@@ -28,7 +27,6 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlglot import exp
 
 from pipekit.drivers import sqlite_fast as fast
 from pipekit.drivers import types as T
@@ -38,6 +36,7 @@ from pipekit.drivers.base import (
     Driver,
     TableRef,
 )
+from pipekit.drivers.sqlite_dialect import SQLiteDialect
 from pipekit.errors import ConnectionSpecError, PipekitError, TransientDatabaseError
 
 try:  # the fast read path; without it every read takes the sqlite3 path
@@ -46,9 +45,6 @@ except ImportError:  # pragma: no cover - a core dependency
     adbc_sqlite = None
 
 BUSY_TIMEOUT_MS = 10_000
-
-_DECIMAL_TEXT = re.compile(r"^\s*DECIMAL_TEXT\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)\s*$", re.I)
-_JSON_TEXT = re.compile(r"^\s*JSON(_TEXT)?\s*$", re.I)
 
 
 def _infer(values: Sequence[Any]) -> pa.DataType:
@@ -99,36 +95,9 @@ def _to_python(col: pa.Array) -> list[Any]:
 
 
 class SQLiteDriver(Driver):
-    kind = "sqlite"
-    dialect = "sqlite"
-    default_schema = "main"
-    has_schemas = False
+    kind = SQLiteDialect.kind
+    dialect: SQLiteDialect = SQLiteDialect()
     error_types: ClassVar[tuple[type[BaseException], ...]] = (sqlite3.Error,)
-    ddl_types: ClassVar[dict[str, str]] = {
-        "int8": "TINYINT",
-        "int16": "SMALLINT",
-        "int32": "INTEGER",
-        "int64": "BIGINT",
-        "uint8": "SMALLINT",
-        "uint16": "INTEGER",
-        "uint32": "BIGINT",
-        "uint64": "DECIMAL_TEXT(20,0)",
-        "halffloat": "REAL",
-        "float": "REAL",
-        "double": "DOUBLE",
-        "decimal": "DECIMAL_TEXT({precision},{scale})",
-        "string": "TEXT",
-        "bool": "BOOLEAN",
-        "date": "DATE",
-        "time": "TIME",
-        "timestamp": "TIMESTAMP",
-        "timestamptz": "TIMESTAMPTZ",
-        "binary": "BLOB",
-        "uuid": "UUID",
-        "json": "JSON_TEXT",
-        "null": "TEXT",
-        "nested": "TEXT",
-    }
 
     def _open(self) -> None:
         path = self.url.path
@@ -211,29 +180,6 @@ class SQLiteDriver(Driver):
     def cancel(self) -> None:
         self.interrupt()
 
-    def delete_matching_sql(self, dest: TableRef, staged: TableRef, keys: Sequence[str]) -> str:
-        # IN (subquery): SQLite builds a temporary index on the staged keys and probes
-        # the destination's primary key; a correlated EXISTS would scan the staging.
-        cols = ", ".join(self.quote(k) for k in keys)
-        target = f"({cols})" if len(keys) > 1 else cols
-        return (
-            f"DELETE FROM {self.table_sql(dest)} WHERE {target} IN "
-            f"(SELECT {cols} FROM {self.table_sql(staged)})"
-        )
-
-    def arrow_type(self, db_type: str) -> pa.DataType:
-        m = _DECIMAL_TEXT.match(db_type)
-        if m:
-            return T.decimal_type(int(m.group(1)), int(m.group(2)))
-        if _JSON_TEXT.match(db_type):
-            return T.JSON
-        return super().arrow_type(db_type)
-
-    def _cast_literal(self, text: str, arrow_type: pa.DataType) -> exp.Expression:
-        # Dates, times and timestamps are stored as ISO text: compare with text. A CAST
-        # to TIMESTAMP would apply NUMERIC affinity and turn '2024-01-01 …' into 2024.
-        return exp.Literal.string(text)
-
     def _declared_columns(self, sql: str) -> list[tuple[str, str]] | None:
         """(name, declared type) of each result column (type empty for expressions),
         or None when `sql` is not a plain SELECT."""
@@ -282,7 +228,7 @@ class SQLiteDriver(Driver):
     ) -> pa.RecordBatchReader | None:
         """The ADBC read (see ``sqlite_fast``); None when it cannot take this query."""
         plans = [
-            fast.plan_column(name, decl, self.arrow_type(decl) if decl else None)
+            fast.plan_column(name, decl, self.dialect.arrow_type(decl) if decl else None)
             for name, decl in columns
         ]
         stack = ExitStack()
@@ -347,7 +293,7 @@ class SQLiteDriver(Driver):
         types = []
         for i, name in enumerate(names):
             decl = declared[i] if declared and i < len(declared) else ""
-            types.append(self.arrow_type(decl) if decl else _infer(columns[i]))
+            types.append(self.dialect.arrow_type(decl) if decl else _infer(columns[i]))
             del name
         schema = pa.schema([pa.field(n, t) for n, t in zip(names, types, strict=True)])
 
@@ -372,9 +318,9 @@ class SQLiteDriver(Driver):
         self._before_write()
         conformed = self.conformed(table, reader)
         schema = conformed.schema
-        cols = ", ".join(self.quote(n) for n in schema.names)
+        cols = ", ".join(self.dialect.quote(n) for n in schema.names)
         marks = ", ".join("?" for _ in schema.names)
-        sql = f"INSERT INTO {self.table_sql(table)} ({cols}) VALUES ({marks})"
+        sql = f"INSERT INTO {self.dialect.table_sql(table)} ({cols}) VALUES ({marks})"
         with self.errors(f"load into {table}"):
             for batch in conformed:
                 values = [_to_python(c) for c in batch.columns]
@@ -385,7 +331,7 @@ class SQLiteDriver(Driver):
 
     def list_tables(self, schema: str | None = None) -> list[str]:
         rows = self.query(
-            f"SELECT name FROM {self.quote(schema or 'main')}.sqlite_master "
+            f"SELECT name FROM {self.dialect.quote(schema or 'main')}.sqlite_master "
             "WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite%' ORDER BY name"
         )
         return [r[0] for r in rows]
@@ -393,9 +339,12 @@ class SQLiteDriver(Driver):
     def list_columns(self, table: str | TableRef) -> list[Column]:
         ref = TableRef.parse(table)
         rows = self.query(
-            f"PRAGMA {self.quote(ref.schema or 'main')}.table_info({self.quote(ref.name)})"
+            f"PRAGMA {self.dialect.quote(ref.schema or 'main')}"
+            f".table_info({self.dialect.quote(ref.name)})"
         )
         return [
-            Column(name, typ, not notnull, pk > 0, self.arrow_type(typ) if typ else pa.string())
+            Column(
+                name, typ, not notnull, pk > 0, self.dialect.arrow_type(typ) if typ else pa.string()
+            )
             for _cid, name, typ, notnull, _default, pk in rows
         ]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from pipekit import module_settings as settings
 from pipekit.engine.validate import MODULE_SETTINGS, Problem, did_you_mean, module_problems
 from pipekit.errors import (
     ManifestError,
@@ -32,13 +33,7 @@ CHECK_KEYS = ("name", "sql")
 GROUP_KEYS = ("description", "modules")
 SCHEDULE_KEYS = ("group", "cron", "enabled")
 #: module fields left out of an export when they hold these values
-MODULE_DEFAULTS: dict[str, Any] = {
-    "merge_strategy": "full",
-    "watermark_op": ">",
-    "key_sync": False,
-    "audit_columns": False,
-    "enabled": True,
-}
+MODULE_DEFAULTS: dict[str, Any] = settings.DEFAULTS
 
 
 # -- reading the YAML ------------------------------------------------------------
@@ -389,7 +384,7 @@ class Validator:
             }
 
     def _schedules(self, items: Any) -> None:
-        from croniter import croniter
+        from pipekit.cron import cron_problem
 
         if items is None:
             return
@@ -415,12 +410,8 @@ class Validator:
                 )
             if not isinstance(cron, str) or not cron.strip():
                 self.add(f"{path}.cron", "is required: a cron expression such as '0 2 * * *'")
-            elif not croniter.is_valid(cron.strip()):
-                self.add(
-                    f"{path}.cron",
-                    f"{cron!r} is not a valid cron expression; expected five fields 'minute "
-                    "hour day-of-month month day-of-week', e.g. '0 2 * * *'",
-                )
+            elif (problem := cron_problem(cron)) is not None:
+                self.add(f"{path}.cron", f"{cron!r}: {problem}")
             if not isinstance(enabled, bool):
                 self.add(f"{path}.enabled", f"must be true or false, not {_kind(enabled)}")
             if isinstance(group, str) and isinstance(cron, str):
@@ -454,7 +445,7 @@ def _dialect(url: str | None) -> str | None:
     from pipekit.drivers import driver_class, kind_for_url
 
     try:
-        return driver_class(kind_for_url(url)).dialect
+        return driver_class(kind_for_url(url)).dialect.sqlglot
     except (PipekitError, ImportError):
         return None
 

@@ -3,7 +3,10 @@
 ``plan_merge`` decides, from the module's strategy and the destination's state,
 which statements a run executes; the run executes them in one destination
 transaction (the DDL before it where DDL is not transactional, as on MariaDB).
-Planning runs no SQL, so a dry run records exactly what a real run would do.
+Planning runs no SQL and needs no connection: it takes the destination's
+``Dialect`` (``driver.dialect``) and plain values (the destination's columns, its
+swap facts), so a dry run records exactly what a real run would do and the golden
+SQL tests (``tests/drivers/golden``) call it with a dialect alone.
 
 =============  ==========================================================
 strategy       statements
@@ -25,14 +28,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from pipekit.drivers.base import Column, Driver, SwapInfo, TableRef
-from pipekit.errors import (
-    MergeError,
-)
+from pipekit.drivers.dialect import Dialect
+from pipekit.drivers.tables import Column, SwapInfo, TableRef
+from pipekit.errors import MergeError
+
+if TYPE_CHECKING:
+    from pipekit.drivers.base import Driver
 
 LOADED_AT = "_pipekit_loaded_at"
 RUN_ID = "_pipekit_run_id"
@@ -66,10 +71,11 @@ class MergePlan:
         return ";\n".join(steps) + ";"
 
 
-def declares_key(dest: Driver, strategy: str) -> bool:
+def declares_key(dest: Dialect | Driver, strategy: str) -> bool:
     """Whether a destination table created for `strategy` gets a primary key on the
     merge key: not for append, which keeps every version of a row so its key
-    repeats, and not where the driver declares none (DuckDB)."""
+    repeats, and not where the dialect declares none (DuckDB). (A driver is
+    accepted too, for the run's callers until they pass ``driver.dialect``.)"""
     return strategy != "append" and dest.declares_primary_key
 
 
@@ -79,7 +85,7 @@ def split_keys(merge_key: str | None) -> list[str]:
 
 
 def plan_merge(
-    dest: Driver,
+    dest: Dialect,
     *,
     table: TableRef,
     staged: TableRef,
@@ -100,7 +106,7 @@ def plan_merge(
     columns = list(source_schema.names)
     keys = [_match(dest, k, columns, "merge_key", "the source query's columns") for k in keys]
     if strategy in ("incremental", "upsert") and not keys:
-        raise MergeError(f"merge_strategy {strategy} needs a merge_key")
+        raise MergeError(f"merge_strategy {strategy} needs a merge_key", path="merge_key")
     used = "full" if full_refresh or strategy == "full" else strategy
     plan = MergePlan(used, columns=columns)
     extra = dict(audit or {})
@@ -132,7 +138,8 @@ def plan_merge(
                     f"upsert into {table} needs its primary key to be the merge key "
                     f"({', '.join(keys)}), but the table's primary key is "
                     f"({', '.join(pk) or 'none'}); add that primary key or use "
-                    "merge_strategy incremental"
+                    "merge_strategy incremental",
+                    path="merge_key",
                 )
 
     if not supports_deletes and used in ("full", "incremental"):
@@ -140,7 +147,8 @@ def plan_merge(
             raise MergeError(
                 f"the destination does not support deletes, so merge_strategy {used} can "
                 "only insert rows whose key is new, and this module has no merge_key; "
-                "set merge_key, or use merge_strategy append"
+                "set merge_key, or use merge_strategy append",
+                path="merge_key",
             )
         plan.strategy = "insert-only"
         plan.notes.append(
@@ -168,7 +176,7 @@ def plan_merge(
     elif used == "upsert":
         plan.statements.append(("upsert", dest.upsert_sql(table, staged, columns, keys, extra)))
     else:
-        raise MergeError(f"unknown merge_strategy {strategy!r}")
+        raise MergeError(f"unknown merge_strategy {strategy!r}", path="merge_strategy")
     if key_table is not None and used in ("incremental", "upsert"):
         if supports_deletes:
             plan.key_sync = True
@@ -179,7 +187,7 @@ def plan_merge(
 
 
 def plan_swap(
-    dest: Any,
+    dest: Dialect,
     *,
     table: TableRef,
     shadow: TableRef,
@@ -197,27 +205,27 @@ def plan_swap(
     The rows are written once, into a table without indexes; the primary key is
     built afterwards (a duplicate key fails that build, before anything changed),
     and one short transaction drops the old table and renames the new one, so
-    readers wait only for the rename. `dest` is a driver with the swap statements
-    (``like_table_sql``, ``swap_sql``, ...); `info` comes from its ``swap_info``;
-    `tag` is a name unique to the run, for the new table's key and its move.
+    readers wait only for the rename. `dest` is a dialect with the swap statements
+    (``swap_full_refresh``); `info` is what the client's ``swap_info`` found of the
+    table; `tag` is a name unique to the run, for the new table's key and its move.
     """
     columns = list(source_schema.names)
     keys = [_match(dest, k, columns, "merge_key", "the source query's columns") for k in keys]
     if strategy in ("incremental", "upsert") and not keys:
-        raise MergeError(f"merge_strategy {strategy} needs a merge_key")
+        raise MergeError(f"merge_strategy {strategy} needs a merge_key", path="merge_key")
     # a first load of any strategy is a swap too: there is no old table to merge with
     used = "full" if full_refresh or strategy == "full" else strategy
     plan = MergePlan(used, columns=columns, swap=info)
     extra = dict(audit or {})
     audit_fields = [pa.field(n, AUDIT_TYPES[n]) for n in extra]
-    plan.prepare.append(f"DROP TABLE IF EXISTS {dest.table_sql(shadow)}")
+    plan.prepare.append(dest.drop_table_sql(shadow, if_exists=True))
     if existing is None:
         fields = [*source_schema, *audit_fields]
         plan.prepare.append(dest.create_table_sql(shadow, pa.schema(fields), []))
         pk = keys if declares_key(dest, strategy) else []
         plan.schema_changes.append(f"created table {table}")
     else:
-        plan.prepare.extend(dest.like_table_sql(shadow, table))
+        plan.prepare.extend(dest.like_table_sql(shadow, table, info))
         names = [c.name for c in existing]
         for f in [*source_schema, *audit_fields]:
             if not any(dest.same_name(f.name, n) for n in names):
@@ -252,13 +260,12 @@ def plan_swap(
     target = dest.table_sql(table)
     plan.statements.extend(("grant", g.format(table=target)) for g in info.grants)
     if info.comment is not None:
-        comment = f"COMMENT ON TABLE {target} IS {dest.literal(info.comment)}"
-        plan.statements.append(("comment", comment))
+        plan.statements.append(("comment", dest.comment_sql(table, info.comment)))
     return plan
 
 
 def _keyed_on(
-    dest: Driver, existing: Sequence[Column], keys: Sequence[str], written: Sequence[str]
+    dest: Dialect, existing: Sequence[Column], keys: Sequence[str], written: Sequence[str]
 ) -> bool:
     """Whether `existing`'s primary key is exactly `keys` and every column is written:
     then replacing a row by its key leaves what deleting and inserting it would (a
@@ -269,8 +276,8 @@ def _keyed_on(
     return same_key and every
 
 
-def _match(dest: Driver, name: str, names: Sequence[str], what: str, where: str) -> str:
+def _match(dest: Dialect, name: str, names: Sequence[str], what: str, where: str) -> str:
     for n in names:
         if dest.same_name(n, name):
             return n
-    raise MergeError(f"{what} '{name}' is not among {where} ({', '.join(names)})")
+    raise MergeError(f"{what} '{name}' is not among {where} ({', '.join(names)})", path=what)

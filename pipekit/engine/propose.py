@@ -101,10 +101,10 @@ def _is_fixed_text(type_name: str, dialect: str) -> bool:
 
 def _alias(driver: Driver, dest: str) -> str:
     """The alias as written in the query: bare, unless the dialect reserves the word."""
-    if exp.to_identifier(dest).sql(dialect=driver.dialect) != dest:
+    if exp.to_identifier(dest).sql(dialect=driver.dialect.sqlglot) != dest:
         return driver.quote(dest)  # a reserved word there (MariaDB: `order`)
     try:
-        select = sqlglot.parse_one(f"SELECT 1 AS {dest}", read=driver.dialect)
+        select = sqlglot.parse_one(f"SELECT 1 AS {dest}", read=driver.dialect.sqlglot)
         if isinstance(select, exp.Select) and select.selects[0].alias == dest:
             return dest
     except ParseError:
@@ -146,7 +146,7 @@ def propose_module(
     projections: list[str] = []
     arrow: dict[str, pa.DataType] = {}
     for c, name in zip(found, dests, strict=True):
-        trimmed = _is_fixed_text(c.type, driver.dialect)
+        trimmed = _is_fixed_text(c.type, driver.dialect.sqlglot)
         expr = f"RTRIM({driver.quote(c.name)})" if trimmed else driver.quote(c.name)
         projections.append(f"{expr} AS {_alias(driver, name)}")
         arrow[name] = pa.string() if trimmed else c.arrow_type

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 import sqlglot
 
-from pipekit.drivers.base import Driver, TableRef
+from pipekit.drivers.base import Column, Driver, TableRef
 from pipekit.engine.columns import ColumnMap
 from pipekit.engine.watermarks import (
     Bound,
@@ -55,7 +55,8 @@ def fill_placeholders(query: str, literals: Mapping[str, str]) -> str:
         if name not in literals:
             raise WatermarkError(
                 f"the source query uses {{{name}}} but the module has no watermark named "
-                f"'{name}'; add one with `pipekit watermarks add MODULE {name} ...`"
+                f"'{name}'; add one with `pipekit watermarks add MODULE {name} ...`",
+                path=f"watermarks.{name}",
             )
         return literals[name]
 
@@ -80,6 +81,36 @@ def default_literal(default: str, source: Driver) -> str:
     return source.literal(default)
 
 
+def first_cell(resolver: Driver, sql: str) -> pa.Scalar | None:
+    """The first cell of the first row `sql` returns on `resolver`; None without rows."""
+    reader = resolver.read(sql)
+    try:
+        for batch in reader:
+            if batch.num_rows and batch.num_columns:
+                return batch.column(0)[0]
+    finally:
+        reader.close()
+    return None
+
+
+def named_value(
+    name: str, value: pa.Scalar | None, default: str | None, source: Driver
+) -> NamedValue:
+    """The literal for ``{name}``: the resolver's `value`, or when empty the `default`.
+
+    Pure: `source` only renders the literal."""
+    if not is_empty(value):
+        assert value is not None
+        return NamedValue(name, render_literal(value, source), scalar_text(value), "resolver")
+    if default is None or default == "":
+        raise WatermarkError(
+            f"watermark '{name}' resolved to nothing (NULL or no rows) and has no default; "
+            "give it a default (the value to use before the first run)",
+            path=f"watermarks.{name}.default_value",
+        )
+    return NamedValue(name, default_literal(default, source), default, "default")
+
+
 def resolve_named(
     name: str,
     resolver_sql: str | None,
@@ -88,23 +119,8 @@ def resolve_named(
     source: Driver,
 ) -> NamedValue:
     """Run the resolver (first cell of the first row); empty -> the default."""
-    value: pa.Scalar | None = None
-    if resolver is not None and resolver_sql:
-        reader = resolver.read(resolver_sql)
-        for batch in reader:
-            if batch.num_rows and batch.num_columns:
-                value = batch.column(0)[0]
-                break
-        reader.close()
-    if not is_empty(value):
-        assert value is not None
-        return NamedValue(name, render_literal(value, source), scalar_text(value), "resolver")
-    if default is None or default == "":
-        raise WatermarkError(
-            f"watermark '{name}' resolved to nothing (NULL or no rows) and has no default; "
-            "give it a default (the value to use before the first run)"
-        )
-    return NamedValue(name, default_literal(default, source), default, "default")
+    value = first_cell(resolver, resolver_sql) if resolver is not None and resolver_sql else None
+    return named_value(name, value, default, source)
 
 
 @dataclass
@@ -147,10 +163,40 @@ def column_window(
     now: dt.datetime,
 ) -> Window:
     """The WHERE for `column`: ``MAX`` on the destination, shifted by the look-back."""
-    identity = cmap.get(column)
     current: pa.Scalar | None = None
     if dest_exists:
-        current = read_max(dest, str(dest_table), _dest_name(dest, dest_table, column))
+        name = dest_name(dest, dest.list_columns(dest_table), column)
+        current = read_max(dest, str(dest_table), name)
+    return window_from(
+        cmap,
+        column,
+        current,
+        op=op,
+        lookback=lookback,
+        safety_lag=safety_lag,
+        keyed=keyed,
+        source=source,
+        source_type=source_type,
+        now=now,
+    )
+
+
+def window_from(
+    cmap: ColumnMap,
+    column: str,
+    current: pa.Scalar | None,
+    *,
+    op: str,
+    lookback: str | None,
+    safety_lag: str | None,
+    keyed: bool,
+    source: Driver,
+    source_type: pa.DataType | None,
+    now: dt.datetime,
+) -> Window:
+    """The WHERE for `column` from `current`, the destination's ``MAX`` of it (None: the
+    table is missing), shifted by the look-back. Pure: `source` only renders literals."""
+    identity = cmap.get(column)
     if current is not None and _zone_dropped(current.type, source_type):
         # The destination keeps a zoned source column as UTC wall time (MariaDB DATETIME).
         # Compared naive, the source would read it in its session's zone and skip rows.
@@ -165,7 +211,8 @@ def column_window(
         window.upper = upper_bound(now, safety_lag, wm_type)
     elif safety_lag:
         raise WatermarkError(
-            f"cannot tell the type of watermark column '{column}' for its safety lag"
+            f"cannot tell the type of watermark column '{column}' for its safety lag",
+            path="safety_lag",
         )
     parts = [b.render(identity.where, source) for b in (window.lower, window.upper) if b]
     if parts:
@@ -188,9 +235,9 @@ def _zone_dropped(dest_type: pa.DataType, source_type: pa.DataType | None) -> bo
     )
 
 
-def _dest_name(dest: Driver, table: TableRef, column: str) -> str:
+def dest_name(dest: Driver, columns: Sequence[Column], column: str) -> str:
     """The destination's spelling of `column` (MariaDB/SQLite/DuckDB ignore case)."""
-    for c in dest.list_columns(table):
+    for c in columns:
         if dest.same_name(c.name, column):
             return c.name
     return column

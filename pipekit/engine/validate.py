@@ -19,48 +19,19 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from pipekit import module_settings as settings
 from pipekit.errors import Problem
 
-MERGE_STRATEGIES = ("full", "incremental", "append", "upsert")
-WATERMARK_OPS = (">", ">=")
+MERGE_STRATEGIES = settings.MERGE_STRATEGIES
+WATERMARK_OPS = settings.WATERMARK_OPS
 HOOK_RUN_ON = ("success", "failure", "always")
 #: strategies whose loads delete by key, so key_sync (deleting vanished keys) fits them
 KEY_SYNC_STRATEGIES = ("incremental", "upsert")
-#: what a user sets on a module, in display order: the CLI and the YAML format use it
-MODULE_SETTINGS = (
-    "source",
-    "dest",
-    "dest_table",
-    "source_query",
-    "merge_strategy",
-    "merge_key",
-    "watermark_column",
-    "watermark_op",
-    "lookback",
-    "safety_lag",
-    "key_sync",
-    "key_sync_query",
-    "full_refresh_cron",
-    "audit_columns",
-    "enabled",
-)
+#: what a user sets on a module, in display order (declared in pipekit.module_settings)
+MODULE_SETTINGS = settings.NAMES
 #: ``{name}`` in a query: a named watermark, replaced by a typed literal at run time
 PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
-_TEXT_FIELDS = (
-    "source",
-    "dest",
-    "dest_table",
-    "source_query",
-    "merge_strategy",
-    "merge_key",
-    "watermark_column",
-    "watermark_op",
-    "safety_lag",
-    "key_sync_query",
-    "full_refresh_cron",
-)
-_BOOL_FIELDS = ("key_sync", "audit_columns", "enabled")
 # What stands in for placeholder number N while parsing: a number, valid wherever
 # the engine's typed literal will be, and easy to find again inside a string token.
 _STAND_IN = "4242424242{:03d}"
@@ -146,35 +117,24 @@ class _Checker:
     # -- shape -------------------------------------------------------------
 
     def _types(self) -> None:
-        for key in _TEXT_FIELDS:
-            value = self.spec.get(key)
-            if value is not None and not isinstance(value, str):
-                self.bad.add(key)
-                what = "a duration such as '5 minutes'" if key == "safety_lag" else "text"
-                self.add(key, f"must be {what}, not {_kind(value)}")
-        for key in _BOOL_FIELDS:
-            value = self.spec.get(key)
-            if value is not None and not isinstance(value, bool):
-                self.bad.add(key)
-                self.add(key, f"must be true or false, not {_kind(value)}")
-        lookback = self.spec.get("lookback")
-        if lookback is not None and (
-            isinstance(lookback, bool) or not isinstance(lookback, str | int | float)
-        ):
-            self.bad.add("lookback")
-            self.add(
-                "lookback",
-                f"must be a duration such as '2 days' or a number, not {_kind(lookback)}",
-            )
+        for s in settings.SETTINGS:
+            value = self.spec.get(s.name)
+            if value is None:
+                continue
+            if s.kind == "bool":
+                wrong, what = not isinstance(value, bool), "true or false"
+            elif s.kind == "window":
+                wrong = isinstance(value, bool) or not isinstance(value, str | int | float)
+                what = "a duration such as '2 days' or a number"
+            else:
+                wrong = not isinstance(value, str)
+                what = "a duration such as '5 minutes'" if s.name == "safety_lag" else "text"
+            if wrong:
+                self.bad.add(s.name)
+                self.add(s.name, f"must be {what}, not {_kind(value)}")
 
     def _required(self) -> None:
-        hints = {
-            "source": "the connection the source query runs on",
-            "dest": "the connection the rows are loaded into",
-            "dest_table": "the destination table, e.g. sync.orders",
-            "source_query": "the SELECT that reads the source",
-        }
-        for key, what in hints.items():
+        for key, what in settings.REQUIRED.items():
             if key not in self.bad and self.text(key) is None:
                 self.add(key, f"is required: {what}")
 
@@ -527,17 +487,14 @@ class _Checker:
             )
 
     def _full_refresh(self, strategy: str | None) -> None:
-        from croniter import croniter
+        from pipekit.cron import cron_problem
 
         expr = self.text("full_refresh_cron")
         if expr is None:
             return
-        if not croniter.is_valid(expr.strip()):
-            self.add(
-                "full_refresh_cron",
-                f"{expr!r} is not a valid cron expression; expected five fields "
-                "'minute hour day-of-month month day-of-week', e.g. '0 3 * * 0'",
-            )
+        problem = cron_problem(expr, example="0 3 * * 0")
+        if problem is not None:
+            self.add("full_refresh_cron", f"{expr!r}: {problem}")
         elif strategy == "full":
             self.add(
                 "full_refresh_cron",

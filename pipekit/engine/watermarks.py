@@ -42,12 +42,16 @@ _ABBREVIATIONS = {"us": "microsecond", "ms": "millisecond", "s": "second", "sec"
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]+?)s?\s*$", re.I)
 
 
-def parse_window(value: str | int | float | None) -> dt.timedelta | decimal.Decimal | None:
-    """``"2 days"``, ``"5 minutes"``, ``"90s"`` -> timedelta; a number -> Decimal (ids)."""
+def parse_window(
+    value: str | int | float | None, *, path: str | None = None
+) -> dt.timedelta | decimal.Decimal | None:
+    """``"2 days"``, ``"5 minutes"``, ``"90s"`` -> timedelta; a number -> Decimal (ids).
+
+    `path` names the setting in the error (``lookback``, ``safety_lag``)."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise WatermarkError(f"look-back/lag {value!r} is not a duration or a number")
+        raise WatermarkError(f"look-back/lag {value!r} is not a duration or a number", path=path)
     if isinstance(value, int | float):
         return decimal.Decimal(str(value))
     text = str(value).strip()
@@ -60,7 +64,8 @@ def parse_window(value: str | int | float | None) -> dt.timedelta | decimal.Deci
     if not m or unit not in _UNITS:
         raise WatermarkError(
             f"cannot read {value!r} as a duration: write e.g. '2 days', '5 minutes', '1 hour', "
-            "or a plain number for numeric watermarks"
+            "or a plain number for numeric watermarks",
+            path=path,
         )
     return _UNITS[unit] * float(m.group(1))
 
@@ -98,8 +103,8 @@ def lower_bound(
 ) -> Bound:
     """The lower bound for the next read: `op` the watermark, or ``>=`` it minus `lookback`."""
     if op not in OPERATORS:
-        raise WatermarkError(f"watermark_op must be '>' or '>=', got {op!r}")
-    window = parse_window(lookback)
+        raise WatermarkError(f"watermark_op must be '>' or '>=', got {op!r}", path="watermark_op")
+    window = parse_window(lookback, path="lookback")
     if window is None:
         return Bound(op, value)
     return Bound(">=", _subtract(value, window))
@@ -107,14 +112,17 @@ def lower_bound(
 
 def upper_bound(now: dt.datetime, lag: str | None, arrow_type: pa.DataType) -> Bound | None:
     """``expression < now - lag`` for time watermarks with a safety lag, else None."""
-    window = parse_window(lag)
+    window = parse_window(lag, path="safety_lag")
     if window is None:
         return None
     if not isinstance(window, dt.timedelta):
-        raise WatermarkError(f"safety_lag must be a duration such as '5 minutes', got {lag!r}")
+        raise WatermarkError(
+            f"safety_lag must be a duration such as '5 minutes', got {lag!r}", path="safety_lag"
+        )
     if not (pa.types.is_timestamp(arrow_type) or pa.types.is_date(arrow_type)):
         raise WatermarkError(
-            f"safety_lag needs a date or timestamp watermark, this one is {arrow_type}"
+            f"safety_lag needs a date or timestamp watermark, this one is {arrow_type}",
+            path="safety_lag",
         )
     cutoff = now.astimezone(dt.UTC) - window
     if pa.types.is_date(arrow_type):
@@ -132,19 +140,21 @@ def _subtract(value: pa.Scalar, window: dt.timedelta | decimal.Decimal) -> pa.Sc
         if pa.types.is_date(t):
             return pa.scalar(value.as_py() - dt.timedelta(days=window.days), t)
         raise WatermarkError(
-            f"a look-back of {window} needs a date or timestamp watermark, not {t}"
+            f"a look-back of {window} needs a date or timestamp watermark, not {t}",
+            path="lookback",
         )
     if pa.types.is_integer(t):
         if window != window.to_integral_value():
             raise WatermarkError(
-                f"look-back {window} is not a whole number for an integer watermark"
+                f"look-back {window} is not a whole number for an integer watermark",
+                path="lookback",
             )
         return pa.scalar(value.as_py() - int(window), t)
     if pa.types.is_decimal(t):
         return pa.scalar(value.as_py() - window, t)
     if pa.types.is_floating(t):
         return pa.scalar(value.as_py() - float(window), t)
-    raise WatermarkError(f"a numeric look-back needs a numeric watermark, not {t}")
+    raise WatermarkError(f"a numeric look-back needs a numeric watermark, not {t}", path="lookback")
 
 
 def scalar_text(value: pa.Scalar) -> str:

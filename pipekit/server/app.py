@@ -13,6 +13,7 @@ from pipekit.api.auth import Throttle
 from pipekit.api.errors import handle
 from pipekit.api.router import health_router, router
 from pipekit.errors import PipekitError
+from pipekit.server.docs import mount_docs
 from pipekit.services import Services
 
 
@@ -21,10 +22,13 @@ def create_app(services: Services) -> FastAPI:
         title="Pipekit",
         version="1",
         description="Config-driven database sync. HTTP Basic auth on everything under /api.",
+        docs_url=None,  # mount_docs serves /docs from the package, not from a CDN
+        redoc_url=None,
     )
     app.state.services = services
     app.state.throttle = Throttle()
     app.add_exception_handler(PipekitError, handle)
     app.include_router(health_router)
     app.include_router(router, prefix="/api")
+    mount_docs(app)
     return app

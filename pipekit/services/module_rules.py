@@ -17,6 +17,7 @@ import copy
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from pipekit import module_settings as settings
 from pipekit.engine.validate import HOOK_RUN_ON, MODULE_SETTINGS
 from pipekit.errors import ModuleSpecError, Problem, ValidationError
 
@@ -25,25 +26,13 @@ if TYPE_CHECKING:
 
 #: the module fields the validator reads, as the store names them
 SPEC_FIELDS = MODULE_SETTINGS
+# Declared with each setting in pipekit.module_settings:
 #: optional fields a change may clear (set to null)
-CLEARABLE = (
-    "merge_key",
-    "watermark_column",
-    "lookback",
-    "safety_lag",
-    "key_sync_query",
-    "full_refresh_cron",
-)
+CLEARABLE = settings.CLEARABLE
 #: fields that always have a value: null is refused (the others are required by the validator)
-NOT_NULL = ("merge_strategy", "watermark_op", "key_sync", "audit_columns", "enabled")
+NOT_NULL = settings.NOT_NULL
 #: the value each field gets when a new module leaves it out
-DEFAULTS: dict[str, Any] = {
-    "merge_strategy": "full",
-    "watermark_op": ">",
-    "key_sync": False,
-    "audit_columns": False,
-    "enabled": True,
-}
+DEFAULTS = settings.DEFAULTS
 RUN_ON = HOOK_RUN_ON
 
 ModuleChange = Callable[[dict[str, Any]], dict[str, Any]]
@@ -159,7 +148,7 @@ def source_dialect(store: Store, source: str | None) -> tuple[str | None, str | 
     except NotFoundError:
         return None, None  # the validator reports the unknown connection
     try:
-        return driver_class(kind_for_url(url)).dialect, None
+        return driver_class(kind_for_url(url)).dialect.sqlglot, None
     except PipekitError as exc:
         return None, f"the source query was not parsed: {exc}"
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pipekit.errors import AlreadyExistsError, InUseError, ModuleSpecError, NotFoundError, Problem
+from pipekit.module_settings import ModuleIdentity, ModuleSettings
 from pipekit.services.module_parts import (
     CheckService,
     CheckView,
@@ -66,27 +67,13 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class ModuleView:
-    id: int
-    name: str
-    source: str | None
-    dest: str | None
+@dataclass(frozen=True, kw_only=True)
+class ModuleView(ModuleSettings, ModuleIdentity):
+    """A module as every face shows it: its settings (pipekit.module_settings) with
+    its identity and lock state."""
+
     source_connection_id: int | None
     dest_connection_id: int | None
-    dest_table: str | None
-    source_query: str | None
-    merge_strategy: str
-    merge_key: str | None
-    watermark_column: str | None
-    watermark_op: str
-    lookback: str | None
-    safety_lag: str | None
-    key_sync: bool
-    key_sync_query: str | None
-    full_refresh_cron: str | None
-    audit_columns: bool
-    enabled: bool
     running: bool
     locked_by_run_id: int | None
     locked_at: datetime | None

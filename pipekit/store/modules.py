@@ -23,6 +23,7 @@ from pipekit.errors import (
     ModuleSpecError,
     NotFoundError,
 )
+from pipekit.module_settings import BOOLS, DEFAULTS, NAMES, ModuleIdentity, ModuleSettings
 from pipekit.store import schema
 from pipekit.store.repo import UNSET, AlreadyExistsError, InUseError, check_name
 from pipekit.store.types import utcnow
@@ -35,30 +36,14 @@ _c = schema.connection
 _h = schema.module_history
 
 
-@dataclass(frozen=True)
-class Module:
-    """One row of ``module``, with the source and destination connection names."""
+@dataclass(frozen=True, kw_only=True)
+class Module(ModuleSettings, ModuleIdentity):
+    """One row of ``module``: its settings (declared in ``pipekit.module_settings``),
+    with the connection names, plus its identity and run state."""
 
-    id: int
-    name: str
-    source: str | None
-    dest: str | None
     source_connection_id: int | None
     dest_connection_id: int | None
-    dest_table: str | None
-    source_query: str | None
-    merge_strategy: str
-    merge_key: str | None
-    watermark_column: str | None
-    watermark_op: str
-    lookback: str | None
-    safety_lag: str | None
-    key_sync: bool
-    key_sync_query: str | None
-    full_refresh_cron: str | None
-    audit_columns: bool
     columns_json: str | None
-    enabled: bool
     running: bool
     locked_by_run_id: int | None
     locked_pid: int | None
@@ -70,7 +55,7 @@ class Module:
     @classmethod
     def from_row(cls, row: Row[Any]) -> Module:
         m = dict(row._mapping)
-        for key in ("key_sync", "audit_columns", "enabled", "running"):
+        for key in (*BOOLS, "running"):
             m[key] = bool(m[key])
         return cls(**{f.name: m[f.name] for f in fields(cls)})
 
@@ -87,33 +72,9 @@ class HistoryEntry:
 
 
 # Configuration fields, as given to add()/update() and named in history diffs.
-CONFIG_FIELDS = (
-    "name",
-    "source",
-    "dest",
-    "dest_table",
-    "source_query",
-    "merge_strategy",
-    "merge_key",
-    "watermark_column",
-    "watermark_op",
-    "lookback",
-    "safety_lag",
-    "key_sync",
-    "key_sync_query",
-    "full_refresh_cron",
-    "audit_columns",
-    "columns_json",
-    "enabled",
-)
-_BOOLS = ("key_sync", "audit_columns", "enabled")
-_DEFAULTS: dict[str, Any] = {
-    "merge_strategy": "full",
-    "watermark_op": ">",
-    "key_sync": False,
-    "audit_columns": False,
-    "enabled": True,
-}
+CONFIG_FIELDS = ("name", *NAMES, "columns_json")
+_BOOLS = BOOLS
+_DEFAULTS: dict[str, Any] = DEFAULTS
 
 
 def select_modules() -> Any:

@@ -36,18 +36,13 @@ def check_cron(
     *,
     path: str | None = None,
 ) -> str:
-    """`expr` stripped, or `error` (about field `path`) naming it when croniter cannot parse it."""
-    # croniter costs tens of ms to import and only schedule writes need it, not every
-    # command that opens the store.
-    from croniter import croniter
+    """`expr` stripped, or `error` (about field `path`) saying which cron field is wrong."""
+    from pipekit.cron import cron_problem
 
     text = expr.strip() if isinstance(expr, str) else ""
-    if not text or not croniter.is_valid(text):
-        raise error(
-            f"{what} {expr!r} is not a valid cron expression; expected five fields "
-            "'minute hour day-of-month month day-of-week', e.g. '0 2 * * *'",
-            path=path,
-        )
+    problem = cron_problem(text)
+    if problem is not None:
+        raise error(f"{what} {expr!r}: {problem}", path=path)
     return text
 
 

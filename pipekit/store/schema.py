@@ -29,6 +29,10 @@ from sqlalchemy import (
     true,
 )
 
+# declared with the module settings they constrain; re-exported for the repositories
+from pipekit.module_settings import MERGE_STRATEGIES as MERGE_STRATEGIES
+from pipekit.module_settings import SETTINGS, SettingInfo
+from pipekit.module_settings import WATERMARK_OPS as WATERMARK_OPS
 from pipekit.status import RUN_STATUSES as _STATUSES
 from pipekit.store.types import UTCDateTime
 
@@ -42,8 +46,6 @@ NAMING_CONVENTION = {
 
 RUN_STATUSES = _STATUSES  # declared once in pipekit.status, for every face
 HOOK_RUN_ON = ("success", "failure", "always")
-WATERMARK_OPS = (">", ">=")
-MERGE_STRATEGIES = ("full", "incremental", "append", "upsert")
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -54,6 +56,20 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 def _id() -> Column:
     return Column("id", Integer, primary_key=True, autoincrement=True)
+
+
+def _setting_column(s: SettingInfo) -> Column:
+    """The column of one module setting, as the settings table declares it."""
+    if s.spec.connection:
+        fk = ForeignKey("connection.id", ondelete="RESTRICT")
+        return Column(f"{s.name}_connection_id", Integer, fk)
+    if s.kind == "bool":
+        default = true() if s.default else false()
+        return Column(s.name, Boolean, nullable=False, server_default=default)
+    kind = String(s.spec.max_length) if s.spec.max_length else Text
+    if s.default is None:
+        return Column(s.name, kind)
+    return Column(s.name, kind, nullable=False, server_default=str(s.default))
 
 
 def _created() -> Column:
@@ -105,22 +121,8 @@ module = Table(
     metadata,
     _id(),
     Column("name", String(200), nullable=False, unique=True),
-    Column("source_connection_id", Integer, ForeignKey("connection.id", ondelete="RESTRICT")),
-    Column("dest_connection_id", Integer, ForeignKey("connection.id", ondelete="RESTRICT")),
-    Column("dest_table", Text),
-    Column("source_query", Text),
-    Column("merge_strategy", String(20), nullable=False, server_default="full"),
-    Column("merge_key", Text),  # destination column names, comma separated
-    Column("watermark_column", Text),  # a destination column name
-    Column("watermark_op", String(2), nullable=False, server_default=">"),
-    Column("lookback", Text),  # e.g. "2 days", "1000": re-read window, see DESIGN 6.3
-    Column("safety_lag", Text),  # ignore rows newer than now - lag (late commits)
-    Column("key_sync", Boolean, nullable=False, server_default=false()),
-    Column("key_sync_query", Text),
-    Column("full_refresh_cron", String(200)),
-    Column("audit_columns", Boolean, nullable=False, server_default=false()),
+    *(_setting_column(s) for s in SETTINGS),
     Column("columns_json", Text),
-    Column("enabled", Boolean, nullable=False, server_default=true()),
     # Lock: taken with UPDATE ... SET running = true WHERE running = false.
     Column("running", Boolean, nullable=False, server_default=false()),
     Column("locked_by_run_id", Integer),  # no FK: run_log references module already

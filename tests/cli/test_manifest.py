@@ -100,8 +100,7 @@ def test_every_problem_on_its_own_line_and_nothing_written(
         "query; did you mean 'dcord'? (columns: dcord, dcodat)",
         "error: modules.orders.hooks[0].run_on: 'sucess' is not one of success, failure, "
         "always; did you mean 'success'?",
-        "error: schedules[0].cron: '0 25 * * *' is not a valid cron expression; expected five "
-        "fields 'minute hour day-of-month month day-of-week', e.g. '0 2 * * *'",
+        "error: schedules[0].cron: '0 25 * * *': the hour field 25 is out of range 0-23",
     ]
     assert result.stderr.splitlines()[-1] == f"3 problem(s) in {path}; nothing was changed"
     assert exported(home) == "{}\n"

@@ -325,7 +325,7 @@ ADD_REFUSALS = [
     (["--watermark-op", "<"], ["'<' is not '>' or '>='"]),
     (
         ["--strategy", "upsert", "--merge-key", "dcord", "--full-refresh-cron", "0 25 * * *"],
-        ["'0 25 * * *' is not a valid cron expression"],
+        ["'0 25 * * *': the hour field 25 is out of range 0-23"],
     ),
     (
         ["--strategy", "append", "--watermark-column", "updated_at", "--lookback", "two days"],
@@ -408,7 +408,7 @@ def test_add_refuses_bad_input(
         (["orders", "--merge-key", ""], ["merge_key (--merge-key): is required for"]),
         (["orders", "--merge-key", "nope"], ["'nope' is not a destination column"]),
         (["orders", "--source", "erpp"], ["did you mean 'erp'?"]),
-        (["orders", "--full-refresh-cron", "61 * * * *"], ["not a valid cron expression"]),
+        (["orders", "--full-refresh-cron", "61 * * * *"], ["the minute field 61 is out of range"]),
         (["orders", "--dest-table", ""], ["--dest-table cannot be cleared"]),
         (["orders", "--strategy", ""], ["--strategy cannot be cleared"]),
         (["orders", "--rename", "items"], ["a module named 'items' already exists"]),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipekit.engine import quickstart as qs
+from pipekit.services import quickstart as qs
 from pipekit.store import Store
 from tests.helpers import Invoke, assert_clean_failure
 

@@ -61,7 +61,9 @@ def test_like_table_copies_types_not_nulls_defaults_and_comments(drv: Driver) ->
     drv.execute("CREATE TABLE t (a DECIMAL(18,3) NOT NULL, b TIMESTAMPTZ DEFAULT now(), c VARCHAR)")
     drv.execute("COMMENT ON COLUMN t.c IS 'free text'")
     drv.execute("INSERT INTO t VALUES (1.5, NULL, 'x')")
-    for statement in drv.like_table_sql(TableRef("n", "main"), TableRef("t", "main")):
+    model = TableRef("t", "main")
+    info = drv.swap_info(model)  # the catalog's facts; the dialect renders from them
+    for statement in drv.dialect.like_table_sql(TableRef("n", "main"), model, info):
         drv.execute(statement)
     cols = drv.query(
         "SELECT column_name, data_type, is_nullable, column_default, comment "

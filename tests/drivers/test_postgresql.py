@@ -94,7 +94,7 @@ def test_replace_by_key_writes_every_row_and_counts_the_replaced(pg_url: str) ->
         d.execute("INSERT INTO pk_rbk_dest VALUES (1, 'a'), (2, 'b')")
         d.execute("CREATE TABLE pk_rbk_staged (id int, v text)")
         d.execute("INSERT INTO pk_rbk_staged VALUES (2, 'B'), (3, 'C'), (4, 'D')")
-        sql = d.replace_by_key_sql(dest, staged, ["id", "v"], ["id"], {})
+        sql = d.dialect.replace_by_key_sql(dest, staged, ["id", "v"], ["id"], {})
         assert sql is not None
         with d.transaction():
             assert d.query(sql) == [(1,)]
@@ -102,7 +102,7 @@ def test_replace_by_key_writes_every_row_and_counts_the_replaced(pg_url: str) ->
         rows = d.query("SELECT id, v FROM pk_rbk_dest ORDER BY id")
         assert rows == [(1, "a"), (2, "B"), (3, "C"), (4, "D")]
         # a table of key columns alone has nothing to rewrite: delete and insert it is
-        assert d.replace_by_key_sql(dest, staged, ["id"], ["id"], {}) is None
+        assert d.dialect.replace_by_key_sql(dest, staged, ["id"], ["id"], {}) is None
     finally:
         d.drop_table("pk_rbk_dest")
         d.drop_table("pk_rbk_staged")

@@ -535,8 +535,7 @@ def test_an_invalid_file_changes_nothing(any_store: Store) -> None:
         "modules.orders.merge_key: 'dcord#' is not a destination column of the source query; "
         "did you mean 'dcord'? (columns: dcord, dcotyp, dcodat)",
         "schedules[1].group: group 'weekly' does not exist; define it under groups",
-        "schedules[1].cron: '0 4 * * 8' is not a valid cron expression; expected five fields "
-        "'minute hour day-of-month month day-of-week', e.g. '0 2 * * *'",
+        "schedules[1].cron: '0 4 * * 8': the day-of-week field 8 is out of range 0-7",
     ]
     assert snapshot(any_store) == before
 

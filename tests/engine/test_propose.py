@@ -63,7 +63,7 @@ def _table(schema: str | None, name: str) -> str:
 
 def _valid(driver: Driver, proposal) -> list:
     spec = {**proposal.module_spec(), "source": "src", "dest": "dw"}
-    return module_problems(spec, source_dialect=driver.dialect, connections=["src", "dw"])
+    return module_problems(spec, source_dialect=driver.dialect.sqlglot, connections=["src", "dw"])
 
 
 def test_safe_name() -> None:
@@ -94,7 +94,7 @@ def test_keyed_table_with_change_time_is_incremental(source) -> None:
     assert types["dcord"] == "int32" and types["amt"] == "decimal"
     assert types["updated_at"] == "timestamp" and types["dcotyp"] == "string"
 
-    cmap = parse_columns(p.source_query, driver.dialect)
+    cmap = parse_columns(p.source_query, driver.dialect.sqlglot)
     assert cmap.names() == DEST
     assert cmap.get("dcotyp").trimmed and cmap.get("dcord").where == q("DCORD#")
     assert _valid(driver, p) == []

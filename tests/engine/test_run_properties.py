@@ -284,7 +284,7 @@ def test_text_watermarks_keep_the_query_meaning(
         # and the whole query is re-rendered by sqlglot
         base = f"SELECT id, k FROM {t_sql}"
         window = column_window(
-            parse_columns(base, d.dialect),
+            parse_columns(base, d.dialect.sqlglot),
             "k",
             op=">=",
             lookback=None,
@@ -298,11 +298,11 @@ def test_text_watermarks_keep_the_query_meaning(
             now=dt.datetime.now(dt.UTC),
         )
         assert window.max_value == x
-        where = with_condition(base, parse_columns(base, d.dialect), window.condition)
+        where = with_condition(base, parse_columns(base, d.dialect.sqlglot), window.condition)
         assert _ids(d, where) == _ids(d, f"{base} WHERE k >= {value_of_row_0}"), where
 
         # both at once: the named literal survives the re-rendering too
-        both = with_condition(filled, parse_columns(filled, d.dialect), window.condition)
+        both = with_condition(filled, parse_columns(filled, d.dialect.sqlglot), window.condition)
         assert _ids(d, both) == oracle, both
 
     @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

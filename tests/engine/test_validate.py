@@ -404,8 +404,7 @@ def test_key_sync_query_that_does_not_parse() -> None:
 
 def test_full_refresh_cron_that_is_not_cron() -> None:
     assert only(good(full_refresh_cron="0 25 * * *")) == (
-        "full_refresh_cron: '0 25 * * *' is not a valid cron expression; expected five fields "
-        "'minute hour day-of-month month day-of-week', e.g. '0 3 * * 0'"
+        "full_refresh_cron: '0 25 * * *': the hour field 25 is out of range 0-23"
     )
 
 

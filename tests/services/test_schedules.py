@@ -152,7 +152,7 @@ def test_an_overdue_schedule_shows_its_next_slot_after_now(sv: Services) -> None
 def test_bad_cron_is_refused_with_its_path(sv: Services) -> None:
     s = sv.schedules.add("nightly", "0 2 * * *")
     for bad in ("0 25 * * *", "every day", ""):
-        with pytest.raises(ScheduleSpecError, match="not a valid cron expression") as info:
+        with pytest.raises(ScheduleSpecError, match=r"expected five fields|out of range") as info:
             sv.schedules.add("nightly", bad)
         assert info.value.path == "cron_expr"
         with pytest.raises(ScheduleSpecError) as info:

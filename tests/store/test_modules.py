@@ -64,7 +64,7 @@ def test_validation_errors(conns: Store) -> None:
         store.modules.add("m", merge_strategy="merge")
     with pytest.raises(ModuleSpecError, match="watermark_op '=' is not one of '>', '>='"):
         store.modules.add("m", watermark_op="=")
-    with pytest.raises(ModuleSpecError, match="full_refresh_cron 'weekly' is not a valid cron"):
+    with pytest.raises(ModuleSpecError, match="full_refresh_cron 'weekly': 1 field given"):
         store.modules.add("m", full_refresh_cron="weekly")
     with pytest.raises(NotFoundError, match=r"source connection 'nope' does not exist \(known: dw"):
         store.modules.add("m", source="nope", dest="dw")

@@ -1,4 +1,5 @@
-"""The quickstart's setup, sample data and the two runs, against real SQLite and DuckDB files."""
+"""The quickstart service: setup, the two runs and their checks, against real SQLite and DuckDB
+files (the sample data itself: tests/samples/test_shop.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipekit.engine import quickstart as qs
 from pipekit.engine.run import GroupResult, run_group
 from pipekit.engine.validate import module_problems
 from pipekit.errors import PipekitError
+from pipekit.services import quickstart as qs
 from pipekit.store import Store
 
 NOW = dt.datetime(2025, 3, 14, 9, 30, 0)  # naive UTC, as the quickstart uses
@@ -134,29 +135,6 @@ def test_setup_builds_source_connections_modules_group(demo: qs.Quickstart) -> N
                 "checks": [{"name": ch.name, "sql": ch.sql} for ch in store.checks.list(m.name)],
             }
             assert module_problems(spec, source_dialect="sqlite", connections=conns) == []
-
-
-def test_sample_data_is_deterministic_and_plausible(tmp_path: Path) -> None:
-    a = qs.generate_source(tmp_path / "a.db", now=NOW)
-    b = qs.generate_source(tmp_path / "b.db", now=NOW)
-    for table, columns in COLUMNS.items():
-        assert _source_rows(a.path, table, columns) == _source_rows(b.path, table, columns)
-    other = qs.generate_source(tmp_path / "c.db", now=NOW, seed=1)
-    assert _source_rows(other.path, "orders", COLUMNS["orders"]) != _source_rows(
-        a.path, "orders", COLUMNS["orders"]
-    )
-
-    orders = _source_rows(a.path, "orders", COLUMNS["orders"])
-    latest = qs.ts(NOW - dt.timedelta(minutes=1))
-    assert all(r[5] >= r[4] for r in orders)  # updated_at never before ordered_at
-    assert sum(r[5] > r[4] for r in orders) > 10_000  # most orders changed after placing
-    assert all(r[5] <= latest for r in orders)
-    assert all(0 < r[3] <= 600 for r in orders)
-    assert {r[2] for r in orders} >= {"pending", "paid", "shipped", "delivered", "cancelled"}
-    assert {r[1] for r in orders} <= set(range(1, 1_001))
-    customers = _source_rows(a.path, "customers", COLUMNS["customers"])
-    assert len({r[2] for r in customers}) == 1_000  # unique emails
-    assert all(r[5] >= r[4] for r in customers)
 
 
 def test_two_runs_move_only_the_changes(demo: qs.Quickstart) -> None:

@@ -1,0 +1,28 @@
+-- golden SQL: duckdb / types, rendered by tests/drivers/golden_cases.py
+-- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
+-- int8: TINYINT (key: TINYINT)
+-- int16: SMALLINT (key: SMALLINT)
+-- int32: INTEGER (key: INTEGER)
+-- int64: BIGINT (key: BIGINT)
+-- uint64: UBIGINT (key: UBIGINT)
+-- float: REAL (key: REAL)
+-- double: DOUBLE (key: DOUBLE)
+-- decimal128(18, 2): DECIMAL(18,2) (key: DECIMAL(18,2))
+-- decimal128(38, 10): DECIMAL(38,10) (key: DECIMAL(38,10))
+-- decimal256(70, 40): VARCHAR (key: VARCHAR)
+-- string: VARCHAR (key: VARCHAR)
+-- bool: BOOLEAN (key: BOOLEAN)
+-- date32[day]: DATE (key: DATE)
+-- time64[us]: TIME (key: TIME)
+-- timestamp[us]: TIMESTAMP (key: TIMESTAMP)
+-- timestamp[ns]: TIMESTAMP_NS (key: TIMESTAMP_NS)
+-- timestamp[us, tz=UTC]: TIMESTAMPTZ (key: TIMESTAMPTZ)
+-- binary: BLOB (key: BLOB)
+-- extension<arrow.uuid>: UUID (key: UUID)
+-- extension<arrow.json>: JSON (key: JSON)
+-- list<item: int32>: VARCHAR (key: VARCHAR)
+-- read bigint: int64
+-- read numeric(20,4): decimal128(20, 4)
+-- read varchar(10): string
+-- read timestamp: timestamp[us]
+-- read double precision: double

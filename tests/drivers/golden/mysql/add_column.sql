@@ -1,0 +1,31 @@
+-- golden SQL: mysql / add_column, rendered by tests/drivers/golden_cases.py
+-- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
+-- strategy: incremental
+-- schema change: added column ratio DOUBLE to sales.orders
+-- schema change: added column active BOOLEAN to sales.orders
+-- schema change: added column born DATE to sales.orders
+-- schema change: added column updated_at DATETIME(6) to sales.orders
+-- schema change: added column seen_at DATETIME(6) to sales.orders
+-- schema change: added column ref UUID to sales.orders
+-- schema change: added column doc JSON to sales.orders
+-- schema change: added column blob LONGBLOB to sales.orders
+-- ddl
+ALTER TABLE `sales`.`orders` ADD COLUMN `ratio` DOUBLE;
+-- ddl
+ALTER TABLE `sales`.`orders` ADD COLUMN `active` BOOLEAN;
+-- ddl
+ALTER TABLE `sales`.`orders` ADD COLUMN `born` DATE;
+-- ddl
+ALTER TABLE `sales`.`orders` ADD COLUMN `updated_at` DATETIME(6);
+-- ddl
+ALTER TABLE `sales`.`orders` ADD COLUMN `seen_at` DATETIME(6);
+-- ddl
+ALTER TABLE `sales`.`orders` ADD COLUMN `ref` UUID;
+-- ddl
+ALTER TABLE `sales`.`orders` ADD COLUMN `doc` JSON;
+-- ddl
+ALTER TABLE `sales`.`orders` ADD COLUMN `blob` LONGBLOB;
+-- replace
+DELETE d FROM `sales`.`orders` d JOIN `sales`.`pipekit_staging__orders` s ON s.`id` = d.`id`;
+-- insert
+INSERT INTO `sales`.`orders` (`id`, `name`, `amount`, `ratio`, `active`, `born`, `updated_at`, `seen_at`, `ref`, `doc`, `blob`) SELECT s.`id`, s.`name`, s.`amount`, s.`ratio`, s.`active`, s.`born`, s.`updated_at`, s.`seen_at`, s.`ref`, s.`doc`, s.`blob` FROM `sales`.`pipekit_staging__orders` s;

@@ -1,0 +1,13 @@
+-- golden SQL: mysql / audit_columns, rendered by tests/drivers/golden_cases.py
+-- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
+-- strategy: incremental
+-- schema change: added column _pipekit_loaded_at DATETIME(6) to sales.orders
+-- schema change: added column _pipekit_run_id BIGINT to sales.orders
+-- ddl
+ALTER TABLE `sales`.`orders` ADD COLUMN `_pipekit_loaded_at` DATETIME(6);
+-- ddl
+ALTER TABLE `sales`.`orders` ADD COLUMN `_pipekit_run_id` BIGINT;
+-- replace
+DELETE d FROM `sales`.`orders` d JOIN `sales`.`pipekit_staging__orders` s ON s.`id` = d.`id`;
+-- insert
+INSERT INTO `sales`.`orders` (`id`, `name`, `amount`, `ratio`, `active`, `born`, `updated_at`, `seen_at`, `ref`, `doc`, `blob`, `_pipekit_loaded_at`, `_pipekit_run_id`) SELECT s.`id`, s.`name`, s.`amount`, s.`ratio`, s.`active`, s.`born`, s.`updated_at`, s.`seen_at`, s.`ref`, s.`doc`, s.`blob`, CAST('2024-03-01 12:30:00.123456' AS DATETIME(6)), 42 FROM `sales`.`pipekit_staging__orders` s;

@@ -1,0 +1,5 @@
+-- golden SQL: mysql / odd_names, rendered by tests/drivers/golden_cases.py
+-- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
+-- strategy: upsert
+-- upsert
+INSERT INTO `My Schema`.`it's` (`Order ID`, `line"no`, `select`, `it's`) SELECT s.`Order ID`, s.`line"no`, s.`select`, s.`it's` FROM `My Schema`.`pipekit_staging__it's` s ON DUPLICATE KEY UPDATE `select` = VALUES(`select`), `it's` = VALUES(`it's`);

@@ -1,0 +1,28 @@
+-- golden SQL: mysql / types, rendered by tests/drivers/golden_cases.py
+-- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
+-- int8: TINYINT (key: TINYINT)
+-- int16: SMALLINT (key: SMALLINT)
+-- int32: INT (key: INT)
+-- int64: BIGINT (key: BIGINT)
+-- uint64: BIGINT UNSIGNED (key: BIGINT UNSIGNED)
+-- float: DOUBLE (key: DOUBLE)
+-- double: DOUBLE (key: DOUBLE)
+-- decimal128(18, 2): DECIMAL(18,2) (key: DECIMAL(18,2))
+-- decimal128(38, 10): DECIMAL(38,10) (key: DECIMAL(38,10))
+-- decimal256(70, 40): LONGTEXT (key: VARCHAR(255))
+-- string: LONGTEXT (key: VARCHAR(255))
+-- bool: BOOLEAN (key: BOOLEAN)
+-- date32[day]: DATE (key: DATE)
+-- time64[us]: TIME(6) (key: TIME(6))
+-- timestamp[us]: DATETIME(6) (key: DATETIME(6))
+-- timestamp[ns]: DATETIME(6) (key: DATETIME(6))
+-- timestamp[us, tz=UTC]: DATETIME(6) (key: DATETIME(6))
+-- binary: LONGBLOB (key: VARBINARY(1020))
+-- extension<arrow.uuid>: UUID (key: UUID)
+-- extension<arrow.json>: JSON (key: JSON)
+-- list<item: int32>: LONGTEXT (key: VARCHAR(255))
+-- read bigint: int64
+-- read numeric(20,4): decimal128(20, 4)
+-- read varchar(10): string
+-- read timestamp: timestamp[us, tz=UTC]
+-- read double precision: double

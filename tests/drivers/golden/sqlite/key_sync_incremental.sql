@@ -1,0 +1,9 @@
+-- golden SQL: sqlite / key_sync_incremental, rendered by tests/drivers/golden_cases.py
+-- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
+-- strategy: incremental
+-- replace
+DELETE FROM "sales"."orders" WHERE "id" IN (SELECT "id" FROM "sales"."pipekit_staging__orders");
+-- insert
+INSERT INTO "sales"."orders" ("id", "name", "amount", "ratio", "active", "born", "updated_at", "seen_at", "ref", "doc", "blob") SELECT s."id", s."name", s."amount", s."ratio", s."active", s."born", s."updated_at", s."seen_at", s."ref", s."doc", s."blob" FROM "sales"."pipekit_staging__orders" s;
+-- key_sync
+DELETE FROM "sales"."orders" WHERE NOT EXISTS (SELECT 1 FROM "sales"."pipekit_staging__orders__keys" k WHERE k."id" = "sales"."orders"."id");

@@ -1,0 +1,28 @@
+-- golden SQL: sqlite / types, rendered by tests/drivers/golden_cases.py
+-- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
+-- int8: TINYINT (key: TINYINT)
+-- int16: SMALLINT (key: SMALLINT)
+-- int32: INTEGER (key: INTEGER)
+-- int64: BIGINT (key: BIGINT)
+-- uint64: DECIMAL_TEXT(20,0) (key: DECIMAL_TEXT(20,0))
+-- float: REAL (key: REAL)
+-- double: DOUBLE (key: DOUBLE)
+-- decimal128(18, 2): DECIMAL_TEXT(18,2) (key: DECIMAL_TEXT(18,2))
+-- decimal128(38, 10): DECIMAL_TEXT(38,10) (key: DECIMAL_TEXT(38,10))
+-- decimal256(70, 40): DECIMAL_TEXT(70,40) (key: DECIMAL_TEXT(70,40))
+-- string: TEXT (key: TEXT)
+-- bool: BOOLEAN (key: BOOLEAN)
+-- date32[day]: DATE (key: DATE)
+-- time64[us]: TIME (key: TIME)
+-- timestamp[us]: TIMESTAMP (key: TIMESTAMP)
+-- timestamp[ns]: TIMESTAMP (key: TIMESTAMP)
+-- timestamp[us, tz=UTC]: TIMESTAMPTZ (key: TIMESTAMPTZ)
+-- binary: BLOB (key: BLOB)
+-- extension<arrow.uuid>: UUID (key: UUID)
+-- extension<arrow.json>: JSON_TEXT (key: JSON_TEXT)
+-- list<item: int32>: TEXT (key: TEXT)
+-- read bigint: int64
+-- read numeric(20,4): decimal128(20, 4)
+-- read varchar(10): string
+-- read timestamp: timestamp[us]
+-- read double precision: double
