@@ -43,6 +43,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("secrets_file", str, "secrets.env", "KEY=value file that `$VAR` references read."),
     Setting("driver_dir", str, "drivers", "Folder holding JDBC driver jars."),
+    Setting(
+        "connectors_dir",
+        str,
+        "connectors",
+        "Folder of your own connectors: one sub-folder with a connector.yaml each.",
+    ),
     Setting("staging_schema", str, "pipekit_staging", "Schema for staging tables."),
     Setting("api.host", str, "127.0.0.1", "Address `pipekit serve` listens on."),
     Setting("api.port", int, 8100, "Port `pipekit serve` listens on."),
@@ -76,7 +82,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("scheduler.interval_s", (int, float), 60, "Seconds between scheduler passes."),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
-_PATH_KEYS = ("database", "secrets_file", "driver_dir")
+_PATH_KEYS = ("database", "secrets_file", "driver_dir", "connectors_dir")
 
 
 @dataclass(frozen=True)

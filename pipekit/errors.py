@@ -19,8 +19,10 @@
     │   ├── ModuleSpecError         a module, watermark, hook or check definition
     │   ├── GroupSpecError          a group definition
     │   ├── ScheduleSpecError       a schedule (its cron expression)
-    │   └── UserSpecError           a user name or password
+    │   ├── UserSpecError           a user name or password
+    │   └── ConnectorSpecError      a connector's settings, or a table it does not offer
     ├── DriverMissingError          the Python package a driver needs is not installed
+    ├── ConnectorError              a connector broke its contract or failed (discover, remote)
     ├── NotFoundError               a named object (connection, module, ...) does not exist
     ├── NotRunningError             a run that is not running was asked to stop
     ├── UnavailableError            a part of the server this request needs is not running
@@ -55,6 +57,8 @@ __all__ = [
     "ColumnMappingError",
     "ConfigError",
     "ConnectionSpecError",
+    "ConnectorError",
+    "ConnectorSpecError",
     "DatabaseError",
     "DriverMissingError",
     "GroupSpecError",
@@ -225,8 +229,17 @@ class UserSpecError(InvalidError):
     """A user name or password the store refuses."""
 
 
+class ConnectorSpecError(InvalidError):
+    """A connector's settings (``--set key=value``), or a table it does not offer."""
+
+
 class DriverMissingError(PipekitError):
     """A driver's Python package is not installed."""
+
+
+class ConnectorError(PipekitError):
+    """A connector broke the Kit's contract (a capability without its method, a token
+    where an env-var name belongs) or failed where the whole operation depends on it."""
 
 
 class NotFoundError(PipekitError):

@@ -22,6 +22,7 @@ from pipekit.cli import (
     browse,
     checks,
     connections,
+    connector,
     doctor,
     drivers,
     groups,
@@ -119,6 +120,7 @@ app.add_typer(modules.app, name="modules")
 app.add_typer(watermarks.app, name="watermarks")
 app.add_typer(hooks.app, name="hooks")
 app.add_typer(checks.app, name="checks")
+app.add_typer(connector.app, name="connector")
 
 
 app.command("run")(run.run)

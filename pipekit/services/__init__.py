@@ -14,7 +14,7 @@ every face. A service owns:
 - writes of several steps in one state-DB transaction (``store.transaction()``);
 - the view models the faces show (``views.py`` and each service's ``*View``).
 
-One module per resource: ``connections``, ``modules`` (with watermarks, hooks,
+One module per resource: ``connections``, ``connectors``, ``modules`` (with watermarks, hooks,
 checks and history), ``groups``, ``schedules``, ``runs``, ``manifest``,
 ``users``. ``actor`` is who acts (recorded in module history): ``cli`` or the
 API user's name.
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from pipekit.engine.run import Engine
     from pipekit.secrets import SecretsFile
     from pipekit.services.connections import ConnectionService
+    from pipekit.services.connectors import ConnectorService
     from pipekit.services.groups import GroupService
     from pipekit.services.health import HealthView
     from pipekit.services.manifest import ManifestService
@@ -117,6 +118,12 @@ class Services:
         from pipekit.services.connections import ConnectionService
 
         return ConnectionService(self)
+
+    @cached_property
+    def connectors(self) -> ConnectorService:
+        from pipekit.services.connectors import ConnectorService
+
+        return ConnectorService(self.config, self.secrets)
 
     @cached_property
     def modules(self) -> ModuleService:

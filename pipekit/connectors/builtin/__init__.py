@@ -1,0 +1,1 @@
+"""The connectors shipped with Pipekit, one folder each (``connector.yaml`` + code)."""

@@ -1,0 +1,1 @@
+"""The ``sample`` connector: deterministic rows, for trying the Kit and for tests."""
