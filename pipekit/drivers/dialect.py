@@ -106,6 +106,33 @@ class Dialect:
 
     # -- literals -------------------------------------------------------------
 
+    def split_script(self, sql: str) -> list[str]:
+        """The statements of `sql`, each as written (comments before it kept), split
+        at the semicolons sqlglot's tokenizer for this dialect sees between statements,
+        so a ';' inside a string, a quoted name, a comment or a ``$$`` body stays where
+        it is. Pieces that hold no statement (only comments or blanks) are left out.
+        Text the tokenizer cannot read is one statement: the database judges it."""
+        from sqlglot.dialects.dialect import Dialect as SqlglotDialect
+        from sqlglot.errors import TokenError
+        from sqlglot.tokens import TokenType
+
+        try:
+            tokens = SqlglotDialect.get_or_raise(self.sqlglot).tokenize(sql)
+        except TokenError:
+            return [sql]
+        pieces: list[str] = []
+        start, has_tokens = 0, False
+        for token in tokens:
+            if token.token_type == TokenType.SEMICOLON:
+                if has_tokens:
+                    pieces.append(sql[start : token.start].strip())
+                start, has_tokens = token.end + 1, False
+            else:
+                has_tokens = True
+        if has_tokens:
+            pieces.append(sql[start:].strip())
+        return pieces
+
     def literal(self, value: Any, arrow_type: pa.DataType | None = None) -> str:
         """`value` as a typed SQL literal of this dialect; strings are escaped by sqlglot.
 

@@ -3,6 +3,9 @@
 ``HookSteps`` is mixed into the run (``engine/execute.py``), whose state and
 logging it uses. A failing hook never undoes the merge: the first failure
 becomes the run's error, and from then on only ``failure``/``always`` hooks run.
+A hook may hold several statements (``REFRESH MATERIALIZED VIEW v; ANALYZE t``):
+they run in order, split by the destination's dialect, and the first failing
+one fails the hook.
 """
 
 from __future__ import annotations
@@ -48,7 +51,10 @@ class HookSteps:
                 self.hook_sql.append(f"-- {label}: not run, no destination\n{hook.sql}")
                 continue
             try:
-                dest.execute(hook.sql)
+                # one statement at a time: drivers that prepare statements (ADBC on
+                # PostgreSQL, SQLite) refuse several in one call
+                for statement in dest.dialect.split_script(hook.sql):
+                    dest.execute(statement)
             except Exception as exc:
                 reason = describe(exc)
                 self.hook_sql.append(f"-- {label}: FAILED\n{hook.sql}")

@@ -165,3 +165,22 @@ def test_values_without_a_literal_are_refused(value: object, error: type, messag
 def test_a_primary_key_outside_the_columns_is_refused() -> None:
     with pytest.raises(ConnectionSpecError, match=r"primary key column\(s\) nope not among"):
         PostgresDialect().create_table_sql(DEST, SOURCE, ["nope"])
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mysql", "sqlite", "duckdb"])
+def test_split_script_keeps_semicolons_inside_strings_names_and_comments(kind: str) -> None:
+    d = dialect_for(kind)
+    q = d.quote("we;ird")
+    script = f"DELETE FROM t; -- a; comment\nINSERT INTO t VALUES ('a;b');\nSELECT {q} FROM t;;  "
+    assert d.split_script(script) == [
+        "DELETE FROM t",
+        "-- a; comment\nINSERT INTO t VALUES ('a;b')",
+        f"SELECT {q} FROM t",
+    ]
+    assert d.split_script("SELECT 1") == ["SELECT 1"]
+    assert d.split_script("-- only a comment\n;") == []
+
+
+def test_split_script_keeps_a_postgresql_dollar_body_whole() -> None:
+    body = "DO $$ BEGIN PERFORM 1; PERFORM 2; END $$"
+    assert dialect_for("postgresql").split_script(f"{body}; ANALYZE t") == [body, "ANALYZE t"]

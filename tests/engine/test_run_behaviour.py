@@ -370,3 +370,32 @@ def test_live_log_is_readable_from_another_store_during_the_run(
     assert "merging into" in seen[-1][2]
     assert "finished: success" in (run.live_log or "")
     assert s.dest_rows() == s.source_rows()
+
+
+@pytest.mark.parametrize("dest_kind", ["postgresql", "mysql", "sqlite", "duckdb"])
+def test_a_hook_of_several_statements_runs_them_in_order(
+    run_store: Store, run_urls: dict[str, str], dest_kind: str
+) -> None:
+    s = Setup(run_store, run_urls, dest_kind)
+    hooklog = f"hooklog_{uuid.uuid4().hex[:6]}"
+    s.dest_sql(f"CREATE TABLE {hooklog} (pos int, what varchar(40))")
+    script = (
+        f"-- refresh the summary; then note it\n"
+        f"DELETE FROM {hooklog};\n"
+        f"INSERT INTO {hooklog} VALUES (1, 'semi;colon');  -- a ';' in a string stays\n"
+        f"INSERT INTO {hooklog} VALUES (2, 'second');\n"
+    )
+    run_store.hooks.add("m", script)
+    run = ok(s.run())
+    assert "-- hook 1 (success): ok" in (run.hook_sql or "")
+    assert table_rows(s.dest_url, hooklog, ["pos", "what"]) == [(1, "semi;colon"), (2, "second")]
+
+    # the second statement fails: the hook fails there, the third never runs
+    run_store.hooks.update(
+        run_store.hooks.list("m")[0].id,
+        sql=f"DELETE FROM {hooklog}; INSERT INTO no_such_table VALUES (1); "
+        f"INSERT INTO {hooklog} VALUES (3, 'never')",
+    )
+    failed = s.run()
+    assert failed.status == "error" and (failed.error or "").startswith("hook 1 (success) failed")
+    assert (3, "never") not in table_rows(s.dest_url, hooklog, ["pos", "what"])
