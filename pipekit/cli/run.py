@@ -139,7 +139,50 @@ def run(
         emit_json(ctx, finished)
     else:
         _summary([finished])
+        if finished.status == RunStatus.DRY_RUN:
+            _print_plan(finished)
     raise typer.Exit(EXIT_CODES.get(finished.status, 1))
+
+
+def _print_plan(r: "RunView") -> None:
+    """What a dry run found it would do: its watermark values and SQL."""
+    say("dry run: nothing was read into the destination; a run would use", "cyan")
+    lines = watermark_lines(r.watermarks_json)
+    if lines:
+        say("-- watermarks", "bold")
+        for line in lines:
+            say(f"  {line}")
+    for title, text in (("source SQL", r.source_query), ("merge SQL", r.merge_sql)):
+        say(f"-- {title}", "bold")
+        out().print(Text(text or "(none)"))
+
+
+def watermark_lines(watermarks_json: str | None) -> list[str]:
+    """A run's watermarks as lines a person reads: the column's window, then each
+    named watermark with its value and where it came from."""
+    import json
+
+    if not watermarks_json:
+        return []
+    data = json.loads(watermarks_json)
+    lines: list[str] = []
+    column = data.get("column")
+    if column:
+        window = (
+            " and ".join(
+                f"{column['column']} {bound}"
+                for bound in (column.get("lower"), column.get("upper"))
+                if bound
+            )
+            or f"{column['column']}: every row"
+        )
+        lines.append(f"column    {window} (destination max {column.get('destination_max')})")
+    for name, item in (data.get("named") or {}).items():
+        lines.append(f"{{{name}}}  = {item.get('value')} ({item.get('from')})")
+    for key, value in data.items():
+        if key not in ("column", "named"):
+            lines.append(f"{key} = {value}")
+    return lines
 
 
 def run_group(
@@ -293,9 +336,12 @@ def runs_show(
                 if isinstance(item, str):
                     _print_log(item, as_json)
         r = sv.runs.show(run_id)
+    # Followed to its end, the exit code is the run's (as `pipekit run` gives it);
+    # only showing a run is a read that worked: 0.
+    code = EXIT_CODES.get(r.status, 1) if follow else 0
     if as_json:
         emit_json(ctx, r)
-        raise typer.Exit(EXIT_CODES.get(r.status, 0) if r.status != RunStatus.RUNNING else 0)
+        raise typer.Exit(code)
     style = STATUS_STYLE.get(r.status, "")
     say(f"run {r.id} of {r.module_name}: {r.status}", style)
     started = r.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
@@ -307,8 +353,8 @@ def runs_show(
         f"{_fmt(r.rows_inserted) or '-'}, deleted {_fmt(r.rows_deleted) or '-'}, "
         f"destination rows {_fmt(r.row_count) or '-'}"
     )
-    if r.watermarks_json and r.watermarks_json != "{}":
-        say(f"  watermarks {r.watermarks_json}")
+    for i, line in enumerate(watermark_lines(r.watermarks_json)):
+        say(f"  {'watermarks' if i == 0 else '':<10} {line}")
     if r.schema_changes:
         say("  schema changes: " + "; ".join(r.schema_changes.splitlines()))
     if r.error:
@@ -326,6 +372,7 @@ def runs_show(
     if not follow and r.live_log:
         say("-- live log", "bold")
         out().print(Text(r.live_log.rstrip("\n")))
+    raise typer.Exit(code)
 
 
 @runs_app.command("follow")

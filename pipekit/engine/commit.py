@@ -41,6 +41,7 @@ class CommitSteps:
     record: dict[str, Any]
     check_sql: list[str]
     committed: bool
+    ddl_committed: bool
     phase: str
 
     if TYPE_CHECKING:
@@ -74,6 +75,7 @@ class CommitSteps:
         if not dest.transactional_ddl:
             for sql in plan.ddl:  # MariaDB commits DDL at once; it only ever adds
                 dest.execute(sql)
+            self.ddl_committed = bool(plan.ddl)
         counts: dict[str, int] = {}
         # Statements that only insert and delete are held to the load's memory cap
         # where the database spills past it (DuckDB); an upsert is not: DuckDB

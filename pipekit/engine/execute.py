@@ -124,6 +124,8 @@ class ModuleRun(StagingSteps, CommitSteps, HookSteps):
         self.check_sql: list[str] = []
         self.hook_sql: list[str] = []
         self.committed = False
+        #: DDL the destination committed on its own (MariaDB), whatever the merge does
+        self.ddl_committed = False
         self.run_plan: RunPlan  # set by _run once the source side is planned
 
     # -- bookkeeping ---------------------------------------------------------
@@ -202,6 +204,10 @@ class ModuleRun(StagingSteps, CommitSteps, HookSteps):
         if self.hook_sql:
             self.record["hook_sql"] = "\n".join(self.hook_sql)
         self.record.setdefault("rows_read", self.rows)
+        if not (self.committed or self.ddl_committed):
+            # planned, never applied (dry run, cancel, failure before the commit): the
+            # run record tells what changed, and nothing did
+            self.record.pop("schema_changes", None)
         elapsed = time.monotonic() - self.started
         self.log(f"finished: {status} in {elapsed:.1f} s", phase="done")
         try:

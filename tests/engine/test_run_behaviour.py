@@ -399,3 +399,26 @@ def test_a_hook_of_several_statements_runs_them_in_order(
     failed = s.run()
     assert failed.status == "error" and (failed.error or "").startswith("hook 1 (success) failed")
     assert (3, "never") not in table_rows(s.dest_url, hooklog, ["pos", "what"])
+
+
+@pytest.mark.parametrize("dest_kind", ["postgresql", "mysql", "duckdb"])
+def test_schema_changes_are_recorded_only_when_they_happened(
+    run_store: Store, run_urls: dict[str, str], dest_kind: str
+) -> None:
+    s = Setup(run_store, run_urls, dest_kind)
+    dry = s.run(dry_run=True)
+    assert dry.status == "dry_run" and dry.schema_changes is None
+    assert not s.dest_exists()
+
+    run_store.checks.add("m", "never", sql="SELECT 1 AS always_fails")
+    failed = s.run()
+    assert failed.status == "error"
+    if dest_kind == "mysql":  # MariaDB commits CREATE TABLE at once: it did happen
+        assert s.dest_exists() and "created table" in (failed.schema_changes or "")
+    else:
+        assert not s.dest_exists() and failed.schema_changes is None
+
+    run_store.checks.remove("m", "never")
+    done = ok(s.run())
+    if dest_kind != "mysql":
+        assert "created table" in (done.schema_changes or "")
