@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from pipekit.engine.run import Engine
     from pipekit.secrets import SecretsFile
     from pipekit.services.connections import ConnectionService
+    from pipekit.services.dashboard import DashboardService
     from pipekit.services.groups import GroupService
     from pipekit.services.health import HealthView
     from pipekit.services.manifest import ManifestService
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
         ModuleService,
         WatermarkService,
     )
+    from pipekit.services.notifications import NotificationService
     from pipekit.services.runs import RunService
     from pipekit.services.schedules import ScheduleService
     from pipekit.services.users import UserService
@@ -152,6 +154,18 @@ class Services:
         from pipekit.services.runs import RunService
 
         return RunService(self)
+
+    @cached_property
+    def dashboard(self) -> DashboardService:
+        from pipekit.services.dashboard import DashboardService
+
+        return DashboardService(self)
+
+    @cached_property
+    def notifications(self) -> NotificationService:
+        from pipekit.services.notifications import NotificationService
+
+        return NotificationService(self)
 
     @cached_property
     def manifest(self) -> ManifestService:

@@ -1,0 +1,170 @@
+"""The dashboard: what runs now, what failed, what is late, what fires next, and the
+rows moved and run time of the last days. ``GET /api/dashboard`` and the web
+console's ``/`` show the same ``DashboardView``.
+
+A module is **late** when it is an enabled member of a group with an enabled
+schedule and has had no successful run for more than ``LATE_INTERVALS`` of that
+schedule's intervals (the gap between its next two fire times; the shortest when
+several schedules run it). A module that never succeeded counts from its creation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pipekit.errors import InvalidError
+from pipekit.services.runs import RunView, run_view
+from pipekit.status import RunStatus
+from pipekit.store.run_queries import RunQueries
+
+if TYPE_CHECKING:
+    from pipekit.services import Services
+
+#: a module is late after this many schedule intervals without a success
+LATE_INTERVALS = 2
+DAYS_MAX = 90
+
+
+@dataclass(frozen=True)
+class LateModule:
+    module: str
+    module_id: int
+    group: str
+    schedule_id: int
+    cron_expr: str
+    interval_s: float
+    last_success_at: dt.datetime | None
+    #: how long past the allowed gap it is (seconds)
+    overdue_s: float
+
+
+@dataclass(frozen=True)
+class NextFire:
+    schedule_id: int
+    group: str
+    cron_expr: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class DayView:
+    day: str
+    runs: int
+    failed: int
+    rows: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class DashboardView:
+    running: list[RunView]
+    failures: list[RunView]
+    late: list[LateModule]
+    next_fires: list[NextFire]
+    days: list[DayView]
+
+
+class DashboardService:
+    def __init__(self, sv: Services) -> None:
+        self._sv = sv
+        self._store = sv.store
+        self._queries = RunQueries(sv.store)
+
+    def show(self, *, days: int = 14, failures: int = 10, fires: int = 5) -> DashboardView:
+        now = self._sv.schedules.now()
+        return DashboardView(
+            running=self.running(),
+            failures=self.failures(failures),
+            late=self.late_modules(now),
+            next_fires=self.next_fires(fires, now),
+            days=self.days(days, now),
+        )
+
+    def running(self, limit: int = 100) -> list[RunView]:
+        """Runs going on now, newest first."""
+        return [run_view(r) for r in self._queries.page(status=RunStatus.RUNNING, limit=limit)]
+
+    def failures(self, limit: int = 10) -> list[RunView]:
+        """The latest failed runs, newest first."""
+        return [run_view(r) for r in self._queries.page(status=RunStatus.ERROR, limit=limit)]
+
+    def next_fires(self, count: int = 5, now: dt.datetime | None = None) -> list[NextFire]:
+        """The next `count` fires of all enabled schedules together, soonest first."""
+        from pipekit.runtime.scheduler import fire_times
+
+        now = now or self._sv.schedules.now()
+        tz = self._sv.schedules.tz
+        fires = [
+            NextFire(s.id, s.group, s.cron_expr, at)
+            for s in self._store.schedules.list()
+            if s.enabled
+            for at in fire_times(s, tz, now=now, count=count)
+        ]
+        return sorted(fires, key=lambda f: f.at)[:count]
+
+    def late_modules(self, now: dt.datetime | None = None) -> list[LateModule]:
+        from pipekit.runtime.scheduler import fire_times
+
+        now = now or self._sv.schedules.now()
+        tz = self._sv.schedules.tz
+        # the shortest interval of an enabled schedule, per group
+        shortest: dict[str, tuple[float, object]] = {}
+        for s in self._store.schedules.list():
+            if not s.enabled:
+                continue
+            first, second = fire_times(s, tz, now=now, count=2)
+            gap = (second - first).total_seconds()
+            if s.group not in shortest or gap < shortest[s.group][0]:
+                shortest[s.group] = (gap, s)
+        if not shortest:
+            return []
+        modules = {m.name: m for m in self._store.modules.list()}
+        successes = self._queries.last_success()
+        late: dict[str, LateModule] = {}
+        for group in self._sv.groups.list():
+            if group.name not in shortest:
+                continue
+            gap, sched = shortest[group.name]
+            for name in group.modules:
+                m = modules.get(name)
+                if m is None or not m.enabled:
+                    continue
+                last = successes.get(m.id)
+                since = last or m.created_at
+                overdue = (now - since).total_seconds() - LATE_INTERVALS * gap
+                if overdue <= 0 or (name in late and late[name].interval_s <= gap):
+                    continue
+                late[name] = LateModule(
+                    name,
+                    m.id,
+                    group.name,
+                    sched.id,
+                    sched.cron_expr,
+                    gap,
+                    last,
+                    overdue,  # type: ignore[attr-defined]
+                )
+        return sorted(late.values(), key=lambda x: -x.overdue_s)
+
+    def days(self, days: int = 14, now: dt.datetime | None = None) -> list[DayView]:
+        """Runs, failures, rows and run time per UTC day for the last `days` days
+        (days without runs included, as zeros), oldest first."""
+        if not 1 <= days <= DAYS_MAX:
+            raise InvalidError(f"days {days} is out of range; ask for 1 to {DAYS_MAX}", path="days")
+        now = (now or self._sv.schedules.now()).astimezone(dt.UTC)
+        start = (now - dt.timedelta(days=days - 1)).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        found = {d.day: d for d in self._queries.daily_totals(start)}
+        out = []
+        for i in range(days):
+            key = (start + dt.timedelta(days=i)).strftime("%Y-%m-%d")
+            d = found.get(key)
+            out.append(
+                DayView(key, d.runs, d.failed, d.rows, d.seconds)
+                if d
+                else DayView(key, 0, 0, 0, 0.0)
+            )
+        return out

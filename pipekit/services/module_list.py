@@ -1,0 +1,111 @@
+"""The module list with filters: each module with its groups and its latest run.
+
+``GET /api/modules?connection=&group=&status=&q=`` and the web console's module
+list answer the same filtering. `status` is a module's state: ``enabled``,
+``disabled``, ``running``, ``never`` (never ran), or its latest run's status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from pipekit.errors import InvalidError
+from pipekit.status import FINISHED
+from pipekit.store.run_queries import RunQueries
+
+if TYPE_CHECKING:
+    from pipekit.services import Services
+    from pipekit.services.modules import ModuleView
+
+#: what the `status` filter takes
+MODULE_STATES: tuple[str, ...] = ("enabled", "disabled", "running", "never", *FINISHED)
+
+
+@dataclass(frozen=True)
+class LastRunView:
+    id: int
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    row_count: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class ModuleRow:
+    module: ModuleView
+    groups: list[str]
+    last_run: LastRunView | None
+
+
+def check_state(status: str | None) -> str | None:
+    if status is None or status in MODULE_STATES:
+        return status
+    raise InvalidError(
+        f"'{status}' is not a module state; use one of {', '.join(MODULE_STATES)}", path="status"
+    )
+
+
+def _matches(row: ModuleRow, status: str) -> bool:
+    m = row.module
+    if status == "enabled":
+        return m.enabled
+    if status == "disabled":
+        return not m.enabled
+    if status == "running":
+        return m.running
+    if status == "never":
+        return row.last_run is None
+    return row.last_run is not None and row.last_run.status == status
+
+
+def browse(
+    sv: Services,
+    *,
+    connection: str | None = None,
+    group: str | None = None,
+    status: str | None = None,
+    text: str | None = None,
+) -> list[ModuleRow]:
+    """Modules by name, kept when they match every filter given: `connection` (source
+    or destination, by name), `group` (a member of it, by name), `status` (see
+    ``MODULE_STATES``), `text` (in the name or destination table, any case)."""
+    from pipekit.services.module_parts import view
+    from pipekit.services.modules import ModuleView
+
+    status = check_state(status)
+    groups_of: dict[str, list[str]] = {}
+    for g in sv.groups.list():
+        for name in g.modules:
+            groups_of.setdefault(name, []).append(g.name)
+    latest = RunQueries(sv.store).latest_by_module()
+    needle = (text or "").strip().lower()
+    rows = []
+    for m in sv.store.modules.list():
+        if connection and connection not in (m.source, m.dest):
+            continue
+        if group and group not in groups_of.get(m.name, []):
+            continue
+        if needle and needle not in f"{m.name} {m.dest_table or ''}".lower():
+            continue
+        last = latest.get(m.id)
+        row = ModuleRow(
+            module=view(ModuleView, m),
+            groups=groups_of.get(m.name, []),
+            last_run=LastRunView(
+                last.run_id,
+                last.status,
+                last.started_at,
+                last.finished_at,
+                last.row_count,
+                last.error,
+            )
+            if last
+            else None,
+        )
+        if status and not _matches(row, status):
+            continue
+        rows.append(row)
+    return rows
