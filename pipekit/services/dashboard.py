@@ -11,8 +11,10 @@ several schedules run it). A module that never succeeded counts from its creatio
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipekit.errors import InvalidError
 from pipekit.services.runs import RunView, run_view
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
 
 #: a module is late after this many schedule intervals without a success
 LATE_INTERVALS = 2
+#: how long the totals of past days are reused (seconds); today's are always counted
+PAST_DAYS_TTL_S = 300.0
 DAYS_MAX = 90
 
 
@@ -66,6 +70,11 @@ class DashboardView:
     days: list[DayView]
 
 
+#: totals of past days, per (state store, first day, today): (expiry, totals)
+_PAST: dict[tuple[str, str, str], tuple[float, list[Any]]] = {}
+_PAST_LOCK = threading.Lock()
+
+
 class DashboardService:
     def __init__(self, sv: Services) -> None:
         self._sv = sv
@@ -105,12 +114,13 @@ class DashboardService:
         return sorted(fires, key=lambda f: f.at)[:count]
 
     def late_modules(self, now: dt.datetime | None = None) -> list[LateModule]:
+        """Late modules (see the module docstring), the most overdue first."""
         from pipekit.runtime.scheduler import fire_times
 
         now = now or self._sv.schedules.now()
         tz = self._sv.schedules.tz
         # the shortest interval of an enabled schedule, per group
-        shortest: dict[str, tuple[float, object]] = {}
+        shortest: dict[str, tuple[float, Any]] = {}
         for s in self._store.schedules.list():
             if not s.enabled:
                 continue
@@ -120,33 +130,45 @@ class DashboardService:
                 shortest[s.group] = (gap, s)
         if not shortest:
             return []
-        modules = {m.name: m for m in self._store.modules.list()}
-        successes = self._queries.last_success()
         late: dict[str, LateModule] = {}
-        for group in self._sv.groups.list():
-            if group.name not in shortest:
+        for m in self._queries.scheduled_members():
+            if m.group not in shortest:
                 continue
-            gap, sched = shortest[group.name]
-            for name in group.modules:
-                m = modules.get(name)
-                if m is None or not m.enabled:
-                    continue
-                last = successes.get(m.id)
-                since = last or m.created_at
-                overdue = (now - since).total_seconds() - LATE_INTERVALS * gap
-                if overdue <= 0 or (name in late and late[name].interval_s <= gap):
-                    continue
-                late[name] = LateModule(
-                    name,
-                    m.id,
-                    group.name,
-                    sched.id,
-                    sched.cron_expr,
-                    gap,
-                    last,
-                    overdue,  # type: ignore[attr-defined]
-                )
+            gap, sched = shortest[m.group]
+            since = m.last_success or m.created_at
+            overdue = (now - since).total_seconds() - LATE_INTERVALS * gap
+            if overdue <= 0 or (m.module in late and late[m.module].interval_s <= gap):
+                continue
+            late[m.module] = LateModule(
+                m.module,
+                m.module_id,
+                m.group,
+                sched.id,
+                sched.cron_expr,
+                gap,
+                m.last_success,
+                overdue,
+            )
         return sorted(late.values(), key=lambda x: -x.overdue_s)
+
+    def _past_days(self, start: dt.datetime, today: dt.datetime) -> list[Any]:
+        """The totals of the days before today: summing a few hundred thousand runs
+        costs more than a page may, and past days change only when a run that started
+        then ends late, so they are kept ``PAST_DAYS_TTL_S`` seconds in this process."""
+        key = (self._store.display(), start.isoformat(), today.isoformat())
+        clock = time.monotonic()
+        with _PAST_LOCK:
+            hit = _PAST.get(key)
+        if hit is not None and hit[0] > clock:
+            return hit[1]
+        totals = [
+            d for d in self._queries.daily_totals(start) if d.day < today.strftime("%Y-%m-%d")
+        ]
+        with _PAST_LOCK:
+            for old in [k for k, (expiry, _) in _PAST.items() if expiry <= clock]:
+                del _PAST[old]
+            _PAST[key] = (clock + PAST_DAYS_TTL_S, totals)
+        return totals
 
     def days(self, days: int = 14, now: dt.datetime | None = None) -> list[DayView]:
         """Runs, failures, rows and run time per UTC day for the last `days` days
@@ -157,7 +179,9 @@ class DashboardService:
         start = (now - dt.timedelta(days=days - 1)).replace(
             hour=0, minute=0, second=0, microsecond=0
         )
-        found = {d.day: d for d in self._queries.daily_totals(start)}
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        found = {d.day: d for d in self._past_days(start, today)}
+        found.update({d.day: d for d in self._queries.daily_totals(today)})
         out = []
         for i in range(days):
             key = (start + dt.timedelta(days=i)).strftime("%Y-%m-%d")

@@ -7,7 +7,7 @@ list answer the same filtering. `status` is a module's state: ``enabled``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -72,28 +72,28 @@ def browse(
     """Modules by name, kept when they match every filter given: `connection` (source
     or destination, by name), `group` (a member of it, by name), `status` (see
     ``MODULE_STATES``), `text` (in the name or destination table, any case)."""
-    from pipekit.services.module_parts import view
     from pipekit.services.modules import ModuleView
 
+    names = [f.name for f in fields(ModuleView)]  # once, not per module
+
     status = check_state(status)
-    groups_of: dict[str, list[str]] = {}
-    for g in sv.groups.list():
-        for name in g.modules:
-            groups_of.setdefault(name, []).append(g.name)
-    latest = RunQueries(sv.store).latest_by_module()
+    queries = RunQueries(sv.store)
+    groups_by_id = queries.memberships()
+    latest = queries.latest_by_module()
     needle = (text or "").strip().lower()
     rows = []
     for m in sv.store.modules.list():
         if connection and connection not in (m.source, m.dest):
             continue
-        if group and group not in groups_of.get(m.name, []):
+        groups = groups_by_id.get(m.id, [])
+        if group and group not in groups:
             continue
         if needle and needle not in f"{m.name} {m.dest_table or ''}".lower():
             continue
         last = latest.get(m.id)
         row = ModuleRow(
-            module=view(ModuleView, m),
-            groups=groups_of.get(m.name, []),
+            module=ModuleView(**{n: getattr(m, n) for n in names}),
+            groups=groups,
             last_run=LastRunView(
                 last.run_id,
                 last.status,

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pipekit.store.store import Store
 
 _r, _g, _mod = schema.run_log, schema.group_run, schema.module
+_grp, _member, _sched = schema.grp, schema.group_member, schema.schedule
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,17 @@ class LatestRun:
     finished_at: datetime | None
     row_count: int | None
     error: str | None
+
+
+@dataclass(frozen=True)
+class ScheduledMember:
+    """An enabled module in a group that has an enabled schedule, with its last success."""
+
+    module_id: int
+    module: str
+    created_at: datetime
+    group: str
+    last_success: datetime | None
 
 
 @dataclass(frozen=True)
@@ -124,6 +136,57 @@ class RunQueries:
         with self._store.read() as conn:
             rows = conn.execute(select(_mod.c.id, last.label("at"))).all()
         return {r.id: (_aware(r.at) if isinstance(r.at, datetime) else _parse(r.at)) for r in rows}
+
+    def scheduled_members(self) -> list[ScheduledMember]:
+        """Enabled modules of groups with an enabled schedule, each with its last success
+        (one index probe per module), in one query."""
+        last = (
+            select(func.max(_r.c.started_at))
+            .where(_r.c.module_id == _mod.c.id, _r.c.status == "success")
+            .correlate(_mod)
+            .scalar_subquery()
+        )
+        scheduled = select(_sched.c.group_id).where(_sched.c.enabled == True)  # noqa: E712
+        query = (
+            select(
+                _mod.c.id,
+                _mod.c.name,
+                _mod.c.created_at,
+                _grp.c.name.label("grp"),
+                last.label("at"),
+            )
+            .select_from(
+                _member.join(_grp, _grp.c.id == _member.c.group_id).join(
+                    _mod, _mod.c.id == _member.c.module_id
+                )
+            )
+            .where(_mod.c.enabled == True, _grp.c.id.in_(scheduled))  # noqa: E712
+        )
+        with self._store.read() as conn:
+            rows = conn.execute(query).all()
+        return [
+            ScheduledMember(
+                r.id,
+                r.name,
+                _aware(r.created_at),
+                r.grp,
+                _aware(r.at) if isinstance(r.at, datetime) else _parse(r.at),
+            )
+            for r in rows
+        ]
+
+    def memberships(self) -> dict[int, list[str]]:
+        """The groups of every module that is in one (module id -> group names)."""
+        query = (
+            select(_member.c.module_id, _grp.c.name)
+            .select_from(_member.join(_grp, _grp.c.id == _member.c.group_id))
+            .order_by(_grp.c.name)
+        )
+        out: dict[int, list[str]] = {}
+        with self._store.read() as conn:
+            for module_id, name in conn.execute(query).all():
+                out.setdefault(module_id, []).append(name)
+        return out
 
     def daily_totals(self, since: datetime) -> list[DayTotal]:
         """Per UTC day since `since`: runs, failed runs, rows moved, seconds of run time."""

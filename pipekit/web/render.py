@@ -90,6 +90,7 @@ def sql(text: str | None) -> Markup:
     return Markup(html)
 
 
+@lru_cache(maxsize=1024)
 def cron_words(expr: str) -> str:
     """A cron expression in plain words; the expression itself if it cannot be read."""
     try:
