@@ -31,6 +31,8 @@ PG_DB = "pipekit_bench_web"
 PAGES = (
     ("dashboard", "/"),
     ("module list", "/modules"),
+    ("module list, last page", "/modules?page=10"),
+    ("module list, filtered", "/modules?status=error&q=table_0"),
     ("module page", "/modules/{module_id}"),
     ("runs list", "/runs"),
     ("runs list, deep page", "/runs?before={deep_run_id}"),

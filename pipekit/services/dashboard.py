@@ -83,13 +83,26 @@ class DashboardService:
 
     def show(self, *, days: int = 14, failures: int = 10, fires: int = 5) -> DashboardView:
         now = self._sv.schedules.now()
+        times = self._fire_times(now, max(fires, 2))
         return DashboardView(
             running=self.running(),
             failures=self.failures(failures),
-            late=self.late_modules(now),
-            next_fires=self.next_fires(fires, now),
+            late=self.late_modules(now, times),
+            next_fires=self.next_fires(fires, now, times),
             days=self.days(days, now),
         )
+
+    def _fire_times(self, now: dt.datetime, count: int) -> list[tuple[Any, list[dt.datetime]]]:
+        """Each enabled schedule with its next `count` fire times (croniter is slow enough
+        that the dashboard asks once for both its uses)."""
+        from pipekit.runtime.scheduler import fire_times
+
+        tz = self._sv.schedules.tz
+        return [
+            (s, fire_times(s, tz, now=now, count=count))
+            for s in self._store.schedules.list()
+            if s.enabled
+        ]
 
     def running(self, limit: int = 100) -> list[RunView]:
         """Runs going on now, newest first."""
@@ -99,32 +112,32 @@ class DashboardService:
         """The latest failed runs, newest first."""
         return [run_view(r) for r in self._queries.page(status=RunStatus.ERROR, limit=limit)]
 
-    def next_fires(self, count: int = 5, now: dt.datetime | None = None) -> list[NextFire]:
+    def next_fires(
+        self,
+        count: int = 5,
+        now: dt.datetime | None = None,
+        times: list[tuple[Any, list[dt.datetime]]] | None = None,
+    ) -> list[NextFire]:
         """The next `count` fires of all enabled schedules together, soonest first."""
-        from pipekit.runtime.scheduler import fire_times
-
         now = now or self._sv.schedules.now()
-        tz = self._sv.schedules.tz
-        fires = [
-            NextFire(s.id, s.group, s.cron_expr, at)
-            for s in self._store.schedules.list()
-            if s.enabled
-            for at in fire_times(s, tz, now=now, count=count)
-        ]
+        if times is None:
+            times = self._fire_times(now, count)
+        fires = [NextFire(s.id, s.group, s.cron_expr, at) for s, ats in times for at in ats[:count]]
         return sorted(fires, key=lambda f: f.at)[:count]
 
-    def late_modules(self, now: dt.datetime | None = None) -> list[LateModule]:
+    def late_modules(
+        self,
+        now: dt.datetime | None = None,
+        times: list[tuple[Any, list[dt.datetime]]] | None = None,
+    ) -> list[LateModule]:
         """Late modules (see the module docstring), the most overdue first."""
-        from pipekit.runtime.scheduler import fire_times
-
         now = now or self._sv.schedules.now()
-        tz = self._sv.schedules.tz
+        if times is None:
+            times = self._fire_times(now, 2)
         # the shortest interval of an enabled schedule, per group
         shortest: dict[str, tuple[float, Any]] = {}
-        for s in self._store.schedules.list():
-            if not s.enabled:
-                continue
-            first, second = fire_times(s, tz, now=now, count=2)
+        for s, ats in times:
+            first, second = ats[0], ats[1]
             gap = (second - first).total_seconds()
             if s.group not in shortest or gap < shortest[s.group][0]:
                 shortest[s.group] = (gap, s)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipekit.errors import InvalidError
 from pipekit.status import FINISHED
-from pipekit.store.run_queries import RunQueries
+from pipekit.store.run_queries import LatestRun, RunQueries
 
 if TYPE_CHECKING:
     from pipekit.services import Services
@@ -48,17 +48,24 @@ def check_state(status: str | None) -> str | None:
     )
 
 
-def _matches(row: ModuleRow, status: str) -> bool:
-    m = row.module
+@dataclass(frozen=True)
+class ModulePage:
+    """One page of the filtered module list and how many modules matched in all."""
+
+    total: int
+    rows: list[ModuleRow]
+
+
+def _matches(m: Any, last: LatestRun | None, status: str) -> bool:
     if status == "enabled":
-        return m.enabled
+        return bool(m.enabled)
     if status == "disabled":
         return not m.enabled
     if status == "running":
-        return m.running
+        return bool(m.running)
     if status == "never":
-        return row.last_run is None
-    return row.last_run is not None and row.last_run.status == status
+        return last is None
+    return last is not None and last.status == status
 
 
 def browse(
@@ -68,20 +75,23 @@ def browse(
     group: str | None = None,
     status: str | None = None,
     text: str | None = None,
-) -> list[ModuleRow]:
+    offset: int = 0,
+    limit: int | None = None,
+) -> ModulePage:
     """Modules by name, kept when they match every filter given: `connection` (source
     or destination, by name), `group` (a member of it, by name), `status` (see
-    ``MODULE_STATES``), `text` (in the name or destination table, any case)."""
+    ``MODULE_STATES``), `text` (in the name or destination table, any case); the page
+    from `offset` (`limit` rows; all without one)."""
     from pipekit.services.modules import ModuleView
 
-    names = [f.name for f in fields(ModuleView)]  # once, not per module
-
     status = check_state(status)
+    if offset < 0 or (limit is not None and limit < 1):
+        raise InvalidError(f"offset {offset} / limit {limit} out of range", path="limit")
     queries = RunQueries(sv.store)
     groups_by_id = queries.memberships()
     latest = queries.latest_by_module()
     needle = (text or "").strip().lower()
-    rows = []
+    kept = []
     for m in sv.store.modules.list():
         if connection and connection not in (m.source, m.dest):
             continue
@@ -91,7 +101,13 @@ def browse(
         if needle and needle not in f"{m.name} {m.dest_table or ''}".lower():
             continue
         last = latest.get(m.id)
-        row = ModuleRow(
+        if status and not _matches(m, last, status):
+            continue
+        kept.append((m, groups, last))
+    names = [f.name for f in fields(ModuleView)]  # once, not per module
+    end = None if limit is None else offset + limit
+    rows = [
+        ModuleRow(
             module=ModuleView(**{n: getattr(m, n) for n in names}),
             groups=groups,
             last_run=LastRunView(
@@ -105,7 +121,6 @@ def browse(
             if last
             else None,
         )
-        if status and not _matches(row, status):
-            continue
-        rows.append(row)
-    return rows
+        for m, groups, last in kept[offset:end]
+    ]
+    return ModulePage(len(kept), rows)

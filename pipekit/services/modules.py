@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from pipekit.services import Services
     from pipekit.services.connections import ColumnView
     from pipekit.services.module_edit import ColumnMapView
-    from pipekit.services.module_list import ModuleRow
+    from pipekit.services.module_list import ModulePage, ModuleRow
     from pipekit.store import Module
 
 __all__ = [
@@ -188,9 +188,30 @@ class ModuleService:
         text: str | None = None,
     ) -> list[ModuleRow]:
         """Modules with their groups and latest run, filtered (see ``module_list``)."""
+        return self.browse_page(connection=connection, group=group, status=status, text=text).rows
+
+    def browse_page(
+        self,
+        *,
+        connection: str | None = None,
+        group: str | None = None,
+        status: str | None = None,
+        text: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> ModulePage:
+        """``browse``, one page of it, with the number of modules that matched."""
         from pipekit.services.module_list import browse
 
-        return browse(self._sv, connection=connection, group=group, status=status, text=text)
+        return browse(
+            self._sv,
+            connection=connection,
+            group=group,
+            status=status,
+            text=text,
+            offset=offset,
+            limit=limit,
+        )
 
     def details(self, key: str | int, *, history: bool = False, runs: int = 5) -> ModuleDetails:
         m = self._module(key)

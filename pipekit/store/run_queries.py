@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, case, func, literal_column, or_, select
+from sqlalchemy import case, func, literal_column, or_, select
 
 from pipekit.store import schema
 from pipekit.store.runs import Run
@@ -93,11 +93,11 @@ class RunQueries:
             if before is not None:
                 cursor = conn.execute(select(_r.c.started_at).where(_r.c.id == before)).scalar()
                 if cursor is not None:
+                    # The first condition alone is an index range that the ORDER BY
+                    # walks and LIMIT stops; the second only breaks ties on start time.
                     query = query.where(
-                        or_(
-                            _r.c.started_at < cursor,
-                            and_(_r.c.started_at == cursor, _r.c.id < before),
-                        )
+                        _r.c.started_at <= cursor,
+                        or_(_r.c.started_at < cursor, _r.c.id < before),
                     )
             rows = conn.execute(query.limit(limit)).all()
         return [Run.from_row(r) for r in rows]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Query, Request, Response
 
 from pipekit.errors import PipekitError
 from pipekit.services.module_list import MODULE_STATES
@@ -21,6 +21,8 @@ from pipekit.web.security import WebUser, requires
 router = web_router()
 
 STRATEGIES = ("full", "incremental", "append", "upsert")
+#: modules shown per page of the list (a page of 1,000 rows takes long to render)
+LIST_PAGE = 100
 
 
 @router.get("/modules")
@@ -30,18 +32,30 @@ def module_list(
     group: str = "",
     status: str = "",
     q: str = "",
+    page_no: int = Query(1, alias="page", ge=1, le=100_000),
     user: WebUser = requires("viewer"),
 ) -> Response:
     sv = user.sv
-    rows = sv.modules.browse(
-        connection=connection or None, group=group or None, status=status or None, text=q or None
+    first = (page_no - 1) * LIST_PAGE
+    found = sv.modules.browse_page(
+        connection=connection or None,
+        group=group or None,
+        status=status or None,
+        text=q or None,
+        offset=first,
+        limit=LIST_PAGE,
     )
+    f = {"connection": connection, "group": group, "status": status, "q": q}
     return page(
         request,
         "modules.html",
         title="Modules",
-        rows=rows,
-        f={"connection": connection, "group": group, "status": status, "q": q},
+        rows=found.rows,
+        total=found.total,
+        first=first,
+        prev=dict(f, page=page_no - 1) if page_no > 1 else None,
+        next=dict(f, page=page_no + 1) if first + LIST_PAGE < found.total else None,
+        f=f,
         connections=[c.name for c in sv.connections.list()],
         groups=[g.name for g in sv.groups.list()],
         states=MODULE_STATES,
