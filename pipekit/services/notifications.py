@@ -14,6 +14,7 @@ from pipekit.errors import InvalidError
 from pipekit.redact import redact
 
 if TYPE_CHECKING:
+    from pipekit.runtime.notify import Notifier
     from pipekit.services import Services
 
 NOT_CONFIGURED = (
@@ -57,7 +58,7 @@ class NotificationService:
     def __init__(self, sv: Services) -> None:
         self._sv = sv
 
-    def _notifier(self):  # type: ignore[no-untyped-def]
+    def _notifier(self) -> Notifier:
         from pipekit.runtime.notify import Notifier
 
         return Notifier.from_config(self._sv.config)

@@ -19,6 +19,7 @@ imports neither the engine nor pydantic; the engine is imported only to run.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -385,7 +386,7 @@ class RunService:
         since: datetime | str | None = None,
         before: int | None = None,
         limit: int = 50,
-    ) -> list[RunView]:
+    ) -> builtins.list[RunView]:
         """``list``, a page at a time by keyset: `before` is the last run id of the
         previous page (None: the first page). Same order and filters as ``list``, and
         page 1,000 costs what page 1 does."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection as SAConnection
@@ -72,7 +73,13 @@ class Module:
         m = dict(row._mapping)
         for key in ("key_sync", "audit_columns", "enabled", "running"):
             m[key] = bool(m[key])
-        return cls(**{f.name: m[f.name] for f in fields(cls)})
+        return cls(**{name: m[name] for name in _field_names(cls)})
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    # dataclasses.fields() per row was a third of listing 1,000 modules
+    return tuple(f.name for f in fields(cls))
 
 
 @dataclass(frozen=True)

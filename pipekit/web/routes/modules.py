@@ -57,7 +57,6 @@ def module_list(
         next=dict(f, page=page_no + 1) if first + LIST_PAGE < found.total else None,
         f=f,
         connections=[c.name for c in sv.connections.list()],
-        groups=[g.name for g in sv.groups.list()],
         states=MODULE_STATES,
     )
 

@@ -40,7 +40,8 @@ def run_list(
         limit=PAGE_SIZE,
     )
     f = {"module": module, "group": group, "status": status, "since": since}
-    more = dict(f, before=runs[-1].id) if len(runs) == PAGE_SIZE else None
+    ids = [r.id for r in runs]
+    more = dict(f, before=str(ids[-1])) if len(ids) == PAGE_SIZE else None
     return page(
         request,
         "runs.html",

@@ -3,6 +3,7 @@ enable, disable, delete. Same service calls as ``/api/schedules``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import Form, Request, Response
@@ -20,10 +21,10 @@ def _page(
     request: Request,
     user: WebUser,
     group: str = "",
-    errors: list[tuple[str, str]] = (),
+    errors: Sequence[tuple[str, str]] = (),
     code: int = 200,
     cron_expr: str = "",
-) -> Response:  # type: ignore[assignment]
+) -> Response:
     sv = user.sv
     schedules = sv.schedules.list(group or None)
     fires = {s.id: sv.schedules.next_fires(s.id, NEXT_FIRES) for s in schedules}
