@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, Request
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 
 if TYPE_CHECKING:
     from pipekit.services import Services
@@ -74,8 +74,18 @@ class Session:
 class SessionCodec:
     """Signs sessions into cookie values and reads them back (None: forged or expired)."""
 
-    def __init__(self, secret: str, max_age_s: float = SESSION_MAX_AGE_S) -> None:
-        self._s = URLSafeTimedSerializer(secret, salt="pipekit.web.session")
+    def __init__(
+        self,
+        secret: str,
+        max_age_s: float = SESSION_MAX_AGE_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        class Signer(TimestampSigner):
+            # the signer's idea of "now", injectable so expiry is tested without waiting
+            def get_timestamp(self) -> int:
+                return int(clock())
+
+        self._s = URLSafeTimedSerializer(secret, salt="pipekit.web.session", signer=Signer)
         self.max_age_s = max_age_s
 
     def dumps(self, session: Session) -> str:
