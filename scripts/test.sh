@@ -139,6 +139,9 @@ service_error() {
 
 # The notification tests make a throw-away TLS certificate with the openssl command.
 command -v openssl >/dev/null || apt_install openssl
+# The web console's browser tests drive Debian's Chromium through Playwright (never
+# `playwright install`, which downloads a browser of its own).
+command -v chromium >/dev/null || apt_install chromium
 
 ensure_server PostgreSQL "$PG_HOST" "$PG_PORT" start_postgres ||
     service_error PostgreSQL "$PG_HOST" "$PG_PORT"

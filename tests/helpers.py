@@ -432,3 +432,40 @@ def http_server(status: int = 200) -> Iterator[tuple[list[dict[str, Any]], str]]
     finally:
         server.shutdown()
         server.server_close()
+
+
+# ---- web console (tests/web): Debian's Chromium through Playwright, logins, screenshots
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+#: where browser tests write their screenshots (gitignored)
+WEB_ARTIFACTS = Path(__file__).parent / "web" / "artifacts"
+
+
+def web_login(page: Any, base_url: str, user: str = USER, password: str = PASSWORD) -> None:
+    """Log `page` in through the login form and wait for the dashboard."""
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/")
+
+
+def csrf_of(page: Any) -> str:
+    """The CSRF token of the page's session, as its forms carry it."""
+    return str(page.locator("input[name=csrf_token]").first.get_attribute("value"))
+
+
+def no_sideways_scroll(page: Any) -> bool:
+    """True when the page is no wider than the viewport (nothing scrolls sideways)."""
+    return bool(
+        page.evaluate(
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        )
+    )

@@ -11,6 +11,7 @@ from pipekit.api.auth import require_user
 from pipekit.api.routes import (
     checks,
     connections,
+    dashboard,
     drivers,
     groups,
     hooks,
@@ -41,6 +42,7 @@ for _module in (
     schedules,
     manifest,
     runs,
+    dashboard,
 ):
     router.include_router(_module.router)
 

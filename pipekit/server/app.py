@@ -1,7 +1,8 @@
 """``create_app(services)``: the FastAPI application with every face mounted.
 
 Everything under ``/api`` needs HTTP Basic auth (``pipekit.api.auth``);
-``/health`` does not. Deliberate errors (``PipekitError``) are answered by
+``/health`` does not. The web console (``pipekit.web``) serves its pages at ``/``,
+behind its own login with session cookies. Deliberate errors (``PipekitError``) are answered by
 ``pipekit.api.errors`` with the status of their class.
 """
 
@@ -15,6 +16,7 @@ from pipekit.api.router import health_router, router
 from pipekit.errors import PipekitError
 from pipekit.server.docs import mount_docs
 from pipekit.services import Services
+from pipekit.web import mount as mount_web
 
 
 def create_app(services: Services) -> FastAPI:
@@ -31,4 +33,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(health_router)
     app.include_router(router, prefix="/api")
     mount_docs(app)
+    mount_web(app)
     return app

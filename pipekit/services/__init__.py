@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from pipekit.secrets import SecretsFile
     from pipekit.services.connections import ConnectionService
     from pipekit.services.connectors import ConnectorService
+    from pipekit.services.dashboard import DashboardService
     from pipekit.services.groups import GroupService
     from pipekit.services.health import HealthView
     from pipekit.services.manifest import ManifestService
@@ -166,6 +167,12 @@ class Services:
         from pipekit.services.runs import RunService
 
         return RunService(self)
+
+    @cached_property
+    def dashboard(self) -> DashboardService:
+        from pipekit.services.dashboard import DashboardService
+
+        return DashboardService(self)
 
     @cached_property
     def manifest(self) -> ManifestService:

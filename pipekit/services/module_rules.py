@@ -44,8 +44,16 @@ ModuleChange = Callable[[dict[str, Any]], dict[str, Any]]
 def find_module(store: Store, key: str | int) -> Module:
     """The module whose id (a key of digits) or name is `key`; NotFoundError with the
     closest known name otherwise."""
-    from pipekit.services.lookup import find
+    from pipekit.errors import NotFoundError
+    from pipekit.services.lookup import as_id, find
 
+    # One row by its key; the whole list only to say "did you mean" (1,000 modules
+    # cost tens of milliseconds to list, and every page of a module looks it up).
+    number = as_id(key)
+    try:
+        return store.modules.get_by_id(number) if number is not None else store.modules.get(key)
+    except NotFoundError:
+        pass
     return find(store.modules.list(), key, "module", "add one with `pipekit modules add`")
 
 

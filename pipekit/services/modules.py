@@ -13,7 +13,7 @@ from here: ``WatermarkService``, ``HookService``, ``CheckService``.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -47,6 +47,8 @@ from pipekit.services.module_rules import (
 if TYPE_CHECKING:
     from pipekit.services import Services
     from pipekit.services.connections import ColumnView
+    from pipekit.services.module_edit import ColumnMapView
+    from pipekit.services.module_list import ModulePage, ModuleRow
     from pipekit.store import Module
 
 __all__ = [
@@ -165,6 +167,40 @@ class ModuleService:
 
     def show(self, key: str | int) -> ModuleView:
         return _view(ModuleView, self._module(key))
+
+    def browse(
+        self,
+        *,
+        connection: str | None = None,
+        group: str | None = None,
+        status: str | None = None,
+        text: str | None = None,
+    ) -> list[ModuleRow]:
+        """Modules with their groups and latest run, filtered (see ``module_list``)."""
+        return self.browse_page(connection=connection, group=group, status=status, text=text).rows
+
+    def browse_page(
+        self,
+        *,
+        connection: str | None = None,
+        group: str | None = None,
+        status: str | None = None,
+        text: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> ModulePage:
+        """``browse``, one page of it, with the number of modules that matched."""
+        from pipekit.services.module_list import browse
+
+        return browse(
+            self._sv,
+            connection=connection,
+            group=group,
+            status=status,
+            text=text,
+            offset=offset,
+            limit=limit,
+        )
 
     def details(self, key: str | int, *, history: bool = False, runs: int = 5) -> ModuleDetails:
         m = self._module(key)
@@ -302,6 +338,24 @@ class ModuleService:
             changes["new_name"] = target
         after = self._store.modules.update(m.name, changed_by=self._sv.actor, **changes)
         return _view(SavedModuleView, after, warnings=warnings)
+
+    def update_with_watermarks(
+        self,
+        key: str | int,
+        watermarks: Sequence[Mapping[str, Any]],
+        **changes: Any,
+    ) -> SavedModuleView:
+        """``update`` and the module's named watermarks made exactly `watermarks`, judged
+        and written together (see ``module_edit``)."""
+        from pipekit.services.module_edit import update_with_watermarks
+
+        return update_with_watermarks(self._sv, key, watermarks, changes)
+
+    def column_map(self, key: str | int) -> ColumnMapView:
+        """Destination column <- source expression, from the module's query (no connection)."""
+        from pipekit.services.module_edit import column_map
+
+        return column_map(self._sv, key)
 
     def rename(self, key: str | int, new_name: str) -> SavedModuleView:
         return self.update(key, name=new_name)

@@ -382,6 +382,28 @@ class RunService:
         )
         return [run_view(r) for r in rows]
 
+    def page(
+        self,
+        module: str | None = None,
+        group: str | None = None,
+        status: str | None = None,
+        since: datetime | str | None = None,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> builtins.list[RunView]:
+        """``list``, a page at a time by keyset: `before` is the last run id of the
+        previous page (None: the first page). Same order and filters as ``list``, and
+        page 1,000 costs what page 1 does."""
+        from pipekit.store.run_queries import RunQueries
+
+        status = check_status(status)
+        when = parse_since(since)
+        _check_page(limit, 0)
+        rows = RunQueries(self._sv.store).page(
+            module=module, group=group, status=status, since=when, before=before, limit=limit
+        )
+        return [run_view(r) for r in rows]
+
     def show(self, run_id: int) -> RunDetailView:
         """One run with its SQL, counts, error and whole live log; NotFoundError."""
         return _view(RunDetailView, self._repo.get(run_id))  # type: ignore[no-any-return]

@@ -12,6 +12,10 @@ if TYPE_CHECKING:
     from pipekit.services import Services
 
 
+#: the settings key of the web sessions' signing key
+SESSION_SECRET_KEY = "web.session_secret"
+
+
 @dataclass(frozen=True)
 class UserView:
     id: int
@@ -42,3 +46,16 @@ class UserService:
 
     def remove(self, name: str) -> None:
         self._repo.remove(name)
+
+    def session_secret(self) -> str:
+        """The key web sessions are signed with: made once, kept in the state DB's
+        settings (so sessions survive a restart and every server process accepts them)."""
+        import secrets
+
+        settings = self._sv.store.settings
+        key = settings.get(SESSION_SECRET_KEY)
+        if not key:
+            settings.set(SESSION_SECRET_KEY, secrets.token_urlsafe(32))
+            key = settings.get(SESSION_SECRET_KEY)
+        assert key
+        return key

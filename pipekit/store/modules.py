@@ -14,6 +14,7 @@ import builtins
 import json
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection as SAConnection
@@ -58,7 +59,13 @@ class Module(ModuleSettings, ModuleIdentity):
         m = dict(row._mapping)
         for key in (*BOOLS, "running"):
             m[key] = bool(m[key])
-        return cls(**{f.name: m[f.name] for f in fields(cls)})
+        return cls(**{name: m[name] for name in _field_names(cls)})
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    # dataclasses.fields() per row was a third of listing 1,000 modules
+    return tuple(f.name for f in fields(cls))
 
 
 @dataclass(frozen=True)

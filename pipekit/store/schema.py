@@ -253,6 +253,10 @@ run_log = Table(
     Index("ix_run_log_status", "status"),
     Index("ix_run_log_started_at", "started_at"),
     Index("ix_run_log_group_run_id", "group_run_id"),
+    # migration 2: the web console's run pages
+    Index("ix_run_log_module_name_started_at", "module_name", "started_at"),
+    Index("ix_run_log_status_started_at", "status", "started_at"),
+    Index("ix_run_log_module_id_status_started_at", "module_id", "status", "started_at"),
 )
 
 module_history = Table(

@@ -12,6 +12,8 @@ from fastapi import APIRouter, Query
 from pipekit.api import deps, schemas
 from pipekit.services import Services
 from pipekit.services.connections import ColumnView
+from pipekit.services.module_edit import ColumnMapView
+from pipekit.services.module_list import MODULE_STATES
 from pipekit.services.modules import (
     HistoryView,
     ModuleView,
@@ -26,8 +28,23 @@ UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/modules", response_model=list[ModuleView], tags=["modules"])
-def list_modules(enabled: bool | None = None, sv: Services = deps.SV) -> Any:
-    return sv.modules.list(enabled=enabled)
+def list_modules(
+    enabled: bool | None = None,
+    connection: str | None = Query(None, description="source or destination connection name"),
+    group: str | None = Query(None, description="member of this group (name)"),
+    status: str | None = Query(
+        None,
+        description=f"module state: one of {', '.join(MODULE_STATES)}",
+        json_schema_extra={"enum": list(MODULE_STATES)},
+    ),
+    q: str | None = Query(None, description="text in the name or destination table"),
+    sv: Services = deps.SV,
+) -> Any:
+    """Modules by name; the filters are the web console's module list's."""
+    if connection is None and group is None and status is None and q is None:
+        return sv.modules.list(enabled=enabled)
+    rows = sv.modules.browse(connection=connection, group=group, status=status, text=q)
+    return [r.module for r in rows if enabled is None or r.module.enabled == enabled]
 
 
 @router.post(
@@ -76,6 +93,13 @@ def preview(id: str, sv: Services = deps.SV) -> Any:
     """The SQL the next run would execute, planned like a dry run but recorded nowhere
     (no run, no lock); the destination is only read. `error` when it cannot be planned."""
     return sv.modules.preview(id)
+
+
+@router.get("/modules/{id}/columns", response_model=ColumnMapView, tags=["modules"])
+def column_map(id: str, sv: Services = deps.SV) -> Any:
+    """Destination column <- source expression, parsed from the source query (no connection
+    is opened); `error` says why a query cannot be mapped."""
+    return sv.modules.column_map(id)
 
 
 @router.get("/modules/{id}/dest-columns", response_model=list[ColumnView], tags=["modules"])

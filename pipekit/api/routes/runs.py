@@ -139,9 +139,20 @@ def list_runs(
     ),
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_ID),
+    before: int | None = Query(
+        None,
+        ge=0,
+        le=MAX_ID,
+        description="keyset paging: the last run id of the previous page (instead of offset)",
+    ),
     sv: Services = deps.SV,
 ) -> Any:
-    """Runs newest first. `module` and `group` are names (runs of removed ones too)."""
+    """Runs newest first. `module` and `group` are names (runs of removed ones too).
+    Page with `before` (fast at any depth) or `offset`."""
+    if before is not None:
+        return sv.runs.page(
+            module=module, group=group, status=status, since=since, before=before, limit=limit
+        )
     return sv.runs.list(
         module=module, group=group, status=status, since=since, limit=limit, offset=offset
     )
