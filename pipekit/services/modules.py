@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CheckService",
     "CheckView",
+    "ColumnMappingView",
     "HistoryView",
     "HookService",
     "HookView",
@@ -153,6 +154,18 @@ class ModuleDetails:
     groups: list[str]
     runs: list[RecentRun]
     history: list[HistoryView] | None = None
+
+
+@dataclass(frozen=True)
+class ColumnMappingView:
+    """A destination column of the source query and where it comes from: `source` the
+    source column it reads (null for an expression of several), `expression` the
+    projection without its alias, `trimmed` whether RTRIM/TRIM is applied."""
+
+    dest: str
+    source: str | None
+    expression: str
+    trimmed: bool
 
 
 def _view(cls: type[Any], m: Module, **extra: Any) -> Any:
@@ -354,6 +367,27 @@ class ModuleService:
             watermarks=p.watermarks,
             error=p.error,
         )
+
+    def columns(self, key: str | int) -> list[ColumnMappingView]:
+        """The column mapping of the module's source query (``SELECT "DCORD#" AS dcord``),
+        parsed in the source's dialect without connecting; a ``SELECT *`` part adds no
+        entry. ColumnMappingError when the query cannot be mapped."""
+        from pipekit.engine.columns import parse_columns
+        from pipekit.engine.validate import PLACEHOLDER_RE
+        from pipekit.services.module_rules import source_dialect
+
+        m = self._module(key)
+        if not m.source_query:
+            return []
+        dialect, _ = source_dialect(self._store, m.source)
+        # a {placeholder} stands for a literal the engine fills in; NULL parses wherever
+        # one may stand, and the mapping does not depend on it
+        sql = PLACEHOLDER_RE.sub("NULL", m.source_query)
+        cmap = parse_columns(sql, dialect or "")
+        return [
+            ColumnMappingView(c.dest, c.base_column, c.expression, c.trimmed)
+            for c in cmap.columns
+        ]
 
     def dest_columns(self, key: str | int) -> list[ColumnView]:
         """Columns of the module's destination table; NotFoundError before it exists."""

@@ -13,6 +13,7 @@ from pipekit.api import deps, schemas
 from pipekit.services import Services
 from pipekit.services.connections import ColumnView
 from pipekit.services.modules import (
+    ColumnMappingView,
     HistoryView,
     ModuleView,
     PreviewView,
@@ -80,3 +81,10 @@ def preview(id: str, sv: Services = deps.SV) -> Any:
 def dest_columns(id: str, sv: Services = deps.SV) -> Any:
     """Columns of the module's destination table (404 before its first run creates it)."""
     return sv.modules.dest_columns(id)
+
+
+@router.get("/modules/{id}/columns", response_model=list[ColumnMappingView], tags=["modules"])
+def column_mapping(id: str, sv: Services = deps.SV) -> Any:
+    """The source query's column mapping: each destination column, the source column it
+    reads and whether it is trimmed. Parsed, not run: nothing connects."""
+    return sv.modules.columns(id)
