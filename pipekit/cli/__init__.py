@@ -34,6 +34,7 @@ from pipekit.cli import (
     schedules,
     secrets,
     serve,
+    tui,
     watermarks,
 )
 from pipekit.cli._coerce import install as install_plain_coercion
@@ -109,6 +110,7 @@ app.command("apply")(manifest.apply)
 app.command("export")(manifest.export)
 app.command("serve")(serve.serve)
 app.command("set-password")(serve.set_password)
+app.command("tui")(tui.tui)
 
 
 def main() -> None:

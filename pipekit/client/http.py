@@ -21,10 +21,10 @@ import httpx
 from pipekit.client.errors import error_from
 from pipekit.client.models import (
     Cancel,
-    ColumnMapping,
     Connection,
     Hook,
     LogLine,
+    Mapping,
     Module,
     Preview,
     Probe,
@@ -176,8 +176,9 @@ class PipekitClient:
         """Change the given fields (None clears an optional one)."""
         return self._one(Module, "PUT", f"/modules/{_seg(key)}", json=changes)
 
-    def module_columns(self, key: str | int) -> list[ColumnMapping]:
-        return self._many(ColumnMapping, f"/modules/{_seg(key)}/columns")
+    def mapping(self, key: str | int) -> Mapping:
+        """The source query's column mapping and the staging table (nothing connects)."""
+        return self._one(Mapping, "GET", f"/modules/{_seg(key)}/mapping")
 
     def preview(self, key: str | int) -> Preview:
         """The next run's source SQL (with its WHERE) and merge SQL."""
@@ -193,7 +194,9 @@ class PipekitClient:
 
     # -- runs --------------------------------------------------------------------------
 
-    def start_run(self, key: str | int, *, dry_run: bool = False, full_refresh: bool = False) -> int:
+    def start_run(
+        self, key: str | int, *, dry_run: bool = False, full_refresh: bool = False
+    ) -> int:
         """Start a run of module `key`; its run id (ModuleBusyError while it runs)."""
         body = {"dry_run": dry_run, "full_refresh": full_refresh}
         return int(self._call("POST", f"/modules/{_seg(key)}/run", json=body)["run_id"])

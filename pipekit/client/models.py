@@ -56,6 +56,14 @@ class ColumnMapping:
 
 
 @dataclasses.dataclass(frozen=True)
+class Mapping:
+    """A module's column mapping and the staging table its runs load."""
+
+    staging_table: str | None
+    columns: list[ColumnMapping]
+
+
+@dataclasses.dataclass(frozen=True)
 class Preview:
     """The SQL the next run would execute; `error` when it cannot be planned."""
 

@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pipekit.errors import AlreadyExistsError, InUseError, ModuleSpecError, NotFoundError, Problem
+from pipekit.errors import (
+    AlreadyExistsError,
+    InUseError,
+    ModuleSpecError,
+    NotFoundError,
+    PipekitError,
+    Problem,
+)
 from pipekit.services.module_parts import (
     CheckService,
     CheckView,
@@ -53,6 +60,7 @@ __all__ = [
     "HistoryView",
     "HookService",
     "HookView",
+    "MappingView",
     "ModuleDetails",
     "ModuleService",
     "ModuleView",
@@ -166,6 +174,15 @@ class ColumnMappingView:
     source: str | None
     expression: str
     trimmed: bool
+
+
+@dataclass(frozen=True)
+class MappingView:
+    """Where a module's rows come from and go through: the source query's columns and
+    the staging table a run loads them into (null without a destination)."""
+
+    staging_table: str | None
+    columns: list[ColumnMappingView]
 
 
 def _view(cls: type[Any], m: Module, **extra: Any) -> Any:
@@ -368,26 +385,44 @@ class ModuleService:
             error=p.error,
         )
 
-    def columns(self, key: str | int) -> list[ColumnMappingView]:
+    def mapping(self, key: str | int) -> MappingView:
         """The column mapping of the module's source query (``SELECT "DCORD#" AS dcord``),
-        parsed in the source's dialect without connecting; a ``SELECT *`` part adds no
-        entry. ColumnMappingError when the query cannot be mapped."""
+        parsed in the source's dialect, and its staging table; nothing connects. A
+        ``SELECT *`` part adds no column. ColumnMappingError when the query cannot be
+        mapped."""
         from pipekit.engine.columns import parse_columns
         from pipekit.engine.validate import PLACEHOLDER_RE
         from pipekit.services.module_rules import source_dialect
 
         m = self._module(key)
-        if not m.source_query:
-            return []
-        dialect, _ = source_dialect(self._store, m.source)
-        # a {placeholder} stands for a literal the engine fills in; NULL parses wherever
-        # one may stand, and the mapping does not depend on it
-        sql = PLACEHOLDER_RE.sub("NULL", m.source_query)
-        cmap = parse_columns(sql, dialect or "")
-        return [
-            ColumnMappingView(c.dest, c.base_column, c.expression, c.trimmed)
-            for c in cmap.columns
-        ]
+        columns: list[ColumnMappingView] = []
+        if m.source_query:
+            dialect, _ = source_dialect(self._store, m.source)
+            # a {placeholder} stands for a literal the engine fills in; NULL parses
+            # wherever one may stand, and the mapping does not depend on it
+            sql = PLACEHOLDER_RE.sub("NULL", m.source_query)
+            columns = [
+                ColumnMappingView(c.dest, c.base_column, c.expression, c.trimmed)
+                for c in parse_columns(sql, dialect or "").columns
+            ]
+        return MappingView(self._staging_table(m), columns)
+
+    def _staging_table(self, m: Module) -> str | None:
+        from pipekit.drivers import driver_class, kind_for_url
+        from pipekit.drivers.base import TableRef
+
+        if not m.dest or not m.dest_table:
+            return None
+        try:
+            cls = driver_class(kind_for_url(self._store.connections.get(m.dest).url))
+        except PipekitError:
+            return None
+        # staging_table reads only class attributes: an unopened driver answers it
+        driver = object.__new__(cls)
+        table = driver.staging_table(
+            m.name, self._sv.config.staging_schema, TableRef.parse(m.dest_table)
+        )
+        return str(table)
 
     def dest_columns(self, key: str | int) -> list[ColumnView]:
         """Columns of the module's destination table; NotFoundError before it exists."""

@@ -13,8 +13,8 @@ from pipekit.api import deps, schemas
 from pipekit.services import Services
 from pipekit.services.connections import ColumnView
 from pipekit.services.modules import (
-    ColumnMappingView,
     HistoryView,
+    MappingView,
     ModuleView,
     PreviewView,
     SavedModuleView,
@@ -83,8 +83,9 @@ def dest_columns(id: str, sv: Services = deps.SV) -> Any:
     return sv.modules.dest_columns(id)
 
 
-@router.get("/modules/{id}/columns", response_model=list[ColumnMappingView], tags=["modules"])
-def column_mapping(id: str, sv: Services = deps.SV) -> Any:
-    """The source query's column mapping: each destination column, the source column it
-    reads and whether it is trimmed. Parsed, not run: nothing connects."""
-    return sv.modules.columns(id)
+@router.get("/modules/{id}/mapping", response_model=MappingView, tags=["modules"])
+def mapping(id: str, sv: Services = deps.SV) -> Any:
+    """The source query's column mapping (each destination column, the source column it
+    reads, whether it is trimmed) and the staging table. Parsed, not run: nothing
+    connects."""
+    return sv.modules.mapping(id)
