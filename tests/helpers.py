@@ -390,3 +390,31 @@ def wait_live(api: httpx.Client, run_id: int, needle: str, timeout: float = 30) 
             return
         time.sleep(0.1)
     raise AssertionError(f"{needle!r} never appeared in run {run_id}'s live log")
+
+
+# ---- TUI tests (tests/tui): the Textual app driven by its pilot against a real server
+
+
+def tui_app(server: Server, *, password: str = PASSWORD, url: str | None = None, **kwargs: Any):
+    """A `PipekitApp` on `server` (or `url`), no editor (SQL opens in the app's viewer)
+    and no polling unless asked."""
+    from pipekit.client import PipekitClient
+    from pipekit.tui.app import PipekitApp
+
+    client = PipekitClient(url or server.url, USER, password)
+    kwargs.setdefault("poll_s", 0)
+    return PipekitApp(client, **kwargs)
+
+
+async def until(pilot: Any, check: Callable[[], Any], what: str, timeout: float = 30) -> None:
+    """Let the app work until `check()` is true (API calls run in worker threads)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def text_of(widget: Any) -> str:
+    """The plain text a Static (or Label) shows."""
+    return str(widget.render())
