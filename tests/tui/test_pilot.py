@@ -265,7 +265,7 @@ def test_edit_base_query_shows_the_refusal_then_saves(
         assert area.text == "SELEC nonsense FROM"
         area.text = good
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: "saved" == text_of(message).split()[-1], "saved")
+        await until(pilot, lambda: text_of(message).split()[-1] == "saved", "saved")
 
     drive(tui_app(server), scenario)
     assert api.get(f"/api/modules/{name}").json()["source_query"] == good
