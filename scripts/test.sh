@@ -139,6 +139,8 @@ service_error() {
 
 # The notification tests make a throw-away TLS certificate with the openssl command.
 command -v openssl >/dev/null || apt_install openssl
+# The TUI's terminal test runs `pipekit tui` in a real terminal (tests/tui/test_terminal.py).
+command -v tmux >/dev/null || apt_install tmux
 
 ensure_server PostgreSQL "$PG_HOST" "$PG_PORT" start_postgres ||
     service_error PostgreSQL "$PG_HOST" "$PG_PORT"

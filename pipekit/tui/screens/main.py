@@ -67,6 +67,8 @@ class MainScreen(AppScreen[None]):
         self.nodes: dict[str, TreeNode[str]] = {}
         self.filter = ""
         self.loaded = False
+        #: another screen is on top of this one
+        self.left = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -85,9 +87,17 @@ class MainScreen(AppScreen[None]):
         if self.pk.poll_s > 0:
             self.set_interval(self.pk.poll_s, self._poll)
 
+    def on_screen_suspend(self) -> None:
+        self.left = True
+
     def on_screen_resume(self) -> None:
-        if self.loaded:
-            self.action_refresh()
+        # Textual also resumes a screen that never left (the terminal regaining focus):
+        # only a return from another screen refreshes, and gives the keys to the tree
+        if not self.left:
+            return
+        self.left = False
+        self.query_one("#modules", ModuleTree).focus()
+        self.action_refresh()
 
     # -- loading -----------------------------------------------------------------------
 

@@ -78,10 +78,10 @@ class ModuleScreen(AppScreen[None]):
             ("running", yes_no(m.running)),
             ("updated", when(m.updated_at, now, tz)),
         ]
-        info = Text.assemble((m.name, "bold"), "\n")
+        info = Text.assemble((m.name, "bold"))
         for label, value in pairs:
-            info.append(f"{label:>14}  ", style="dim")
-            info.append(f"{value}\n")
+            info.append(f"\n{label:>14}  ", style="dim")
+            info.append(value)
         self.query_one("#module-info", Static).update(info)
         table = self.query_one("#columns", DataTable)
         table.clear()
