@@ -10,15 +10,19 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
-from pipekit.client import Module, PipekitClient, RecentRun
+from pipekit.client import Module, RecentRun
 from pipekit.errors import PipekitError
 from pipekit.tui.format import STATUS_STYLE, module_icon, rows, when
 from pipekit.tui.screens._base import AppScreen
 
 NO_SOURCE = "(no source)"
+#: seconds the search box waits for the next key before filtering the tree: typing
+#: stays quick with thousands of modules, whose tree takes a while to rebuild
+FILTER_DELAY_S = 0.12
 
 
 @dataclass(frozen=True)
@@ -27,13 +31,6 @@ class ModuleRow:
 
     module: Module
     last: RecentRun | None
-
-
-def load_rows(api: PipekitClient) -> list[ModuleRow]:
-    """Modules and their latest runs (two API calls, whatever the number of modules)."""
-    modules = api.modules()
-    latest = api.latest_runs()
-    return [ModuleRow(m, latest.get(m.name)) for m in modules]
 
 
 class ModuleTree(Tree[str]):
@@ -45,6 +42,12 @@ class ModuleTree(Tree[str]):
         Binding("g", "scroll_home", "Top", show=False),
         Binding("G", "scroll_end", "Bottom", show=False),
     ]
+
+    def get_label_width(self, node: TreeNode[str]) -> int:
+        # the tree measures every line for its width; the base renders each label to
+        # do so, which with thousands of modules is most of the time the tree takes
+        icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
+        return (len(icon) if node.allow_expand else 0) + node.label.cell_len
 
 
 class MainScreen(AppScreen[None]):
@@ -66,7 +69,12 @@ class MainScreen(AppScreen[None]):
         self.rows: dict[str, ModuleRow] = {}
         self.nodes: dict[str, TreeNode[str]] = {}
         self.filter = ""
+        #: the modules are on screen, and (`loaded`) their latest runs too
+        self.shown = False
         self.loaded = False
+        self.latest: dict[str, RecentRun | None] = {}
+        self.width = 10
+        self._filter_timer: Timer | None = None
         #: another screen is on top of this one
         self.left = False
 
@@ -102,8 +110,19 @@ class MainScreen(AppScreen[None]):
     # -- loading -----------------------------------------------------------------------
 
     def action_refresh(self) -> None:
-        api = self.api
-        self.pk.call(lambda: load_rows(api), self.show_rows, failed=self.show_failure)
+        # two calls, so the tree shows as soon as the modules are known; the latest runs
+        # (one look per module on the server) fill in the labels when they come
+        self.pk.call(self.api.modules, self.show_modules, failed=self.show_failure)
+
+    def show_modules(self, modules: list[Module]) -> None:
+        self.show_rows([ModuleRow(m, self.latest.get(m.name)) for m in modules])
+        self.shown = True
+        self.pk.call(self.api.latest_runs, self.show_latest, failed=self.show_failure)
+
+    def show_latest(self, latest: dict[str, RecentRun | None]) -> None:
+        self.latest = latest
+        self.show_rows([ModuleRow(r.module, latest.get(n)) for n, r in self.rows.items()])
+        self.loaded = True
 
     def _poll(self) -> None:
         # look again only while something runs: the tree shows when it ends
@@ -120,12 +139,12 @@ class MainScreen(AppScreen[None]):
         self.pk.show_error(exc)
 
     def show_rows(self, loaded: list[ModuleRow]) -> None:
-        self.loaded = True
         new = {r.module.name: r for r in loaded}
         same_shape = list(new) == list(self.rows) and all(
             new[n].module.source == self.rows[n].module.source for n in new
         )
         self.rows = new
+        self.width = min(40, max((len(n) for n in new), default=10))
         if same_shape and self.nodes:
             for name, node in self.nodes.items():
                 node.set_label(self.label(self.rows[name]))
@@ -146,19 +165,16 @@ class MainScreen(AppScreen[None]):
         )
         text = Text()
         text.append(f"{icon} ", style=_icon_style(icon))
-        text.append(f"{m.name:<{self.name_width}}  ", style="bold" if m.enabled else "dim")
+        text.append(f"{m.name:<{self.width}}  ", style="bold" if m.enabled else "dim")
         if last is None:
-            text.append("never ran", style="dim")
+            if m.name in self.latest:
+                text.append("never ran", style="dim")
             return text
         now, tz = self.pk.now(), self.pk.tz
         text.append(f"{last.status:<9}", style=STATUS_STYLE.get(last.status, ""))
         text.append(f" {when(last.started_at, now, tz):>16}")
         text.append(f"  {rows(last.row_count):>12} rows")
         return text
-
-    @property
-    def name_width(self) -> int:
-        return min(40, max((len(n) for n in self.rows), default=10))
 
     def build_tree(self) -> None:
         tree = self.query_one("#modules", ModuleTree)
@@ -240,17 +256,35 @@ class MainScreen(AppScreen[None]):
 
     def action_clear_search(self) -> None:
         box = self.query_one("#search", Input)
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+            self._filter_timer = None
         box.value = ""
+        if self.filter:
+            self.filter = ""
+            self.build_tree()
         box.display = False
         self.query_one("#modules", ModuleTree).focus()
 
     @on(Input.Changed, "#search")
     def _filter(self, event: Input.Changed) -> None:
+        if event.value == self.filter:
+            return
         self.filter = event.value
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(FILTER_DELAY_S, self._apply_filter)
+
+    def _apply_filter(self) -> None:
+        self._filter_timer = None
         self.build_tree()
 
     @on(Input.Submitted, "#search")
     def _search_done(self, event: Input.Submitted) -> None:
+        if self._filter_timer is not None:  # typed faster than the delay: filter now
+            self._filter_timer.stop()
+            self._filter_timer = None
+            self.build_tree()
         self.query_one("#modules", ModuleTree).focus()
 
     def action_quit(self) -> None:
