@@ -418,3 +418,14 @@ async def until(pilot: Any, check: Callable[[], Any], what: str, timeout: float 
 def text_of(widget: Any) -> str:
     """The plain text a Static (or Label) shows."""
     return str(widget.render())
+
+
+async def showing(pilot: Any, cls: type, what: str) -> Any:
+    """Wait until the app shows a screen of `cls`, composed; return it."""
+    app = pilot.app
+    await until(
+        pilot,
+        lambda: isinstance(app.screen, cls) and app.screen.is_mounted and app.screen.children,
+        what,
+    )
+    return app.screen

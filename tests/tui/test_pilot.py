@@ -23,6 +23,7 @@ from tests.helpers import (
     Server,
     free_port,
     pg_rows,
+    showing,
     slow_query,
     text_of,
     tui_app,
@@ -80,6 +81,11 @@ def orders(api: httpx.Client, pg_url: str) -> dict[str, str]:
     return {"name": name, "connection": conn_name, "table": table, "dest": f"public.dest_{tag}"}
 
 
+async def viewer_text(pilot: Any, what: str) -> TextArea:
+    screen = await showing(pilot, SqlScreen, what)
+    return screen.query_one("#sql-text", TextArea)
+
+
 async def open_module(pilot: Any, name: str) -> ModuleScreen:
     """Search the tree for `name` and open it with `i`."""
     app = pilot.app
@@ -87,8 +93,7 @@ async def open_module(pilot: Any, name: str) -> ModuleScreen:
     await pilot.press("slash", *name)
     await until(pilot, lambda: app.screen.selected_module() == name, f"{name} selected")
     await pilot.press("enter", "i")
-    await until(pilot, lambda: isinstance(app.screen, ModuleScreen), "module screen")
-    screen = app.screen
+    screen = await showing(pilot, ModuleScreen, "module screen")
     await until(pilot, lambda: screen.module is not None, "module loaded")
     return screen
 
@@ -127,7 +132,6 @@ def test_module_detail_shows_the_column_mapping_and_sql_in_the_viewer(
     server: Server, orders: dict[str, str]
 ) -> None:
     async def scenario(pilot: Any) -> None:
-        app = pilot.app
         screen = await open_module(pilot, orders["name"])
         info = text_of(screen.query_one("#module-info", Static))
         assert "incremental" in info and "dcord" in info and "updated_at" in info, info
@@ -137,17 +141,15 @@ def test_module_detail_shows_the_column_mapping_and_sql_in_the_viewer(
         assert ["DCORD#", "dcord", ""] in rows and ["dcotyp", "dcotyp", "yes"] in rows, rows
         # q: the next source SQL, with the watermark WHERE on the source column
         await pilot.press("q")
-        await until(pilot, lambda: isinstance(app.screen, SqlScreen), "next SQL")
-        sql = app.screen.query_one("#sql-text", TextArea)
+        sql = await viewer_text(pilot, "next SQL")
         assert "WHERE" in sql.text and '"updated_at" >' in sql.text, sql.text
         assert sql.read_only
         await pilot.press("escape")
         await pilot.press("m")
-        await until(pilot, lambda: isinstance(app.screen, SqlScreen), "merge SQL")
-        assert orders["dest"].split(".")[1] in app.screen.query_one("#sql-text", TextArea).text
+        merge = await viewer_text(pilot, "merge SQL")
+        assert orders["dest"].split(".")[1] in merge.text
         await pilot.press("escape", "b")
-        await until(pilot, lambda: isinstance(app.screen, SqlScreen), "base query")
-        base = app.screen.query_one("#sql-text", TextArea).text
+        base = (await viewer_text(pilot, "base query")).text
         assert '"DCORD#" AS dcord' in base and "WHERE" not in base, base
 
     drive(tui_app(server), scenario)
@@ -160,11 +162,9 @@ def test_run_shows_the_live_log_until_success(
         conn.execute(f"INSERT INTO {orders['table']} VALUES (1000, 'new', TIMESTAMP '2027-01-01')")
 
     async def scenario(pilot: Any) -> None:
-        app = pilot.app
         await open_module(pilot, orders["name"])
         await pilot.press("r")
-        await until(pilot, lambda: isinstance(app.screen, RunScreen), "run screen")
-        run: RunScreen = app.screen
+        run: RunScreen = await showing(pilot, RunScreen, "run screen")
         await until(pilot, lambda: run.finished, "the run's end", timeout=60)
         assert run.final is not None and run.final.status == "success", run.final
         assert run.final.rows_read == 1
@@ -197,11 +197,10 @@ def test_cancel_a_long_run_leaves_the_destination_unchanged(
         await pilot.press("slash", *name, "enter")
         await until(pilot, lambda: app.screen.selected_module() == name, "module selected")
         await pilot.press("r")
-        await until(pilot, lambda: isinstance(app.screen, RunScreen), "run screen")
-        run: RunScreen = app.screen
+        run: RunScreen = await showing(pilot, RunScreen, "run screen")
         await until(pilot, lambda: run.lines >= 2, "the live log")
         await pilot.press("x")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
+        await showing(pilot, ConfirmScreen, "confirmation")
         await pilot.press("y")
         await until(pilot, lambda: run.finished, "the cancelled run's end", timeout=60)
         assert run.final is not None and run.final.status == "cancelled", run.final
@@ -219,8 +218,7 @@ def test_settings_refuse_a_bad_value_and_save_a_good_one(
         app = pilot.app
         await open_module(pilot, name)
         await pilot.press("s")
-        await until(pilot, lambda: isinstance(app.screen, SettingsScreen), "settings")
-        form: SettingsScreen = app.screen
+        form: SettingsScreen = await showing(pilot, SettingsScreen, "settings")
         await until(pilot, lambda: form.module is not None, "settings loaded")
         box = form.query_one("#dest_table", Input)
         box.focus()
@@ -249,19 +247,16 @@ def test_edit_base_query_shows_the_refusal_then_saves(
     good = before.replace('"updated_at" AS updated_at', '"updated_at" AS updated_at, 1 AS one')
 
     async def scenario(pilot: Any) -> None:
-        app = pilot.app
         screen = await open_module(pilot, name)
         await pilot.press("e")
-        await until(pilot, lambda: isinstance(app.screen, SqlScreen), "the editor")
-        app.screen.query_one("#sql-text", TextArea).text = "SELEC nonsense FROM"
+        (await viewer_text(pilot, "the editor")).text = "SELEC nonsense FROM"
         await pilot.press("ctrl+s")
         message = screen.query_one("#module-message", Static)
         await until(pilot, lambda: "not saved" in text_of(message), "the refusal")
         assert "source_query" in text_of(message), text_of(message)
         # e again offers the refused text, to go on editing it
         await pilot.press("e")
-        await until(pilot, lambda: isinstance(app.screen, SqlScreen), "the editor again")
-        area = app.screen.query_one("#sql-text", TextArea)
+        area = await viewer_text(pilot, "the editor again")
         assert area.text == "SELEC nonsense FROM"
         area.text = good
         await pilot.press("ctrl+s")

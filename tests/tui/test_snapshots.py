@@ -9,7 +9,6 @@ the live log) set to fixed values in the state DB. Update them with
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
 import sqlite3
@@ -29,7 +28,17 @@ from pipekit.tui.screens.module import ModuleScreen
 from pipekit.tui.screens.run import RunScreen
 from pipekit.tui.screens.settings import SettingsScreen
 from pipekit.tui.screens.wizard import WizardScreen
-from tests.helpers import PASSWORD, USER, Server, pg_admin, pg_parts, tui_app, until, wait_done
+from tests.helpers import (
+    PASSWORD,
+    USER,
+    Server,
+    pg_admin,
+    pg_parts,
+    showing,
+    tui_app,
+    until,
+    wait_done,
+)
 
 #: the database the snapshots' connections point at: fixed, because its URL is shown
 DATABASE = "pipekit_tui_snapshots"
@@ -175,14 +184,14 @@ async def settings_screen(pilot: Any) -> None:
 async def base_query_viewer(pilot: Any) -> None:
     await _module(pilot)
     await pilot.press("b")
-    await until(pilot, lambda: isinstance(pilot.app.screen, SqlScreen), "viewer")
+    await showing(pilot, SqlScreen, "viewer")
 
 
 async def wizard_screen(pilot: Any) -> None:
     await _tree(pilot)
     await pilot.press("n")
-    await until(pilot, lambda: isinstance(pilot.app.screen, WizardScreen), "wizard")
-    await pilot.pause(0.3)
+    screen = await showing(pilot, WizardScreen, "wizard")
+    await until(pilot, lambda: ("erp", "erp") in screen.query_one("#w-source")._options, "options")
 
 
 async def history_screen(pilot: Any) -> None:
@@ -201,30 +210,26 @@ async def run_screen(pilot: Any) -> None:
 async def connections_screen(pilot: Any) -> None:
     await _tree(pilot)
     await pilot.press("c")
-    await until(pilot, lambda: isinstance(pilot.app.screen, ConnectionsScreen), "connections")
-    await until(pilot, lambda: pilot.app.screen.query_one("#connections").row_count == 2, "rows")
+    screen = await showing(pilot, ConnectionsScreen, "connections")
+    await until(pilot, lambda: screen.query_one("#connections").row_count == 2, "rows")
 
 
-@pytest.mark.parametrize(
-    "steps",
-    [
-        main_screen,
-        module_screen,
-        settings_screen,
-        base_query_viewer,
-        wizard_screen,
-        history_screen,
-        run_screen,
-        connections_screen,
-    ],
-    ids=lambda f: f.__name__,
-)
-def test_screen(snap_compare: Any, snap_server: Server, steps: Steps) -> None:
-    assert snap_compare(_app(snap_server), terminal_size=SIZE, run_before=steps)
+#: every screen, in the order of the snapshot files (test_every_screen[.N].svg)
+SCREENS: list[Steps] = [
+    main_screen,
+    module_screen,
+    settings_screen,
+    base_query_viewer,
+    wizard_screen,
+    history_screen,
+    run_screen,
+    connections_screen,
+]
 
 
-def test_the_fixture_is_what_the_snapshots_show(snap_server: Server) -> None:
-    """The snapshots' data: fixed ids and times, one failed run (asserted, not only drawn)."""
+def test_every_screen(snap_compare: Any, snap_server: Server) -> None:
+    """One test for every screen, so one xdist worker owns the fixed-name database."""
+    # what the snapshots show, asserted and not only drawn: fixed ids and times
     with snap_server.client() as api:
         runs = api.get("/api/runs").json()
     assert [(r["id"], r["module_name"], r["status"]) for r in runs] == [
@@ -233,4 +238,9 @@ def test_the_fixture_is_what_the_snapshots_show(snap_server: Server) -> None:
         (1, "orders", "success"),
     ]
     assert runs[-1]["started_at"] == "2026-03-02T11:01:00Z"
-    asyncio.run(asyncio.sleep(0))
+    different = [
+        steps.__name__
+        for steps in SCREENS
+        if not snap_compare(_app(snap_server), terminal_size=SIZE, run_before=steps)
+    ]
+    assert not different, f"these screens differ from their snapshots: {different}"

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Input, Select, Static, TextArea
 
 from pipekit.tui.screens.main import MainScreen
 from pipekit.tui.screens.wizard import WizardScreen
-from tests.helpers import Server, text_of, tui_app, until
+from tests.helpers import Server, showing, text_of, tui_app, until
 
 
 def test_wizard_proposes_and_saves_a_module(server: Server, api: httpx.Client, pg_url: str) -> None:
@@ -31,8 +31,7 @@ def test_wizard_proposes_and_saves_a_module(server: Server, api: httpx.Client, p
         app = pilot.app
         await until(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.loaded, "tree")
         await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, WizardScreen), "the wizard")
-        wizard: WizardScreen = app.screen
+        wizard: WizardScreen = await showing(pilot, WizardScreen, "the wizard")
         source = wizard.query_one("#w-source", Select)
         await until(pilot, lambda: (conn, conn) in source._options, "connections")
         source.value = conn

@@ -193,11 +193,24 @@ class MainScreen(AppScreen[None]):
                 Text.assemble((source, "bold cyan"), f"  ({len(members)})"), expand=True
             )
             for row in members:
-                self.nodes[row.module.name] = branch.add_leaf(self.label(row), data=row.module.name)
-        target = self.nodes.get(current or "") or next(iter(self.nodes.values()), None)
-        if target is not None:
-            # the node has a line only once the tree has laid out its new nodes
-            tree.call_after_refresh(tree.move_cursor, target)
+                name = row.module.name
+                self.nodes[name] = branch.add_leaf(self.label(row), data=name)
+        if self.nodes:
+            # the selected module again, else the first; set by line because the new
+            # nodes know their lines only once the tree lays them out
+            tree.cursor_line = self._line_of(groups, current)
+
+    @staticmethod
+    def _line_of(groups: dict[str, list[ModuleRow]], name: str | None) -> int:
+        """The tree line of module `name` (the first module's if it is not shown)."""
+        line = 0
+        for source in sorted(groups):
+            line += 1  # the group's own line
+            for row in groups[source]:
+                if row.module.name == name:
+                    return line
+                line += 1
+        return 1
 
     def selected_module(self) -> str | None:
         node = self.query_one("#modules", ModuleTree).cursor_node
