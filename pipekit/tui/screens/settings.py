@@ -14,7 +14,18 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Footer, Header, Input, Label, RadioSet, Select, Static, Switch
+from textual.widgets import (
+    Button,
+    Footer,
+    Header,
+    Input,
+    Label,
+    RadioButton,
+    RadioSet,
+    Select,
+    Static,
+    Switch,
+)
 
 from pipekit.client import Connection, Mapping, Module
 from pipekit.errors import PipekitError
@@ -90,7 +101,7 @@ class SettingsScreen(AppScreen[None]):
             if current:
                 select.value = current
         self.query_one("#dest_table", Input).value = m.dest_table or ""
-        self.query_one(f"#merge_strategy-{m.merge_strategy}").value = True  # type: ignore[attr-defined]
+        self.query_one(f"#merge_strategy-{m.merge_strategy}", RadioButton).value = True
         columns = [c.dest for c in mapping.columns]
         for field in ("merge_key", "watermark_column"):
             select = self.query_one(f"#{field}", Select)

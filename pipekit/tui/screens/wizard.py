@@ -19,6 +19,7 @@ from textual.widgets import (
     Header,
     Input,
     Label,
+    RadioButton,
     RadioSet,
     Select,
     Static,
@@ -150,7 +151,7 @@ class WizardScreen(AppScreen[None]):
         self.query_one("#w-reason", Static).update(Text(p.reason, style="italic"))
         self.query_one("#w-name", Input).value = p.source_table.split(".")[-1]
         self.query_one("#w-dest-table", Input).value = p.dest_table
-        self.query_one(f"#w-strategy-{p.merge_strategy}").value = True  # type: ignore[attr-defined]
+        self.query_one(f"#w-strategy-{p.merge_strategy}", RadioButton).value = True
         self.query_one("#w-merge-key", Input).value = p.merge_key or ""
         self.query_one("#w-watermark", Input).value = p.watermark_column or ""
         self.query_one("#w-query", TextArea).text = p.source_query
