@@ -26,6 +26,8 @@
     ├── NotFoundError               a named object (connection, module, ...) does not exist
     ├── NotRunningError             a run that is not running was asked to stop
     ├── UnavailableError            a part of the server this request needs is not running
+    │   └── UnreachableError        an API client cannot reach the server at all
+    ├── AuthenticationError         an API client's user or password was refused
     ├── RunError                    a run could not do what its module says
     │   ├── ColumnMappingError      the source query cannot be mapped to destination columns
     │   ├── WatermarkError          a watermark setting or value cannot be used
@@ -53,6 +55,7 @@ from pipekit.redact import redact
 
 __all__ = [
     "AlreadyExistsError",
+    "AuthenticationError",
     "CheckFailedError",
     "ColumnMappingError",
     "ConfigError",
@@ -84,6 +87,7 @@ __all__ = [
     "TransientDatabaseError",
     "UnavailableError",
     "UnknownSchemeError",
+    "UnreachableError",
     "UserSpecError",
     "ValidationError",
     "WatermarkError",
@@ -252,6 +256,14 @@ class NotRunningError(PipekitError):
 
 class UnavailableError(PipekitError):
     """A part of the server that this request needs (the run pool) is not running."""
+
+
+class UnreachableError(UnavailableError):
+    """An API client cannot reach the server (refused, timed out, not HTTP)."""
+
+
+class AuthenticationError(PipekitError):
+    """The server refused an API client's user name or password (HTTP 401)."""
 
 
 class RunError(PipekitError):

@@ -142,6 +142,8 @@ command -v openssl >/dev/null || apt_install openssl
 # The web console's browser tests drive Debian's Chromium through Playwright (never
 # `playwright install`, which downloads a browser of its own).
 command -v chromium >/dev/null || apt_install chromium
+# The TUI's terminal test runs `pipekit tui` in a real terminal (tests/tui/test_terminal.py).
+command -v tmux >/dev/null || apt_install tmux
 
 ensure_server PostgreSQL "$PG_HOST" "$PG_PORT" start_postgres ||
     service_error PostgreSQL "$PG_HOST" "$PG_PORT"

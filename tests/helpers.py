@@ -469,3 +469,42 @@ def no_sideways_scroll(page: Any) -> bool:
             "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
         )
     )
+
+
+# ---- TUI tests (tests/tui): the Textual app driven by its pilot against a real server
+
+
+def tui_app(server: Server, *, password: str = PASSWORD, url: str | None = None, **kwargs: Any):
+    """A `PipekitApp` on `server` (or `url`), no editor (SQL opens in the app's viewer)
+    and no polling unless asked."""
+    from pipekit.client import PipekitClient
+    from pipekit.tui.app import PipekitApp
+
+    client = PipekitClient(url or server.url, USER, password)
+    kwargs.setdefault("poll_s", 0)
+    return PipekitApp(client, **kwargs)
+
+
+async def until(pilot: Any, check: Callable[[], Any], what: str, timeout: float = 30) -> None:
+    """Let the app work until `check()` is true (API calls run in worker threads)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def text_of(widget: Any) -> str:
+    """The plain text a Static (or Label) shows."""
+    return str(widget.render())
+
+
+async def showing(pilot: Any, cls: type, what: str) -> Any:
+    """Wait until the app shows a screen of `cls`, composed; return it."""
+    app = pilot.app
+    await until(
+        pilot,
+        lambda: isinstance(app.screen, cls) and app.screen.is_mounted and app.screen.children,
+        what,
+    )
+    return app.screen

@@ -35,6 +35,7 @@ from pipekit.cli import (
     schedules,
     secrets,
     serve,
+    tui,
     watermarks,
 )
 from pipekit.cli._coerce import install as install_plain_coercion
@@ -131,6 +132,7 @@ app.command("apply")(manifest.apply)
 app.command("export")(manifest.export)
 app.command("serve")(serve.serve)
 app.command("set-password")(serve.set_password)
+app.command("tui")(tui.tui)
 
 
 def main() -> None:

@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pipekit.errors import AlreadyExistsError, InUseError, ModuleSpecError, NotFoundError, Problem
+from pipekit.errors import (
+    AlreadyExistsError,
+    InUseError,
+    ModuleSpecError,
+    NotFoundError,
+    PipekitError,
+    Problem,
+)
 from pipekit.module_settings import ModuleIdentity, ModuleSettings
 from pipekit.services.module_parts import (
     CheckService,
@@ -54,9 +61,11 @@ if TYPE_CHECKING:
 __all__ = [
     "CheckService",
     "CheckView",
+    "ColumnMappingView",
     "HistoryView",
     "HookService",
     "HookView",
+    "MappingView",
     "ModuleDetails",
     "ModuleService",
     "ModuleView",
@@ -144,6 +153,27 @@ class ModuleDetails:
     groups: list[str]
     runs: list[RecentRun]
     history: list[HistoryView] | None = None
+
+
+@dataclass(frozen=True)
+class ColumnMappingView:
+    """A destination column of the source query and where it comes from: `source` the
+    source column it reads (null for an expression of several), `expression` the
+    projection without its alias, `trimmed` whether RTRIM/TRIM is applied."""
+
+    dest: str
+    source: str | None
+    expression: str
+    trimmed: bool
+
+
+@dataclass(frozen=True)
+class MappingView:
+    """Where a module's rows come from and go through: the source query's columns and
+    the staging table a run loads them into (null without a destination)."""
+
+    staging_table: str | None
+    columns: list[ColumnMappingView]
 
 
 def _view(cls: type[ViewT], m: Module, **extra: Any) -> ViewT:
@@ -397,6 +427,43 @@ class ModuleService:
             watermarks=p.watermarks,
             error=p.error,
         )
+
+    def mapping(self, key: str | int) -> MappingView:
+        """The column mapping of the module's source query (``SELECT "DCORD#" AS dcord``),
+        parsed in the source's dialect, and its staging table; nothing connects. A
+        ``SELECT *`` part adds no column. ColumnMappingError when the query cannot be
+        mapped."""
+        from pipekit.engine.columns import parse_columns
+        from pipekit.engine.validate import PLACEHOLDER_RE
+        from pipekit.services.module_rules import source_dialect
+
+        m = self._module(key)
+        columns: list[ColumnMappingView] = []
+        if m.source_query:
+            dialect, _ = source_dialect(self._store, m.source)
+            # a {placeholder} stands for a literal the engine fills in; NULL parses
+            # wherever one may stand, and the mapping does not depend on it
+            sql = PLACEHOLDER_RE.sub("NULL", m.source_query)
+            columns = [
+                ColumnMappingView(c.dest, c.base_column, c.expression, c.trimmed)
+                for c in parse_columns(sql, dialect or "").columns
+            ]
+        return MappingView(self._staging_table(m), columns)
+
+    def _staging_table(self, m: Module) -> str | None:
+        from pipekit.drivers import dialect_for, kind_for_url
+        from pipekit.drivers.tables import TableRef
+
+        if not m.dest or not m.dest_table:
+            return None
+        try:
+            dialect = dialect_for(kind_for_url(self._store.connections.get(m.dest).url))
+        except PipekitError:
+            return None
+        table = dialect.staging_table(
+            m.name, self._sv.config.staging_schema, TableRef.parse(m.dest_table)
+        )
+        return str(table)
 
     def dest_columns(self, key: str | int) -> builtins.list[ColumnView]:
         """Columns of the module's destination table; NotFoundError before it exists."""

@@ -16,6 +16,7 @@ from pipekit.services.module_edit import ColumnMapView
 from pipekit.services.module_list import MODULE_STATES
 from pipekit.services.modules import (
     HistoryView,
+    MappingView,
     ModuleView,
     PreviewView,
     SavedModuleView,
@@ -106,3 +107,11 @@ def column_map(id: str, sv: Services = deps.SV) -> Any:
 def dest_columns(id: str, sv: Services = deps.SV) -> Any:
     """Columns of the module's destination table (404 before its first run creates it)."""
     return sv.modules.dest_columns(id)
+
+
+@router.get("/modules/{id}/mapping", response_model=MappingView, tags=["modules"])
+def mapping(id: str, sv: Services = deps.SV) -> Any:
+    """The source query's column mapping (each destination column, the source column it
+    reads, whether it is trimmed) and the staging table. Parsed, not run: nothing
+    connects."""
+    return sv.modules.mapping(id)

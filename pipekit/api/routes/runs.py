@@ -16,6 +16,7 @@ from pipekit.api import deps, schemas
 from pipekit.api.deps import IntId
 from pipekit.services import Services
 from pipekit.services.lookup import MAX_ID
+from pipekit.services.modules import RecentRun
 from pipekit.services.runs import (
     CancelView,
     GroupRunDetailView,
@@ -156,6 +157,14 @@ def list_runs(
     return sv.runs.list(
         module=module, group=group, status=status, since=since, limit=limit, offset=offset
     )
+
+
+# before /runs/{id}, which would take "latest" for an id
+@router.get("/runs/latest", response_model=dict[str, RecentRun | None], tags=["runs"])
+def latest_runs(sv: Services = deps.SV) -> Any:
+    """Each module's latest run by module name (null: it never ran), as a module list
+    shows them."""
+    return sv.modules.last_runs()
 
 
 @router.get("/runs/{id}", response_model=RunDetailView, tags=["runs"])
