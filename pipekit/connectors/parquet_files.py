@@ -139,7 +139,7 @@ def _batches(file: pq.ParquetFile) -> Iterator[pa.RecordBatch]:
         yield from file.read_row_group(i).to_batches(max_chunksize=COPY_BATCH_ROWS)
 
 
-def _key_values(data: pa.Table | pa.RecordBatch, key: list[str]) -> pa.Array:
+def _key_values(data: pa.Table | pa.RecordBatch, key: list[str]) -> pa.Array[Any]:
     """The key column, or for a composite key its columns joined as text (unit
     separator between them), so one hash lookup serves any key."""
     if len(key) == 1:

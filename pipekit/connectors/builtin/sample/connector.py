@@ -90,12 +90,12 @@ def _batches(
         yield make(ids, customers)
 
 
-def _mod(ids: pa.Array, n: int) -> pa.Array:
+def _mod(ids: pa.Array[Any], n: int) -> pa.Array[Any]:
     # Arrow has no modulo kernel; integer division truncates, which is enough for ids > 0
     return pc.subtract(ids, pc.multiply(pc.divide(ids, n), n))
 
 
-def _orders(ids: pa.Array, customers: int) -> pa.RecordBatch:
+def _orders(ids: pa.Array[Any], customers: int) -> pa.RecordBatch:
     minutes = pc.multiply(ids, 60_000_000)
     created = pc.cast(pc.add(minutes, EPOCH_US), pa.timestamp("us", tz="UTC"))
     return pa.RecordBatch.from_arrays(
@@ -112,7 +112,7 @@ def _orders(ids: pa.Array, customers: int) -> pa.RecordBatch:
     )
 
 
-def _customers(ids: pa.Array, _: int) -> pa.RecordBatch:
+def _customers(ids: pa.Array[Any], _: int) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(
         [
             ids,
