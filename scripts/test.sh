@@ -233,12 +233,11 @@ ruff check "${lint_paths[@]}"
 log "ruff format --check ${lint_paths[*]}"
 ruff format --check "${lint_paths[@]}"
 
-# Types: any mypy error fails the run (set -e). Strict on store/, services/, engine/.
-# TODO: enable (uncomment the two lines below) once engine/ and drivers/ are type-clean
-# after the restructuring merges; store/, services/, runtime/ and the faces already are.
+# Types: any mypy error fails the run (set -e). Strict on store/, services/, engine/,
+# connectors/.
 # MYPY-STEP
-# log "mypy pipekit"
-# mypy pipekit
+log "mypy pipekit"
+mypy pipekit
 
 # ---------------------------------------------------------------- 4. tests
 log "pytest -n ${PIPEKIT_TEST_WORKERS:-2} $*"

@@ -40,7 +40,7 @@ def serve(
             f"--log-format {log_format!r} is not one of {', '.join(logs.FORMATS)}",
             path="log_format",
         )
-    logs.setup(log_format)  # type: ignore[arg-type]
+    logs.setup(log_format)
 
     config = load(ctx)
     with open_services(ctx) as sv:

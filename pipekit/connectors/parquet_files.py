@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -26,7 +26,7 @@ from pipekit.errors import ConnectorError
 
 __all__ = ["Written", "check_schema", "merge_files", "render_value", "temp_path", "write_batches"]
 
-COMPRESSION = "zstd"
+COMPRESSION: Final = "zstd"
 #: rows per batch when an earlier file is copied into a merged one
 COPY_BATCH_ROWS = 65_536
 
@@ -139,14 +139,15 @@ def _batches(file: pq.ParquetFile) -> Iterator[pa.RecordBatch]:
         yield from file.read_row_group(i).to_batches(max_chunksize=COPY_BATCH_ROWS)
 
 
-def _key_values(data: pa.Table | pa.RecordBatch, key: list[str]) -> pa.Array:
+def _key_values(data: pa.Table | pa.RecordBatch, key: list[str]) -> pa.Array[Any]:
     """The key column, or for a composite key its columns joined as text (unit
     separator between them), so one hash lookup serves any key."""
     if len(key) == 1:
         column = data.column(key[0])
         return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     parts = [pc.cast(data.column(k), pa.string()) for k in key]
-    joined = pc.binary_join_element_wise(*parts, "\x1f")
+    # pyarrow-stubs 20 wants every argument of one type; pyarrow mixes arrays and a str
+    joined = pc.binary_join_element_wise(*parts, "\x1f")  # type: ignore[call-overload]
     return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
 
 
@@ -192,7 +193,9 @@ def merge_files(
             if replaced is not None and primary_key:
                 # a hash lookup per batch: a join (Acero) would cost ~100 MB more at 1M rows
                 hit = pc.is_in(_key_values(batch, primary_key), value_set=replaced)
-                batch = batch.filter(pc.invert(pc.fill_null(hit, False)))
+                # pyarrow-stubs 20 types fill_null's result as object; it is hit's type
+                kept = pc.invert(pc.fill_null(hit, False))  # type: ignore[call-overload, type-var]
+                batch = batch.filter(kept)
             writer.write_batch(_conform(batch, schema))
         for batch in _batches(new_file):
             writer.write_batch(_conform(batch, schema))

@@ -81,7 +81,7 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     columns = []
     for col, f in zip(batch.columns, schema, strict=True):
         t = col.type
-        if isinstance(t, pa.BaseExtensionType) and t.extension_name == "arrow.opaque":
+        if isinstance(col, pa.ExtensionArray) and t.extension_name == "arrow.opaque":
             # HUGEINT travels as 16 little-endian bytes: the layout of decimal128(38, 0).
             storage = col.storage
             col = pa.Array.from_buffers(f.type, len(storage), storage.buffers(), storage.offset)

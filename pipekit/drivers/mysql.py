@@ -76,7 +76,7 @@ def field_arrow_type(field: Any) -> pa.DataType:
         # the display length counts the sign and the decimal point
         precision = field.length - (1 if field.scale else 0) - (0 if unsigned else 1)
         return T.decimal_type(precision, field.scale)
-    simple = {
+    simple: dict[int, pa.DataType] = {
         F.YEAR: pa.int16(),
         F.FLOAT: pa.float32(),
         F.DOUBLE: pa.float64(),
@@ -99,7 +99,7 @@ def _render(arr: pa.Array, target: pa.DataType, name: str) -> pa.Array:
     """A column as LOAD DATA text: escaped, NULL as \\N, large_binary."""
     if T.is_uuid(arr.type):
         arr = pa.array([None if v is None else str(v) for v in arr.to_pylist()], pa.string())
-    elif isinstance(arr.type, pa.ExtensionType):
+    elif isinstance(arr, pa.ExtensionArray) and isinstance(arr.type, pa.ExtensionType):
         arr = arr.storage
     # the server validates UUID and JSON text itself
     typ = pa.string() if T.is_uuid(target) or T.is_json(target) else target
@@ -118,7 +118,9 @@ def _render(arr: pa.Array, target: pa.DataType, name: str) -> pa.Array:
             arr = pc.replace_substring(arr, old, new)
     elif not pa.types.is_string(arr.type):
         arr = arr.cast(pa.string())
-    return pc.fill_null(arr.cast(pa.large_binary()), pa.scalar(b"\\N", pa.large_binary()))
+    # pyarrow-stubs 20 types fill_null's fill value as an array; pyarrow takes a scalar too
+    null = pa.scalar(b"\\N", pa.large_binary())
+    return pc.fill_null(arr.cast(pa.large_binary()), null)  # type: ignore[arg-type]
 
 
 def tsv_buffer(batch: pa.RecordBatch, targets: Sequence[Column]) -> memoryview:
@@ -127,7 +129,8 @@ def tsv_buffer(batch: pa.RecordBatch, targets: Sequence[Column]) -> memoryview:
         _render(col, c.arrow_type, c.name) for col, c in zip(batch.columns, targets, strict=True)
     ]
     tab, lf, empty = (pa.scalar(v, pa.large_binary()) for v in (b"\t", b"\n", b""))
-    rows = pc.binary_join_element_wise(*parts, tab)
+    # pyarrow-stubs 20 wants every argument of one type; pyarrow mixes arrays and scalars
+    rows = pc.binary_join_element_wise(*parts, tab)  # type: ignore[call-overload]
     lines = pc.binary_join_element_wise(rows, lf, empty)
     _, offsets_buf, data = lines.buffers()
     offsets = pa.Array.from_buffers(
@@ -234,11 +237,13 @@ class MySQLDriver(Driver):
         cur = self._conn.cursor(pymysql.cursors.SSCursor)
         with self.errors("read"):
             cur.execute(sql)  # a failed statement leaves nothing to drain
-        fields = getattr(cur._result, "fields", None) or []
+        # PyMySQL keeps the unbuffered result in a private attribute its types omit
+        result: Any = cur._result  # type: ignore[attr-defined]
+        fields = getattr(result, "fields", None) or []
         types = [field_arrow_type(f) for f in fields]
         schema = pa.schema([pa.field(f.name, t) for f, t in zip(fields, types, strict=True)])
         # the rows come off the socket here, not through PyMySQL's per-row reader
-        rows = fast.RowStream(self._conn, cur._result)
+        rows = fast.RowStream(self._conn, result)
 
         def batches() -> Iterator[pa.RecordBatch]:
             try:

@@ -30,7 +30,7 @@ import contextlib
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pyarrow as pa
@@ -84,7 +84,10 @@ class RowStream:
     """
 
     def __init__(self, conn: pymysql.connections.Connection, result: Any) -> None:
-        self.conn, self.result = conn, result
+        # Any: the stream reads and advances PyMySQL's private state (_rfile, _sock,
+        # _next_seq_id, ...), which its published types do not declare.
+        self.conn: Any = conn
+        self.result = result
         self.done = not result.unbuffered_active
         self._buf = bytearray()
         self._big: bytes | None = None  # a row split over several packets, read next
@@ -224,7 +227,7 @@ class RowStream:
         self.result.unbuffered_active = False
         self.conn._force_close()
 
-    def _lost(self, message: str, code: int = _CR_MALFORMED_PACKET) -> None:
+    def _lost(self, message: str, code: int = _CR_MALFORMED_PACKET) -> NoReturn:
         self.break_off()
         raise pymysql.err.OperationalError(code, message)
 
@@ -362,7 +365,10 @@ def binary_view(data: bytes | bytearray, v: Values) -> pa.Array:
         views[long, 3] = starts[long]
     validity = None if v.valid is None else pa.array(v.valid).buffers()[1]
     return pa.Array.from_buffers(
-        pa.binary_view(), n, [validity, pa.py_buffer(views), pa.py_buffer(data)]
+        pa.binary_view(),
+        n,
+        # numpy declares the buffer protocol (__buffer__) to type checkers from Python 3.12
+        [validity, pa.py_buffer(views), pa.py_buffer(data)],  # type: ignore[arg-type]
     )
 
 
@@ -412,7 +418,8 @@ def _temporal(text: pa.Array, typ: pa.DataType) -> pa.Array:
         # Legacy zero dates ('0000-00-00') mean "no date": read them as NULL, as
         # Connector/J's zeroDateTimeBehavior=convertToNull does. Anything else still fails.
         zero = pc.starts_with(text, "0000-00-00")
-        out = pc.cast(pc.if_else(zero, pa.scalar(None, pa.string()), text), naive)
+        # pyarrow-stubs 20 picks if_else's all-scalar overload for (array, scalar, array)
+        out = pc.cast(pc.if_else(zero, pa.scalar(None, pa.string()), text), naive)  # type: ignore[assignment]
     return out.cast(typ)  # naive -> UTC relabels: the session zone is UTC
 
 

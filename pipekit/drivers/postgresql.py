@@ -402,7 +402,12 @@ class PostgresDriver(Driver):
         worker.start()
         ok = False
         try:
-            yield lambda: (worker.join(), found[0] if found else None)[1]
+
+            def result() -> int | None:
+                worker.join()
+                return found[0] if found else None
+
+            yield result
             ok = True
         finally:
             if not ok:

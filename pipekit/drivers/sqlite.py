@@ -41,8 +41,10 @@ from pipekit.errors import ConnectionSpecError, PipekitError, TransientDatabaseE
 
 try:  # the fast read path; without it every read takes the sqlite3 path
     import adbc_driver_sqlite.dbapi as adbc_sqlite
+
+    _HAS_ADBC = True
 except ImportError:  # pragma: no cover - a core dependency
-    adbc_sqlite = None
+    _HAS_ADBC = False
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -83,7 +85,7 @@ def _to_arrow(values: list[Any], target: pa.DataType) -> pa.Array:
 def _to_python(col: pa.Array) -> list[Any]:
     """An Arrow column as the Python values SQLite stores for it."""
     key = T.type_key(col.type)
-    if isinstance(col.type, pa.BaseExtensionType):
+    if isinstance(col, pa.ExtensionArray):
         if key == "uuid":
             return [None if b is None else str(uuid.UUID(bytes=b)) for b in col.storage.to_pylist()]
         col = col.storage
@@ -209,7 +211,7 @@ class SQLiteDriver(Driver):
         # Inside a transaction (also one begun with a plain execute("BEGIN")) the
         # read must see this connection's own writes, which ADBC's cannot.
         return (
-            adbc_sqlite is not None
+            _HAS_ADBC
             and self._file is not None
             and not (self.in_transaction or self._conn.in_transaction)
         )

@@ -106,6 +106,9 @@ class ColumnPlan:
         return len(_SPLIT) if self.carrier == "split" else 1
 
 
+_DECIMALS = (pa.Decimal32Type, pa.Decimal64Type, pa.Decimal128Type, pa.Decimal256Type)
+
+
 def plan_column(name: str, declared: str, target: pa.DataType | None) -> ColumnPlan:
     """The carriers of a column of declared type `declared` read as `target`."""
     if target is None:
@@ -119,6 +122,7 @@ def plan_column(name: str, declared: str, target: pa.DataType | None) -> ColumnP
     elif key == "bool":
         carrier = "bool"
     elif key == "decimal":
+        assert isinstance(target, _DECIMALS)  # what type_key calls "decimal"
         whole = target.precision - target.scale
         if aff == "text":
             carrier = "text"  # DECIMAL_TEXT: every digit kept as text
@@ -327,7 +331,7 @@ class Batches:
         self._source = source
         self._to_batch = to_batch
         self._stop = stop
-        self._failed = failed
+        self._caught: tuple[type[BaseException], ...] = (*failed, BadValue)  # end the read
         self._error = error
         self._done = False
 
@@ -350,7 +354,7 @@ class Batches:
         except StopIteration:
             self.close()
             raise
-        except (*self._failed, BadValue) as exc:
+        except self._caught as exc:
             self.close()
             raise self._error(exc) from None
         except BaseException:

@@ -12,6 +12,8 @@ the same way in every dialect.
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 import pyarrow as pa
 from sqlglot import exp
 from sqlglot.errors import ParseError
@@ -22,7 +24,7 @@ TIMESTAMP_TZ = "UTC"  # zone-aware timestamps travel in UTC
 
 T = exp.DataType.Type
 
-_SQLGLOT_TO_ARROW: dict[exp.DataType.Type, pa.DataType] = {
+_SQLGLOT_TO_ARROW: dict[exp.DType, pa.DataType] = {
     T.TINYINT: pa.int8(),
     T.UTINYINT: pa.uint8(),
     T.SMALLINT: pa.int16(),
@@ -97,8 +99,8 @@ def arrow_type_from_sql(type_sql: str, dialect: str) -> pa.DataType:
     if dt.this in (T.TIMESTAMP, T.DATETIME, T.DATETIME2, T.TIMESTAMPTZ) and dt.expressions:
         digits = int(dt.expressions[0].this.this)
         base = _SQLGLOT_TO_ARROW[dt.this]
-        unit = "ns" if digits > 6 else "us"
-        return pa.timestamp(unit, tz=base.tz)
+        assert isinstance(base, pa.TimestampType)  # every type in this branch maps to one
+        return pa.timestamp("ns" if digits > 6 else "us", tz=base.tz)
     if dt.this in _SQLGLOT_TO_ARROW:
         return _SQLGLOT_TO_ARROW[dt.this]
     return pa.string()
@@ -139,11 +141,11 @@ def type_key(t: pa.DataType) -> str:
     return str(t)  # int8 .. uint64, bool, float, double, halffloat
 
 
-def is_uuid(t: pa.DataType) -> bool:
+def is_uuid(t: pa.DataType) -> TypeGuard[pa.BaseExtensionType]:
     return isinstance(t, pa.BaseExtensionType) and t.extension_name == "arrow.uuid"
 
 
-def is_json(t: pa.DataType) -> bool:
+def is_json(t: pa.DataType) -> TypeGuard[pa.BaseExtensionType]:
     return isinstance(t, pa.BaseExtensionType) and t.extension_name == "arrow.json"
 
 
@@ -180,7 +182,7 @@ def normalize_schema(schema: pa.Schema) -> pa.Schema:
     )
 
 
-def cast_array(arr: pa.Array | pa.ChunkedArray, target: pa.DataType) -> pa.Array:
+def cast_array(arr: pa.Array, target: pa.DataType) -> pa.Array:
     """Cast `arr` to `target`, going through extension storage where needed."""
     if arr.type == target:
         return arr
@@ -188,11 +190,13 @@ def cast_array(arr: pa.Array | pa.ChunkedArray, target: pa.DataType) -> pa.Array
     # on import (tens of ms), a cost start-up should only pay once a cast is needed.
     import pyarrow.compute as pc
 
-    if isinstance(arr.type, pa.BaseExtensionType):
+    if isinstance(arr, pa.ExtensionArray):  # an array of an extension type
+        storage: pa.Array = arr.storage
         if arr.type.extension_name == "arrow.bool8":
-            arr = pc.not_equal(arr.storage, 0)  # one byte per value, 0 = false
+            # one byte per value, 0 = false
+            arr = pc.not_equal(storage, pa.scalar(0, storage.type))
         else:
-            arr = arr.storage
+            arr = storage
     if isinstance(target, pa.BaseExtensionType):
         storage = cast_array(arr, target.storage_type)
         return pa.ExtensionArray.from_storage(target, storage)
@@ -213,6 +217,7 @@ def strings_to_time(arr: pa.Array) -> pa.Array:
     """``HH:MM:SS[.ffffff]`` strings as time64[us] (Arrow has no direct cast)."""
     import pyarrow.compute as pc  # lazily, as in cast_array
 
-    stamped = pc.binary_join_element_wise("1970-01-01 ", arr, "")
+    # pyarrow-stubs 20 wants every argument of one type; pyarrow mixes str and arrays.
+    stamped = pc.binary_join_element_wise("1970-01-01 ", arr, "")  # type: ignore[call-overload]
     micros = pc.cast(pc.cast(stamped, pa.timestamp("us")), pa.int64())
     return pc.cast(micros, pa.time64("us"))

@@ -63,7 +63,7 @@ class ColumnMap:
             return ColumnIdentity(dest, sql, sql, dest, False)
         raise ColumnMappingError(unknown_column_message(dest, self.names()))
 
-    def with_where(self, condition: exp.Expression) -> str:
+    def with_where(self, condition: exp.Expr) -> str:
         """The query with `condition` ANDed into its outermost WHERE."""
         query = self.query.copy()
         if isinstance(query, exp.Select):
@@ -83,7 +83,7 @@ def unknown_column_message(name: str, known: list[str]) -> str:
     )
 
 
-def _unwrap(node: exp.Expression) -> tuple[exp.Expression, bool]:
+def _unwrap(node: exp.Expr) -> tuple[exp.Expr, bool]:
     """Strip TRIM/RTRIM/CAST/COALESCE(first argument) down to a column, if there is one."""
     trimmed = False
     while True:
@@ -97,7 +97,7 @@ def _unwrap(node: exp.Expression) -> tuple[exp.Expression, bool]:
             return node, trimmed
 
 
-def _only_trimmed(node: exp.Expression) -> bool:
+def _only_trimmed(node: exp.Expr) -> bool:
     while isinstance(node, exp.Paren | exp.Trim):
         node = node.this
     return isinstance(node, exp.Column)

@@ -280,7 +280,7 @@ class ModuleRun(StagingSteps, CommitSteps, HookSteps):
             dest_exists=self.dest_exists,
         )
         named = self._read_named(settings)
-        current: pa.Scalar | None = None
+        current: pa.Scalar[Any] | None = None
         source_type = None
         column = window_column(settings, full)
         if column is not None:
@@ -319,8 +319,11 @@ class ModuleRun(StagingSteps, CommitSteps, HookSteps):
         m = self.module
         named = []
         for wm in self.engine.store.watermarks.list(m.name):
-            conn_name = wm.connection or m.dest
-            resolver = self.dest if conn_name == m.dest else self.open(conn_name)
+            # No connection of its own (or the destination's): the resolver reads the destination.
+            if not wm.connection or wm.connection == m.dest:
+                resolver = self.dest
+            else:
+                resolver = self.open(wm.connection)
             value, missing = None, False
             if wm.resolver_sql:
                 try:

@@ -19,19 +19,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipekit.engine.manifest_check import (
     MODULE_FIELDS,
     Manifest,
-    ManifestError,
     Validator,
     load_yaml,
     read_source,
 )
 from pipekit.engine.manifest_export import export_manifest
-from pipekit.engine.validate import Problem
+from pipekit.errors import ManifestError, Problem
 
 if TYPE_CHECKING:
     from pipekit.store import Store
@@ -146,15 +146,15 @@ def _plan(store: Store, m: Manifest, prune: bool, by: str) -> _Plan:
         for g in store.groups.list():
             if g.name not in m.groups:
                 plan.note("group", g.name, "removed")
-                plan.steps.append(lambda n=g.name: store.groups.remove(n))
+                plan.steps.append(partial(store.groups.remove, g.name))
         for mod in store.modules.list():
             if mod.name not in m.modules:
                 plan.note("module", mod.name, "removed")
-                plan.steps.append(lambda n=mod.name: store.modules.remove(n))
+                plan.steps.append(partial(store.modules.remove, mod.name))
         for c in store.connections.list():
             if c.name not in m.connections:
                 plan.note("connection", c.name, "removed")
-                plan.steps.append(lambda n=c.name: store.connections.remove(n))
+                plan.steps.append(partial(store.connections.remove, c.name))
     return plan
 
 
@@ -165,12 +165,12 @@ def _plan_connections(store: Store, m: Manifest, plan: _Plan) -> None:
         old = existing.get(name)
         if old is None:
             plan.note("connection", name, "created")
-            plan.steps.append(lambda n=name, w=want: store.connections.add(n, **w))
+            plan.steps.append(partial(store.connections.add, name, **want))
             continue
         diff = {k: v for k, v in want.items() if getattr(old, k) != v}
         plan.note("connection", name, "updated" if diff else "unchanged", tuple(diff))
         if diff:
-            plan.steps.append(lambda n=name, d=diff: store.connections.update(n, **d))
+            plan.steps.append(partial(store.connections.update, name, **diff))
 
 
 def _plan_modules(store: Store, m: Manifest, plan: _Plan, by: str) -> None:
@@ -183,22 +183,18 @@ def _plan_modules(store: Store, m: Manifest, plan: _Plan, by: str) -> None:
             plan.note("module", name, "created")
             source, dest = fields.pop("source"), fields.pop("dest")
             plan.steps.append(
-                lambda n=name, f=fields, s=source, d=dest: store.modules.add(
-                    n, source=s, dest=d, changed_by=by, **f
-                )
+                partial(store.modules.add, name, source=source, dest=dest, changed_by=by, **fields)
             )
             changed = ["watermarks", "hooks", "checks"]
         else:
             diff = {k: v for k, v in fields.items() if getattr(old, k) != v}
             if diff:
-                plan.steps.append(
-                    lambda n=name, d=diff: store.modules.update(n, changed_by=by, **d)
-                )
+                plan.steps.append(partial(store.modules.update, name, changed_by=by, **diff))
             changed = list(diff) + _changed_parts(store, name, want)
             plan.note("module", name, "updated" if changed else "unchanged", tuple(changed))
         for part in ("watermarks", "hooks", "checks"):
             if part in changed:
-                plan.steps.append(lambda n=name, p=part, w=want: _replace(store, n, p, w[p], by))
+                plan.steps.append(partial(_replace, store, name, part, want[part], by))
 
 
 def _changed_parts(store: Store, name: str, want: dict[str, Any]) -> list[str]:
@@ -240,22 +236,21 @@ def _plan_groups(store: Store, m: Manifest, plan: _Plan) -> None:
         if old is None:
             plan.note("group", name, "created")
             plan.steps.append(
-                lambda n=name, w=want: store.groups.add(
-                    n, description=w["description"], members=list(w["members"])
+                partial(
+                    store.groups.add,
+                    name,
+                    description=want["description"],
+                    members=list(want["members"]),
                 )
             )
             continue
         fields = []
         if old.description != want["description"]:
             fields.append("description")
-            plan.steps.append(
-                lambda n=name, d=want["description"]: store.groups.update(n, description=d)
-            )
+            plan.steps.append(partial(store.groups.update, name, description=want["description"]))
         if tuple(old.members) != want["members"]:
             fields.append("modules")
-            plan.steps.append(
-                lambda n=name, ms=want["members"]: store.groups.set_members(n, list(ms))
-            )
+            plan.steps.append(partial(store.groups.set_members, name, list(want["members"])))
         plan.note("group", name, "updated" if fields else "unchanged", tuple(fields))
 
 
@@ -277,15 +272,13 @@ def _plan_schedules(store: Store, m: Manifest, plan: _Plan, prune: bool) -> None
         if match is None:
             plan.note("schedule", label, "created")
             plan.steps.append(
-                lambda w=want: store.schedules.add(w["group"], w["cron"], enabled=w["enabled"])
+                partial(store.schedules.add, want["group"], want["cron"], enabled=want["enabled"])
             )
             continue
         claimed.add(match.id)
         if match.enabled != want["enabled"]:
             plan.note("schedule", label, "updated", ("enabled",))
-            plan.steps.append(
-                lambda i=match.id, e=want["enabled"]: store.schedules.set_enabled(i, e)
-            )
+            plan.steps.append(partial(store.schedules.set_enabled, match.id, want["enabled"]))
         else:
             plan.note("schedule", label, "unchanged")
     if prune:
@@ -293,7 +286,7 @@ def _plan_schedules(store: Store, m: Manifest, plan: _Plan, prune: bool) -> None
             if s.id not in claimed:
                 plan.note("schedule", schedule_label(s.group, s.cron_expr), "removed")
                 if s.group in m.groups:  # else removing its group removes it
-                    plan.steps.append(lambda i=s.id: store.schedules.remove(i))
+                    plan.steps.append(partial(store.schedules.remove, s.id))
 
 
 def apply_manifest(
@@ -319,13 +312,21 @@ def apply_manifest(
     from the state it is applied to, and a write the database refuses half-way
     rolls back every write before it, so the store holds all of the file or none.
     """
-    read = {"prune": prune, "base_dir": base_dir, "as_text": as_text, "source": source}
+    read = partial(
+        load_manifest,
+        store,
+        text_or_path,
+        prune=prune,
+        base_dir=base_dir,
+        as_text=as_text,
+        source=source,
+    )
     if dry_run:
-        plan = _plan(store, load_manifest(store, text_or_path, **read), prune, changed_by)
+        plan = _plan(store, read(), prune, changed_by)
         plan.report.dry_run = True
         return plan.report
     with store.transaction():
-        plan = _plan(store, load_manifest(store, text_or_path, **read), prune, changed_by)
+        plan = _plan(store, read(), prune, changed_by)
         for step in plan.steps:
             step()
     return plan.report

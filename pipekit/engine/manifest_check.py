@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from pipekit import module_settings as settings
-from pipekit.engine.validate import MODULE_SETTINGS, Problem, did_you_mean, module_problems
+from pipekit.engine.validate import MODULE_SETTINGS, did_you_mean, module_problems
 from pipekit.errors import (
     ManifestError,
     PipekitError,
+    Problem,
 )
 
 if TYPE_CHECKING:
@@ -281,7 +282,7 @@ class Validator:
 
     def _known_connections(self) -> dict[str, tuple[str | None, bool]]:
         """Connection name -> (url, supports_deletes) after the apply."""
-        known = (
+        known: dict[str, tuple[str | None, bool]] = (
             {}
             if self.prune
             else {n: (c.url, c.supports_deletes) for n, c in self.store_connections.items()}

@@ -95,7 +95,7 @@ class NamedInput:
 
     name: str
     #: the resolver's first cell; None: no resolver, no rows, or ``table_missing``
-    value: pa.Scalar | None
+    value: pa.Scalar[Any] | None
     default: str | None = None
     #: the resolver reads the destination table, which a first run has not created yet
     table_missing: bool = False
@@ -107,7 +107,7 @@ class DestState:
 
     exists: bool = False
     #: ``MAX`` of the watermark column on it (None: not read; a NULL scalar: no rows)
-    watermark_max: pa.Scalar | None = None
+    watermark_max: pa.Scalar[Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -457,5 +457,6 @@ def field_type(schema: pa.Schema, column: str, driver: Driver) -> pa.DataType | 
     """The Arrow type of `column` in `schema`, matched as the driver compares names."""
     for f in schema:
         if driver.same_name(f.name, column):
-            return f.type
+            found: pa.DataType = f.type
+            return found
     return None

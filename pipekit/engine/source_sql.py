@@ -26,7 +26,6 @@ from pipekit.drivers.base import Column, Driver, TableRef
 from pipekit.engine.columns import ColumnMap
 from pipekit.engine.watermarks import (
     Bound,
-    WatermarkError,
     is_empty,
     lower_bound,
     read_max,
@@ -34,6 +33,7 @@ from pipekit.engine.watermarks import (
     scalar_text,
     upper_bound,
 )
+from pipekit.errors import WatermarkError
 
 # '{name}' (quoted by habit) or {name}: both become one complete literal.
 _PLACEHOLDER = re.compile(r"'\{([A-Za-z_][A-Za-z0-9_]*)\}'|\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -81,20 +81,21 @@ def default_literal(default: str, source: Driver) -> str:
     return source.literal(default)
 
 
-def first_cell(resolver: Driver, sql: str) -> pa.Scalar | None:
+def first_cell(resolver: Driver, sql: str) -> pa.Scalar[Any] | None:
     """The first cell of the first row `sql` returns on `resolver`; None without rows."""
     reader = resolver.read(sql)
     try:
         for batch in reader:
             if batch.num_rows and batch.num_columns:
-                return batch.column(0)[0]
+                cell: pa.Scalar[Any] = batch.column(0)[0]
+                return cell
     finally:
         reader.close()
     return None
 
 
 def named_value(
-    name: str, value: pa.Scalar | None, default: str | None, source: Driver
+    name: str, value: pa.Scalar[Any] | None, default: str | None, source: Driver
 ) -> NamedValue:
     """The literal for ``{name}``: the resolver's `value`, or when empty the `default`.
 
@@ -163,7 +164,7 @@ def column_window(
     now: dt.datetime,
 ) -> Window:
     """The WHERE for `column`: ``MAX`` on the destination, shifted by the look-back."""
-    current: pa.Scalar | None = None
+    current: pa.Scalar[Any] | None = None
     if dest_exists:
         name = dest_name(dest, dest.list_columns(dest_table), column)
         current = read_max(dest, str(dest_table), name)
@@ -184,7 +185,7 @@ def column_window(
 def window_from(
     cmap: ColumnMap,
     column: str,
-    current: pa.Scalar | None,
+    current: pa.Scalar[Any] | None,
     *,
     op: str,
     lookback: str | None,

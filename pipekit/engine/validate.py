@@ -311,7 +311,8 @@ class _Checker:
         import sqlglot
         from sqlglot.errors import ParseError
 
-        from pipekit.engine.columns import ColumnMappingError, parse_columns
+        from pipekit.engine.columns import parse_columns
+        from pipekit.errors import ColumnMappingError
 
         self._quoted_placeholders(key, sql)
         try:
@@ -400,7 +401,8 @@ class _Checker:
         self._window(effective, strategy)
 
     def _window(self, effective: str | None, strategy: str | None) -> None:
-        from pipekit.engine.watermarks import WatermarkError, parse_window
+        from pipekit.engine.watermarks import parse_window
+        from pipekit.errors import WatermarkError
 
         op = self.spec.get("watermark_op")
         if "watermark_op" not in self.bad and op is not None and op not in WATERMARK_OPS:
@@ -413,6 +415,8 @@ class _Checker:
                 window = parse_window(value)
             except WatermarkError as exc:
                 self.add(key, str(exc))
+                continue
+            if window is None:  # parse_window returns None only for None or ""
                 continue
             if key == "lookback" and not isinstance(window, dt.timedelta) and window < 0:
                 self.add(key, f"{value!r} is negative; a look-back re-reads, it cannot skip ahead")

@@ -14,6 +14,7 @@ import datetime as dt
 import decimal
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -53,10 +54,10 @@ def parse_window(
     if isinstance(value, bool):
         raise WatermarkError(f"look-back/lag {value!r} is not a duration or a number", path=path)
     if isinstance(value, int | float):
-        return decimal.Decimal(str(value))
+        return _finite(decimal.Decimal(str(value)), value, path)
     text = str(value).strip()
     try:
-        return decimal.Decimal(text)
+        return _finite(decimal.Decimal(text), value, path)
     except decimal.InvalidOperation:
         pass
     m = _INTERVAL.match(text)
@@ -70,7 +71,18 @@ def parse_window(
     return _UNITS[unit] * float(m.group(1))
 
 
-def is_empty(value: pa.Scalar | str | None) -> bool:
+def _finite(number: decimal.Decimal, value: object, path: str | None) -> decimal.Decimal:
+    # Decimal reads 'nan' and 'inf' too; NaN cannot be compared (< raises), infinity
+    # would make every window empty or everything.
+    if not number.is_finite():
+        raise WatermarkError(
+            f"look-back/lag {value!r} is not a finite number; write e.g. 100 or '2 days'",
+            path=path,
+        )
+    return number
+
+
+def is_empty(value: pa.Scalar[Any] | str | None) -> bool:
     """No watermark yet: NULL, an empty table, or a NULL marker a tool printed."""
     if value is None:
         return True
@@ -88,7 +100,7 @@ class Bound:
     """One side of the watermark window: ``expression op value``."""
 
     op: str
-    value: pa.Scalar
+    value: pa.Scalar[Any]
 
     def render(self, expression: str, driver: Driver) -> str:
         return f"{expression} {self.op} {render_literal(self.value, driver, self.op)}"
@@ -99,7 +111,7 @@ class Bound:
 
 
 def lower_bound(
-    value: pa.Scalar, op: str = ">", lookback: str | int | float | None = None
+    value: pa.Scalar[Any], op: str = ">", lookback: str | int | float | None = None
 ) -> Bound:
     """The lower bound for the next read: `op` the watermark, or ``>=`` it minus `lookback`."""
     if op not in OPERATORS:
@@ -132,7 +144,7 @@ def upper_bound(now: dt.datetime, lag: str | None, arrow_type: pa.DataType) -> B
     return Bound("<", pa.scalar(cutoff, pa.timestamp("us", tz=arrow_type.tz)).cast(arrow_type))
 
 
-def _subtract(value: pa.Scalar, window: dt.timedelta | decimal.Decimal) -> pa.Scalar:
+def _subtract(value: pa.Scalar[Any], window: dt.timedelta | decimal.Decimal) -> pa.Scalar[Any]:
     t = value.type
     if isinstance(window, dt.timedelta):
         if pa.types.is_timestamp(t):
@@ -157,7 +169,7 @@ def _subtract(value: pa.Scalar, window: dt.timedelta | decimal.Decimal) -> pa.Sc
     raise WatermarkError(f"a numeric look-back needs a numeric watermark, not {t}", path="lookback")
 
 
-def scalar_text(value: pa.Scalar) -> str:
+def scalar_text(value: pa.Scalar[Any]) -> str:
     """The value as text at full precision (Arrow's cast keeps nanoseconds and the zone)."""
     if T.is_uuid(value.type):
         return str(value.as_py())
@@ -166,7 +178,7 @@ def scalar_text(value: pa.Scalar) -> str:
     return value.cast(pa.string()).as_py()
 
 
-def render_literal(value: pa.Scalar, driver: Driver, op: str | None = None) -> str:
+def render_literal(value: pa.Scalar[Any], driver: Driver, op: str | None = None) -> str:
     """A typed literal of `value` in the driver's dialect (`op`: the comparison it is for)."""
     t = value.type
     if not value.is_valid:
@@ -190,13 +202,13 @@ def render_literal(value: pa.Scalar, driver: Driver, op: str | None = None) -> s
     return driver.literal(scalar_text(value))
 
 
-def read_max(driver: Driver, table: str, column: str) -> pa.Scalar:
+def read_max(driver: Driver, table: str, column: str) -> pa.Scalar[Any]:
     """``MAX(column)`` of `table`, typed as the column is (SQLite's MAX has no type)."""
     col_type = next((c.arrow_type for c in driver.list_columns(table) if c.name == column), None)
     if col_type is None:
         raise WatermarkError(f"watermark column '{column}' is not a column of {table}")
     sql = f"SELECT MAX({driver.quote(column)}) AS m FROM {driver.table_sql(table)}"
-    value = driver.read(sql).read_all().column(0)[0]
+    value: pa.Scalar[Any] = driver.read(sql).read_all().column(0)[0]
     if not value.is_valid:
         return pa.scalar(None, col_type)
     if value.type != col_type:

@@ -316,6 +316,14 @@ def test_numeric_lookback_is_fine_and_a_negative_one_is_not() -> None:
     )
 
 
+@pytest.mark.parametrize("value", ["nan", "NaN", "-inf", "Infinity", float("nan")])
+def test_lookback_that_is_not_a_finite_number(value: object) -> None:
+    # Decimal reads these; NaN made the validator crash on `window < 0`.
+    assert only(good(lookback=value)) == (
+        f"lookback: look-back/lag {value!r} is not a finite number; write e.g. 100 or '2 days'"
+    )
+
+
 def test_safety_lag_that_is_a_number() -> None:
     assert only(good(safety_lag=5)) == (
         "safety_lag: must be a duration such as '5 minutes', not the number 5"

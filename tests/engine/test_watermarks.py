@@ -128,7 +128,9 @@ def test_windows(text: str | int | None, expected: object) -> None:
     assert parse_window(text) == expected
 
 
-@pytest.mark.parametrize("bad", ["two days", "5 fortnights", "-", True])
+@pytest.mark.parametrize(
+    "bad", ["two days", "5 fortnights", "-", True, "nan", "inf", -float("inf")]
+)
 def test_bad_windows(bad: object) -> None:
     with pytest.raises(WatermarkError):
         parse_window(bad)  # type: ignore[arg-type]

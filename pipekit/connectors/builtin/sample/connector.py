@@ -19,24 +19,23 @@ from pipekit.connectors.protocol import Cap, ReadOptions, TableInfo
 STATUSES = pa.array(["new", "paid", "shipped", "returned"])
 EPOCH_US = int(dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp() * 1_000_000)
 
-ORDERS = pa.schema(
-    [
-        pa.field("id", pa.int64(), nullable=False),
-        pa.field("customer_id", pa.int64(), nullable=False),
-        pa.field("status", pa.string()),
-        pa.field("amount", pa.float64()),
-        pa.field("paid", pa.bool_()),
-        pa.field("created_at", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("order_date", pa.date32()),
-    ]
-)
-CUSTOMERS = pa.schema(
-    [
-        pa.field("id", pa.int64(), nullable=False),
-        pa.field("name", pa.string(), nullable=False),
-        pa.field("country", pa.string()),
-    ]
-)
+# Annotated: mypy joins Field[Int64Type], Field[StringType], ... to object.
+_ORDER_FIELDS: list[pa.Field[Any]] = [
+    pa.field("id", pa.int64(), nullable=False),
+    pa.field("customer_id", pa.int64(), nullable=False),
+    pa.field("status", pa.string()),
+    pa.field("amount", pa.float64()),
+    pa.field("paid", pa.bool_()),
+    pa.field("created_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    pa.field("order_date", pa.date32()),
+]
+ORDERS = pa.schema(_ORDER_FIELDS)
+_CUSTOMER_FIELDS: list[pa.Field[Any]] = [
+    pa.field("id", pa.int64(), nullable=False),
+    pa.field("name", pa.string(), nullable=False),
+    pa.field("country", pa.string()),
+]
+CUSTOMERS = pa.schema(_CUSTOMER_FIELDS)
 COUNTRIES = pa.array(["CZ", "DE", "FR", "NL", "US"])
 
 
@@ -91,12 +90,12 @@ def _batches(
         yield make(ids, customers)
 
 
-def _mod(ids: pa.Array, n: int) -> pa.Array:
+def _mod(ids: pa.Array[Any], n: int) -> pa.Array[Any]:
     # Arrow has no modulo kernel; integer division truncates, which is enough for ids > 0
     return pc.subtract(ids, pc.multiply(pc.divide(ids, n), n))
 
 
-def _orders(ids: pa.Array, customers: int) -> pa.RecordBatch:
+def _orders(ids: pa.Array[Any], customers: int) -> pa.RecordBatch:
     minutes = pc.multiply(ids, 60_000_000)
     created = pc.cast(pc.add(minutes, EPOCH_US), pa.timestamp("us", tz="UTC"))
     return pa.RecordBatch.from_arrays(
@@ -105,7 +104,7 @@ def _orders(ids: pa.Array, customers: int) -> pa.RecordBatch:
             pc.add(_mod(ids, customers), 1),
             pc.take(STATUSES, pc.bit_wise_and(ids, 3)),
             pc.divide(pc.cast(pc.bit_wise_and(pc.multiply(ids, 7919), 65535), pa.float64()), 100),
-            pc.equal(pc.bit_wise_and(ids, 1), 0),
+            pc.equal(pc.bit_wise_and(ids, 1), pa.scalar(0, pa.int64())),
             created,
             pc.cast(pc.cast(created, pa.timestamp("us")), pa.date32()),
         ],
@@ -113,11 +112,12 @@ def _orders(ids: pa.Array, customers: int) -> pa.RecordBatch:
     )
 
 
-def _customers(ids: pa.Array, _: int) -> pa.RecordBatch:
+def _customers(ids: pa.Array[Any], _: int) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(
         [
             ids,
-            pc.binary_join_element_wise("customer ", pc.cast(ids, pa.string()), ""),
+            # pyarrow-stubs 20 wants every argument of one type; pyarrow mixes str and arrays
+            pc.binary_join_element_wise("customer ", pc.cast(ids, pa.string()), ""),  # type: ignore[call-overload]
             pc.take(COUNTRIES, _mod(ids, len(COUNTRIES))),
         ],
         schema=CUSTOMERS,
