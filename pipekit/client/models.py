@@ -13,7 +13,6 @@ import dataclasses
 import datetime as dt
 import types
 import typing
-from functools import cache
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -201,9 +200,14 @@ StreamEvent = LogLine | RunEnded
 # -- JSON -> dataclass -------------------------------------------------------------
 
 
-@cache
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
+    return hints
 
 
 def _convert(tp: Any, value: Any) -> Any:

@@ -51,7 +51,9 @@ def find_module(store: Store, key: str | int) -> Module:
     # cost tens of milliseconds to list, and every page of a module looks it up).
     number = as_id(key)
     try:
-        return store.modules.get_by_id(number) if number is not None else store.modules.get(key)
+        if number is not None:
+            return store.modules.get_by_id(number)
+        return store.modules.get(str(key))
     except NotFoundError:
         pass
     return find(store.modules.list(), key, "module", "add one with `pipekit modules add`")

@@ -205,7 +205,7 @@ class ModuleService:
         group: str | None = None,
         status: str | None = None,
         text: str | None = None,
-    ) -> list[ModuleRow]:
+    ) -> builtins.list[ModuleRow]:
         """Modules with their groups and latest run, filtered (see ``module_list``)."""
         return self.browse_page(connection=connection, group=group, status=status, text=text).rows
 

@@ -14,7 +14,6 @@ import builtins
 import json
 from dataclasses import dataclass, fields
 from datetime import datetime
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection as SAConnection
@@ -62,10 +61,15 @@ class Module(ModuleSettings, ModuleIdentity):
         return cls(**{name: m[name] for name in _field_names(cls)})
 
 
-@cache
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _field_names(cls: type) -> tuple[str, ...]:
     # dataclasses.fields() per row was a third of listing 1,000 modules
-    return tuple(f.name for f in fields(cls))
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ Clock = Callable[[], dt.datetime]
 #: the tree's icons: last run ok, failed, disabled, running, never ran
 ICON_OK, ICON_FAILED, ICON_DISABLED, ICON_RUNNING, ICON_NEVER = "✔", "✘", "○", "▶", "·"
 #: the colour each run status is shown in
-STATUS_STYLE = {
+STATUS_STYLE: dict[str, str] = {
     RunStatus.RUNNING: "yellow",
     RunStatus.SUCCESS: "green",
     RunStatus.DRY_RUN: "cyan",

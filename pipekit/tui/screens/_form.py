@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rich.text import Text
-from textual.containers import Container
 from textual.widget import Widget
 from textual.widgets import RadioButton, RadioSet, Static
 
@@ -35,7 +34,7 @@ def options(values: Iterable[str], current: str | None = None) -> list[tuple[str
     return [(v, v) for v in out]
 
 
-def show_problems(box: Static, form: Container, exc: PipekitError, fields: dict[str, str]) -> None:
+def show_problems(box: Static, form: Widget, exc: PipekitError, fields: dict[str, str]) -> None:
     """`exc`'s problems in `box`, and the fields they concern marked (`fields`: path ->
     widget id)."""
     for widget in form.query(".invalid"):

@@ -47,7 +47,9 @@ class ModuleTree(Tree[str]):
         # the tree measures every line for its width; the base renders each label to
         # do so, which with thousands of modules is most of the time the tree takes
         icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
-        return (len(icon) if node.allow_expand else 0) + node.label.cell_len
+        label = node.label
+        width = label.cell_len if isinstance(label, Text) else Text(label).cell_len
+        return (len(icon) if node.allow_expand else 0) + width
 
 
 class MainScreen(AppScreen[None]):
@@ -239,7 +241,7 @@ class MainScreen(AppScreen[None]):
         from pipekit.tui.screens.run import start_run
 
         if name := self._module_or_hint():
-            start_run(self.app, name)
+            start_run(self.pk, name)
 
     def action_history(self) -> None:
         from pipekit.tui.screens.history import HistoryScreen
