@@ -36,7 +36,10 @@ def quickstart(
         show_default=True,
     ),
     force: bool = typer.Option(
-        False, "--force", help="Recreate the demo if DIR already holds one."
+        False,
+        "--force",
+        help="Recreate the demo if DIR holds one: deletes its config, state database "
+        "(with any connections and modules added to it), source.db and warehouse.duckdb.",
     ),
 ) -> None:
     """Build a demo: SQLite source with sample data, DuckDB warehouse, modules; sync it twice.

@@ -156,7 +156,9 @@ def prepare_dir(directory: Path, *, force: bool = False) -> bool:
     if found and not force:
         raise QuickstartExistsError(
             f"{directory} already holds a quickstart ({', '.join(found)}); remove it or "
-            "pick another folder (or pass --force to recreate it)"
+            "pick another folder (or pass --force to recreate it: that deletes "
+            f"{', '.join(MARKERS)} there, with every connection, module and run recorded "
+            "in that state database; secrets.env and other files stay)"
         )
     if found:
         for path in _own_paths(directory):

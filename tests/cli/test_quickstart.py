@@ -68,6 +68,9 @@ def test_running_again_is_refused_and_changes_nothing_then_force_recreates(
         refused, str(target), "already holds a quickstart", "remove it or pick another folder"
     )
     assert "--force" in line
+    # it says what --force would delete, before anyone types it
+    assert "deletes pipekit.yaml, pipekit.db, source.db, warehouse.duckdb" in line
+    assert "every connection, module and run" in line and "secrets.env" in line
     assert "Built" not in refused.output
     assert _snapshot(target) == before
 
