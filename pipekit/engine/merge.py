@@ -142,7 +142,9 @@ def plan_merge(
                     path="merge_key",
                 )
 
-    if not supports_deletes and used in ("full", "incremental"):
+    # seeds/001: a destination that cannot delete is loaded insert-only, whatever the
+    # strategy that would replace rows (an upsert's UPDATE replaces them too)
+    if not supports_deletes and used in ("full", "incremental", "upsert"):
         if not keys:
             raise MergeError(
                 f"the destination does not support deletes, so merge_strategy {used} can "

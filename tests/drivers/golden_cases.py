@@ -270,6 +270,7 @@ PLANS: dict[str, Module] = {
     "key_sync_incremental": Module("incremental", key_sync=True),
     "key_sync_upsert": Module("upsert", key_sync=True),
     "insert_only": Module("incremental", supports_deletes=False),
+    "insert_only_upsert": Module("upsert", supports_deletes=False),
     "add_column": Module("incremental", existing=["id", "name", "amount"]),
     "audit_columns": Module("incremental", audit=True),
     "odd_names": Module(

@@ -422,3 +422,21 @@ def test_schema_changes_are_recorded_only_when_they_happened(
     done = ok(s.run())
     if dest_kind != "mysql":
         assert "created table" in (done.schema_changes or "")
+
+
+@pytest.mark.parametrize("dest_kind", ["postgresql", "sqlite"])
+def test_upsert_into_a_destination_that_cannot_delete_only_inserts_new_keys(
+    run_store: Store, run_urls: dict[str, str], dest_kind: str
+) -> None:
+    s = Setup(run_store, run_urls, dest_kind, merge_strategy="upsert")
+    ok(s.run())  # the first load creates the table with the merge key as primary key
+    run_store.connections.update("dw", supports_deletes=False)
+    s.sql("UPDATE {t} SET v = 'changed' WHERE id = 1")
+    s.sql("INSERT INTO {t} VALUES (6, 'v6', 60)")
+    run = ok(s.run())
+    assert run.merge_strategy == "insert-only"  # what the run did, as recorded
+    assert "upsert falls back to inserting new keys" in (run.live_log or "")
+    assert "UPDATE" not in (run.merge_sql or "").upper().replace("UPDATED", "")
+    rows = dict((r[0], r[1]) for r in s.dest_rows())
+    assert rows[1] == "v1"  # not updated: insert-only
+    assert rows[6] == "v6"  # the new key landed
