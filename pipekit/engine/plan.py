@@ -410,6 +410,7 @@ def plan_load(
 ) -> LoadPlan:
     """The swap or the merge: `existing` is the destination's columns (None: no table),
     `swap` the answer of ``dest.swap_info`` when ``swap_candidate`` said to ask."""
+    _check_watermark_column(dest, run.settings, schema)
     strategy = run.settings.merge_strategy
     if existing is not None:
         dest_pk = [c.name.lower() for c in existing if c.primary_key]
@@ -460,3 +461,19 @@ def field_type(schema: pa.Schema, column: str, driver: Driver) -> pa.DataType | 
             found: pa.DataType = f.type
             return found
     return None
+
+
+def _check_watermark_column(dest: Driver, settings: PlanSettings, schema: pa.Schema) -> None:
+    """The watermark column must be a column of the source's result, checked on every
+    run as the merge key is: on a first load nothing reads it yet, and the mistake
+    would only show on the second run."""
+    from pipekit.errors import MergeError
+
+    column = settings.watermark_column
+    if column is None or any(dest.same_name(f.name, column) for f in schema):
+        return
+    raise MergeError(
+        f"watermark_column '{column}' is not among the source query's columns "
+        f"({', '.join(schema.names)}); name one of them (its alias in the query), or clear it",
+        path="watermark_column",
+    )

@@ -440,3 +440,19 @@ def test_upsert_into_a_destination_that_cannot_delete_only_inserts_new_keys(
     rows = dict((r[0], r[1]) for r in s.dest_rows())
     assert rows[1] == "v1"  # not updated: insert-only
     assert rows[6] == "v6"  # the new key landed
+
+
+@pytest.mark.parametrize("dest_kind", ["postgresql", "duckdb"])
+def test_a_wrong_watermark_column_fails_the_first_run_too(
+    run_store: Store, run_urls: dict[str, str], dest_kind: str
+) -> None:
+    # SELECT * hides the columns from the static check; the run sees the real ones
+    s = Setup(run_store, run_urls, dest_kind, query="SELECT * FROM {src}")
+    run_store.modules.update("m", watermark_column="updated")
+    run = s.run()
+    assert run.status == "error"
+    assert "watermark_column 'updated' is not among the source query's columns" in (run.error or "")
+    assert "(id, v, n)" in (run.error or "")
+    assert not s.dest_exists()  # refused before anything was created
+    dry = s.run(dry_run=True)
+    assert dry.status == "error" and "watermark_column 'updated'" in (dry.error or "")
