@@ -250,6 +250,8 @@ def _summary(runs: "list[RunView]") -> None:
         )
     out().print(table)
     for r in runs:
+        for change in (r.schema_changes or "").splitlines():
+            say(f"run {r.id} ({r.module_name}): {change}", "yellow")
         if r.error:
             err().print(Text(f"run {r.id} ({r.module_name}): {r.error}", style="red"))
 

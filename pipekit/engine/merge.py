@@ -125,9 +125,13 @@ def plan_merge(
         for f in [*source_schema, *(pa.field(n, AUDIT_TYPES[n]) for n in extra)]:
             if not any(dest.same_name(f.name, n) for n in names):
                 plan.ddl.append(dest.add_column_sql(table, f.name, f.type))
-                plan.schema_changes.append(
-                    f"added column {f.name} {dest.ddl_type(f.type)} to {table}"
-                )
+                added = f"added column {f.name} {dest.ddl_type(f.type)} to {table}"
+                if used != "full":  # a full load rewrites every row; the others keep old ones
+                    added += (
+                        f"; the rows loaded before this run hold NULL in {f.name}: "
+                        "run the module with --full-refresh to fill them"
+                    )
+                plan.schema_changes.append(added)  # logged at the commit, kept in the run
         if keys:
             for k in keys:
                 _match(dest, k, names, "merge_key", f"the columns of {table}")

@@ -68,3 +68,13 @@ def test_runs_show_follow_exits_with_the_runs_code(env: dict[str, str], tmp_path
         assert done.returncode == code, (args, done.stdout, done.stderr)
     shown = pipekit(env, "runs", "show", "2").stdout
     assert "watermarks" in shown and "ts > " in shown and '{"column"' not in shown
+
+
+def test_a_new_column_is_reported_with_the_way_to_fill_old_rows(env: dict[str, str]) -> None:
+    query = "SELECT 1 AS id, '2026-01-0' || 2 AS ts, 'x' AS extra"
+    assert pipekit(env, "modules", "edit", "inc", "--query", query).returncode == 0
+    done = pipekit(env, "run", "inc")
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in done.stdout.splitlines() if "added column extra" in x)
+    assert "rows loaded before this run hold NULL in extra" in line
+    assert "--full-refresh" in line

@@ -385,6 +385,9 @@ def test_schema_drift_adds_columns_and_never_drops(
     source.update([make_row(9, version=1), make_row(10, version=1)])
     run = ok(Engine(run_store).run_module("m"))
     assert "added column note" in (run.schema_changes or "")
+    # said where the operator looks: the run record and its live log
+    hint = "the rows loaded before this run hold NULL in note: run the module with --full-refresh"
+    assert hint in (run.schema_changes or "") and hint in (run.live_log or "")
     dest_url = run_urls[dest_kind]
     with open_db(dest_url) as d:
         assert [c.name for c in d.list_columns(table)] == [*COLUMNS, "note"]

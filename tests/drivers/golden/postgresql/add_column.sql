@@ -1,14 +1,14 @@
 -- golden SQL: postgresql / add_column, rendered by tests/drivers/golden_cases.py
 -- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
 -- strategy: incremental
--- schema change: added column ratio double precision to sales.orders
--- schema change: added column active boolean to sales.orders
--- schema change: added column born date to sales.orders
--- schema change: added column updated_at timestamptz(6) to sales.orders
--- schema change: added column seen_at timestamp(6) to sales.orders
--- schema change: added column ref uuid to sales.orders
--- schema change: added column doc json to sales.orders
--- schema change: added column blob bytea to sales.orders
+-- schema change: added column ratio double precision to sales.orders; the rows loaded before this run hold NULL in ratio: run the module with --full-refresh to fill them
+-- schema change: added column active boolean to sales.orders; the rows loaded before this run hold NULL in active: run the module with --full-refresh to fill them
+-- schema change: added column born date to sales.orders; the rows loaded before this run hold NULL in born: run the module with --full-refresh to fill them
+-- schema change: added column updated_at timestamptz(6) to sales.orders; the rows loaded before this run hold NULL in updated_at: run the module with --full-refresh to fill them
+-- schema change: added column seen_at timestamp(6) to sales.orders; the rows loaded before this run hold NULL in seen_at: run the module with --full-refresh to fill them
+-- schema change: added column ref uuid to sales.orders; the rows loaded before this run hold NULL in ref: run the module with --full-refresh to fill them
+-- schema change: added column doc json to sales.orders; the rows loaded before this run hold NULL in doc: run the module with --full-refresh to fill them
+-- schema change: added column blob bytea to sales.orders; the rows loaded before this run hold NULL in blob: run the module with --full-refresh to fill them
 -- ddl
 ALTER TABLE "sales"."orders" ADD COLUMN "ratio" double precision;
 -- ddl

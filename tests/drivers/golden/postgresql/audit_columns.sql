@@ -1,8 +1,8 @@
 -- golden SQL: postgresql / audit_columns, rendered by tests/drivers/golden_cases.py
 -- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
 -- strategy: incremental
--- schema change: added column _pipekit_loaded_at timestamptz(6) to sales.orders
--- schema change: added column _pipekit_run_id bigint to sales.orders
+-- schema change: added column _pipekit_loaded_at timestamptz(6) to sales.orders; the rows loaded before this run hold NULL in _pipekit_loaded_at: run the module with --full-refresh to fill them
+-- schema change: added column _pipekit_run_id bigint to sales.orders; the rows loaded before this run hold NULL in _pipekit_run_id: run the module with --full-refresh to fill them
 -- ddl
 ALTER TABLE "sales"."orders" ADD COLUMN "_pipekit_loaded_at" timestamptz(6);
 -- ddl

@@ -1,14 +1,14 @@
 -- golden SQL: sqlite / add_column, rendered by tests/drivers/golden_cases.py
 -- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
 -- strategy: incremental
--- schema change: added column ratio DOUBLE to sales.orders
--- schema change: added column active BOOLEAN to sales.orders
--- schema change: added column born DATE to sales.orders
--- schema change: added column updated_at TIMESTAMPTZ to sales.orders
--- schema change: added column seen_at TIMESTAMP to sales.orders
--- schema change: added column ref UUID to sales.orders
--- schema change: added column doc JSON_TEXT to sales.orders
--- schema change: added column blob BLOB to sales.orders
+-- schema change: added column ratio DOUBLE to sales.orders; the rows loaded before this run hold NULL in ratio: run the module with --full-refresh to fill them
+-- schema change: added column active BOOLEAN to sales.orders; the rows loaded before this run hold NULL in active: run the module with --full-refresh to fill them
+-- schema change: added column born DATE to sales.orders; the rows loaded before this run hold NULL in born: run the module with --full-refresh to fill them
+-- schema change: added column updated_at TIMESTAMPTZ to sales.orders; the rows loaded before this run hold NULL in updated_at: run the module with --full-refresh to fill them
+-- schema change: added column seen_at TIMESTAMP to sales.orders; the rows loaded before this run hold NULL in seen_at: run the module with --full-refresh to fill them
+-- schema change: added column ref UUID to sales.orders; the rows loaded before this run hold NULL in ref: run the module with --full-refresh to fill them
+-- schema change: added column doc JSON_TEXT to sales.orders; the rows loaded before this run hold NULL in doc: run the module with --full-refresh to fill them
+-- schema change: added column blob BLOB to sales.orders; the rows loaded before this run hold NULL in blob: run the module with --full-refresh to fill them
 -- ddl
 ALTER TABLE "sales"."orders" ADD COLUMN "ratio" DOUBLE;
 -- ddl
