@@ -80,6 +80,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Public URL of the server, for links to runs in notifications.",
     ),
     Setting("scheduler.interval_s", (int, float), 60, "Seconds between scheduler passes."),
+    Setting(
+        "runs.retention_days",
+        (int, type(None)),
+        None,
+        "Days `pipekit serve` keeps finished runs in the run log (pruned at start and daily); "
+        "none keeps them for ever.",
+    ),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
 _PATH_KEYS = ("database", "secrets_file", "driver_dir", "connectors_dir")

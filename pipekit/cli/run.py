@@ -413,6 +413,27 @@ def runs_follow(
     raise typer.Exit(EXIT_CODES.get(finished.status, 1))
 
 
+@runs_app.command("prune")
+def runs_prune(
+    ctx: typer.Context,
+    older_than: str = typer.Option(
+        ..., "--older-than", help="Age of the runs to delete: 90d, 12h, 2w."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only count what would go."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Delete finished runs (and emptied group runs) that started before a given age."""
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        done = sv.runs.prune(older_than, dry_run=dry_run)
+    if as_json:
+        emit_json(ctx, done)
+        return
+    verb = "would delete" if done.dry_run else "deleted"
+    when_ = done.before.astimezone().strftime("%Y-%m-%d %H:%M")
+    say(f"{verb} {done.runs:,} run(s) and {done.group_runs:,} group run(s) started before {when_}")
+
+
 @runs_app.command("cancel")
 def runs_cancel(
     ctx: typer.Context,

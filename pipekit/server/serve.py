@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -81,6 +82,47 @@ def make_pool(config_path: Path | None, services: Services) -> Any:
     return RunPool(config_path, max_workers=workers, on_finished=on_finished)
 
 
+class Retention:
+    """Prunes the run log to ``runs.retention_days`` at start-up and then once a day, on
+    a thread of its own (nothing when the setting is empty)."""
+
+    def __init__(self, services: Services, days: int | None, every_s: float = 86400) -> None:
+        self.services, self.days, self.every_s = services, days, every_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def prune_once(self) -> None:
+        try:
+            done = self.services.runs.prune(f"{self.days}d")
+        except Exception:
+            log.exception("pruning the run log failed")
+            return
+        log.info(
+            "run log pruned to %s days: %s run(s) and %s group run(s) deleted",
+            self.days,
+            done.runs,
+            done.group_runs,
+            extra={"event": "runs_pruned"},
+        )
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.prune_once()
+            self._stop.wait(self.every_s)
+
+    def start(self) -> None:
+        if self.days:
+            self._thread = threading.Thread(
+                target=self._loop, name="pipekit-retention", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+
+
 def build(config_path: Path | None, grace_s: float = 30.0) -> FastAPI:
     from pipekit.config import load_config
     from pipekit.runtime.scheduler import Scheduler
@@ -105,9 +147,12 @@ def build(config_path: Path | None, grace_s: float = 30.0) -> FastAPI:
         for item in pool.recover() or []:
             log.warning("recovered %s", item)
         scheduler.start(float(config["scheduler.interval_s"]))
+        retention = Retention(services, config["runs.retention_days"])
+        retention.start()
         try:
             yield
         finally:
+            retention.stop()
             scheduler.stop()
             pool.shutdown(grace_s)
             store.close()

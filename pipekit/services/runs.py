@@ -204,6 +204,32 @@ def _check_page(limit: int, offset: int) -> None:
 # -- the service ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PruneView:
+    """What `runs prune` deleted (or, in a dry run, would delete)."""
+
+    before: datetime
+    runs: int
+    group_runs: int
+    dry_run: bool
+
+
+_AGE_UNITS = {"d": 86400, "h": 3600, "w": 7 * 86400}
+
+
+def parse_age(text: str, *, path: str = "older_than") -> float:
+    """``"90d"``, ``"12h"``, ``"2w"`` in seconds; InvalidError saying the form otherwise."""
+    value = text.strip().lower()
+    number, unit = value[:-1], value[-1:]
+    if unit not in _AGE_UNITS or not number.isdecimal() or not number.isascii() or int(number) < 1:
+        raise InvalidError(
+            f"{text!r} is not an age; write a whole number of days, hours or weeks, "
+            "e.g. 90d, 12h or 2w",
+            path=path,
+        )
+    return int(number) * _AGE_UNITS[unit]
+
+
 class RunService:
     """Module runs and group runs, for every face."""
 
@@ -344,6 +370,17 @@ class RunService:
         return GroupRunOutcome(group_run=detail, refused=list(result.refused))
 
     # -- stopping a run -------------------------------------------------------------
+
+    def prune(
+        self, older_than: str, *, dry_run: bool = False, now: datetime | None = None
+    ) -> PruneView:
+        """Delete the run log's runs and group runs that ended and started more than
+        `older_than` (``90d``, ``12h``, ``2w``) ago; runs still going stay."""
+        from datetime import timedelta
+
+        before = (now or datetime.now(UTC)) - timedelta(seconds=parse_age(older_than))
+        runs, groups = self._sv.store.runs.prune(before, dry_run=dry_run)
+        return PruneView(before=before, runs=runs, group_runs=groups, dry_run=dry_run)
 
     def cancel(self, run_id: int) -> CancelView:
         """Ask run `run_id` (in any process) to stop; it rolls back and ends ``cancelled``.

@@ -276,6 +276,30 @@ class RunRepo:
             rows = conn.execute(query.limit(limit).offset(offset)).all()
         return [Run.from_row(r) for r in rows]
 
+    def prune(self, before: datetime, *, dry_run: bool = False) -> tuple[int, int]:
+        """Delete the runs that ended and started before `before` (aware), with their
+        live logs, and the group runs that then have no run left and started before it;
+        runs still going are kept. Returns (runs, group runs) deleted (or that would be,
+        with `dry_run`), in one transaction."""
+        before = before.astimezone(UTC)
+        old_runs = (_r.c.started_at < before) & (_r.c.status != "running")
+        with self._store.write() as conn:
+            runs = conn.execute(select(func.count()).select_from(_r).where(old_runs)).scalar_one()
+            if not dry_run:
+                conn.execute(_r.delete().where(old_runs))
+            with_runs = select(_r.c.group_run_id).where(_r.c.group_run_id.is_not(None))
+            if dry_run:  # the runs that would stay still point at their group runs
+                with_runs = with_runs.where(~old_runs)
+            old_groups = (
+                (_g.c.started_at < before) & (_g.c.status != "running") & _g.c.id.not_in(with_runs)
+            )
+            groups = conn.execute(
+                select(func.count()).select_from(_g).where(old_groups)
+            ).scalar_one()
+            if not dry_run:
+                conn.execute(_g.delete().where(old_groups))
+        return int(runs), int(groups)
+
     # -- group runs --------------------------------------------------------
 
     def start_group(self, group: str, *, triggered_by: str) -> int:
