@@ -70,7 +70,8 @@ class Watcher:
     def __init__(self, run: ModuleRun) -> None:
         self._run = run
         self._stop = threading.Event()
-        self.armed = True  # cleared after commit: nothing may interrupt hooks' bookkeeping
+        self._lock = threading.Lock()
+        self.armed = True  # cleared by disarm(): nothing may interrupt the hooks
         self._thread = threading.Thread(target=self._loop, name="pipekit-cancel", daemon=True)
         self._thread.start()
 
@@ -83,10 +84,17 @@ class Watcher:
                         run.cancel.set()
             # Every poll, not once: a cancel landing between two statements must
             # still interrupt the statement that starts next.
-            if run.cancel.is_set() and self.armed:
-                for driver in list(run.drivers):
-                    with suppress(Exception):
-                        driver.cancel()
+            with self._lock:
+                if run.cancel.is_set() and self.armed:
+                    for driver in list(run.drivers):
+                        with suppress(Exception):
+                            driver.cancel()
+
+    def disarm(self) -> None:
+        """No interrupt from here on. Waits for one being sent: otherwise it could land
+        on the first hook's statement (a failure hook after a cancel, say)."""
+        with self._lock:
+            self.armed = False
 
     def stop(self) -> None:
         self._stop.set()
@@ -181,7 +189,7 @@ class ModuleRun(StagingSteps, CommitSteps, HookSteps):
             self.log(f"{status}: {error}{unchanged}")
             if not isinstance(exc, Exception | KeyboardInterrupt):
                 pending = exc
-        watcher.armed = False
+        watcher.disarm()
         try:
             if not self.dry_run and pending is None:
                 hook_error = self._hooks(status)

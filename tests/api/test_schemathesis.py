@@ -3,6 +3,7 @@ response matches its documented status codes and schema."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,10 +70,14 @@ def test_api_conforms_to_its_openapi_document(api_schema, session: requests.Sess
     assert not failures, "\n\n".join(failures)
 
 
+#: examples per operation: a few in CI, many in scripts/soak.sh
+EXAMPLES = int(os.environ.get("PIPEKIT_SCHEMATHESIS_EXAMPLES", "4"))
+
+
 def _property_test(operation, session: requests.Session, checks: list):
     @given(case=operation.as_strategy())
     @settings(
-        max_examples=4,
+        max_examples=EXAMPLES,
         deadline=None,
         suppress_health_check=list(HealthCheck),
         derandomize=True,
