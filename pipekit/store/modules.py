@@ -44,7 +44,6 @@ class Module(ModuleSettings, ModuleIdentity):
 
     source_connection_id: int | None
     dest_connection_id: int | None
-    columns_json: str | None
     running: bool
     locked_by_run_id: int | None
     locked_pid: int | None
@@ -84,7 +83,7 @@ class HistoryEntry:
 
 
 # Configuration fields, as given to add()/update() and named in history diffs.
-CONFIG_FIELDS = ("name", *NAMES, "columns_json")
+CONFIG_FIELDS = ("name", *NAMES)
 _BOOLS = BOOLS
 _DEFAULTS: dict[str, Any] = DEFAULTS
 

@@ -125,7 +125,6 @@ module = Table(
     _id(),
     Column("name", String(200), nullable=False, unique=True),
     *(_setting_column(s) for s in SETTINGS),
-    Column("columns_json", Text),
     # Lock: taken with UPDATE ... SET running = true WHERE running = false.
     Column("running", Boolean, nullable=False, server_default=false()),
     Column("locked_by_run_id", Integer),  # no FK: run_log references module already

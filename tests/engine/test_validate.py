@@ -115,7 +115,7 @@ def test_unknown_dialect_skips_the_sql_checks() -> None:
 
 
 def test_unknown_keys_are_ignored() -> None:
-    assert problems(good(name="orders", id=3, running=False, columns_json=None)) == []
+    assert problems(good(name="orders", id=3, running=False, locked_pid=None)) == []
 
 
 def test_connections_are_not_checked_without_a_list() -> None:

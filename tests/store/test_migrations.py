@@ -152,3 +152,34 @@ def test_concurrent_inits_apply_each_migration_once(empty_store: Store) -> None:
     assert errors == []
     assert sorted(applied) == [m.version for m in MIGRATIONS]
     assert empty_store.schema_version() == LATEST_VERSION
+
+
+def test_migration_3_drops_columns_json_and_keeps_the_modules(empty_store: Store) -> None:
+    """A database at version 2, with a connection and a module, upgraded by init()."""
+    now = utcnow()
+    if empty_store.target.path is not None:  # SQLite: init() would make the folder
+        empty_store.target.path.parent.mkdir(parents=True, exist_ok=True)
+    with empty_store.engine.begin() as conn:
+        for migration in MIGRATIONS[:2]:
+            apply(conn, migration)
+        conn.execute(
+            text(
+                "INSERT INTO connection (name, url, supports_deletes, created_at, updated_at) "
+                "VALUES ('c', 'sqlite:///x.db', TRUE, :now, :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO module (name, dest_table, merge_strategy, watermark_op, key_sync, "
+                "audit_columns, columns_json, enabled, running, created_at, updated_at) VALUES "
+                "('m', 's.t', 'full', '>', FALSE, FALSE, '[1]', TRUE, FALSE, :now, :now)"
+            ),
+            {"now": now},
+        )
+    assert [m.version for m in empty_store.init()] == [3]
+    with empty_store.engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("module")}
+    assert "columns_json" not in columns
+    module = empty_store.modules.get("m")
+    assert (module.name, module.dest_table, module.merge_strategy) == ("m", "s.t", "full")
