@@ -17,7 +17,16 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from pipekit.cli._context import JSON_HELP, emit_json, err, json_mode, open_services, out, say
+from pipekit.cli._context import (
+    JSON_HELP,
+    emit_json,
+    err,
+    json_mode,
+    open_services,
+    out,
+    print_table,
+    say,
+)
 from pipekit.status import RUN_STATUSES, RunStatus, exit_code, worst_exit_code
 
 if TYPE_CHECKING:
@@ -247,7 +256,7 @@ def _summary(runs: "list[RunView]") -> None:
             _fmt(r.row_count),
             _duration(r),
         )
-    out().print(table)
+    print_table(table)
     for r in runs:
         for change in (r.schema_changes or "").splitlines():
             say(f"run {r.id} ({r.module_name}): {change}", "yellow")
@@ -309,7 +318,7 @@ def runs_list(
             _duration(r),
             r.triggered_by or "",
         )
-    out().print(table)
+    print_table(table)
 
 
 def _print_log(line: str, as_json: bool) -> None:

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from pipekit.store import Store
-from tests.helpers import Invoke, assert_clean_failure
+from tests.helpers import Invoke, assert_clean_failure, tsv
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ def test_run_group_and_runs_show(cli: Invoke, shop: Path) -> None:
     assert "group g" in result.output and "success" in result.output
     listed = cli("runs", "list", "--module", "orders")
     assert listed.exit_code == 0
-    run_id = listed.output.split("\n")[2].split()[0]
+    run_id = tsv(listed.output)[1][0]
     shown = cli("runs", "show", run_id, "--sql")
     assert shown.exit_code == 0, shown.output
     assert "-- source SQL" in shown.output and "-- merge SQL" in shown.output
