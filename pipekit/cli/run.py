@@ -27,6 +27,7 @@ from pipekit.cli._context import (
     print_table,
     say,
 )
+from pipekit.run_counters import COUNTERS, counter_text
 from pipekit.status import RUN_STATUSES, RunStatus, exit_code, worst_exit_code
 
 if TYPE_CHECKING:
@@ -241,8 +242,10 @@ def _duration(run: "RunView") -> str:
 
 def _summary(runs: "list[RunView]") -> None:
     table = Table(title=None, show_edge=False)
-    for col in ("run", "module", "status", "strategy", "read", "inserted", "deleted", "rows"):
-        table.add_column(col, justify="right" if col in ("run", "read") else "left")
+    for col in ("run", "module", "status", "strategy"):
+        table.add_column(col, justify="right" if col == "run" else "left")
+    for counter in COUNTERS:  # the same words as runs show, the API docs and the console
+        table.add_column(counter.word, justify="right")
     table.add_column("time", justify="right")
     for r in runs:
         table.add_row(
@@ -250,10 +253,7 @@ def _summary(runs: "list[RunView]") -> None:
             r.module_name,
             Text(r.status, style=STATUS_STYLE.get(r.status, "")),
             r.merge_strategy or "",
-            _fmt(r.rows_read),
-            _fmt(r.rows_inserted),
-            _fmt(r.rows_deleted),
-            _fmt(r.row_count),
+            *(_fmt(getattr(r, counter.field)) for counter in COUNTERS),
             _duration(r),
         )
     print_table(table)
@@ -358,11 +358,7 @@ def runs_show(
     say(f"  started {started}, {_duration(r) or 'still running'}, by {r.triggered_by}")
     if r.group_run_id:
         say(f"  group run {r.group_run_id}")
-    say(
-        f"  strategy {r.merge_strategy or '-'}; read {_fmt(r.rows_read) or '-'}, inserted "
-        f"{_fmt(r.rows_inserted) or '-'}, deleted {_fmt(r.rows_deleted) or '-'}, "
-        f"destination rows {_fmt(r.row_count) or '-'}"
-    )
+    say(f"  strategy {r.merge_strategy or '-'}; rows: {counter_text(r) or '-'}")
     for i, line in enumerate(watermark_lines(r.watermarks_json)):
         say(f"  {'watermarks' if i == 0 else '':<10} {line}")
     if r.schema_changes:

@@ -83,6 +83,9 @@ class RunView:
     #: the merge committed, so the destination changed — also on an ``error`` run whose
     #: hook failed after the commit (None: recorded before Pipekit kept this)
     committed: bool | None
+    #: the counters' words and meanings: pipekit.run_counters
+    rows_replaced: int | None
+    rows_cleared: int | None
 
 
 @dataclass(frozen=True)

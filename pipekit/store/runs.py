@@ -45,6 +45,8 @@ FINISH_FIELDS = (
     "watermarks_json",
     "schema_changes",
     "committed",
+    "rows_replaced",
+    "rows_cleared",
 )
 INTERRUPTED = "interrupted"
 
@@ -79,6 +81,9 @@ class Run:
     host: str | None
     #: the merge committed: the destination changed (None: recorded before this was kept)
     committed: bool | None
+    #: see pipekit.run_counters (None: recorded before migration 5, or not known)
+    rows_replaced: int | None
+    rows_cleared: int | None
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Run:

@@ -249,6 +249,9 @@ run_log = Table(
     Column("host", String(255)),
     # migration 4: the merge committed (NULL for runs recorded before it)
     Column("committed", Boolean),
+    # migration 5: rows_deleted is key_sync's alone since (pipekit.run_counters)
+    Column("rows_replaced", Integer),
+    Column("rows_cleared", Integer),
     CheckConstraint(_in("status", RUN_STATUSES), name="status"),
     Index("ix_run_log_module_id_started_at", "module_id", "started_at"),
     Index("ix_run_log_status", "status"),
