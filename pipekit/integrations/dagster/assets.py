@@ -1,0 +1,169 @@
+"""The executable parts: one asset per module and one job per group, both carried out
+by Pipekit's engine through the run service.
+
+An asset's step runs its module once (``triggered_by`` = ``dagster:<run id>``) and
+yields a ``MaterializeResult`` with the run's row counts, run id and watermarks, and
+an ``AssetCheckResult`` per Pipekit check. A busy module, a failed run or a failed
+check fails the step with Pipekit's message; a failed check fails its asset check
+too, and the destination is unchanged (the engine rolled the merge back).
+
+A group's job is one step that runs the group as Pipekit does (``run_group``: the
+enabled members in group order, one group run recorded, a failed member does not
+stop the ones after it) and reports each member as its asset's materialization and
+check evaluations, then fails if any member failed.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the decorated functions'
+# parameter annotations (config, resources) at definition time, as objects.
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetMaterialization,
+    AssetsDefinition,
+    AssetSpec,
+    Config,
+    Failure,
+    JobDefinition,
+    MaterializeResult,
+    OpExecutionContext,
+    job,
+    multi_asset,
+    op,
+)
+from pydantic import Field
+
+from pipekit.errors import PipekitError
+from pipekit.integrations.dagster.catalog import PipekitGroup, PipekitModule
+from pipekit.integrations.dagster.outcome import outcome
+from pipekit.integrations.dagster.resource import PipekitResource, dagster_actor
+from pipekit.integrations.dagster.translator import dagster_name
+from pipekit.services.runs import RunView
+from pipekit.status import RunStatus
+
+
+class PipekitRunConfig(Config):
+    """Run config of a module's asset (the launchpad's ``ops.<op>.config``)."""
+
+    full_refresh: bool = Field(
+        default=False, description="Reload the whole table, as `pipekit run --full-refresh`."
+    )
+
+
+def module_op_name(module: str) -> str:
+    return f"pipekit_{dagster_name(module)}"
+
+
+def group_job_name(group: str) -> str:
+    return f"pipekit_group_{dagster_name(group)}"
+
+
+def check_events(
+    run: RunView, key: AssetKey, checks: Sequence[tuple[str, str]]
+) -> list[AssetCheckResult]:
+    """The run's check results; `checks` pairs each Pipekit check with its Dagster name."""
+    names = dict(checks)
+    return [
+        AssetCheckResult(
+            asset_key=key,
+            check_name=names[c.check],
+            passed=c.passed,
+            metadata={"pipekit/run_id": run.id},
+            description=None if c.passed else run.error,
+        )
+        for c in outcome(run, [p for p, _ in checks]).checks
+    ]
+
+
+def module_asset(
+    module: PipekitModule, spec: AssetSpec, check_specs: Sequence[AssetCheckSpec]
+) -> AssetsDefinition:
+    """The asset of `module`; `check_specs` are its checks' specs, in its checks' order."""
+    checks = [(c, s.name) for c, s in zip(module.checks, check_specs, strict=True)]
+
+    @multi_asset(
+        name=module_op_name(module.name),
+        specs=[spec],
+        check_specs=list(check_specs),
+        description=spec.description,
+    )
+    def _asset(
+        context: AssetExecutionContext, config: PipekitRunConfig, pipekit: PipekitResource
+    ) -> Iterator[Any]:
+        with pipekit.services(dagster_actor(context.run_id)) as sv:
+            try:
+                run = sv.runs.run(module.name, full_refresh=config.full_refresh)
+            except PipekitError as exc:  # busy (another run holds the lock), gone
+                raise Failure(description=str(exc)) from None
+        result = outcome(run, module.checks)
+        context.log.info(f"Pipekit run {run.id} of module {module.name}: {run.status}")
+        results = check_events(run, spec.key, checks)
+        if result.failure is not None:
+            yield from results
+            raise Failure(description=result.failure, metadata=result.metadata)
+        yield MaterializeResult(asset_key=spec.key, metadata=result.metadata, check_results=results)
+
+    return _asset
+
+
+def group_job(
+    group: PipekitGroup,
+    keys: Mapping[str, AssetKey],
+    checks: Mapping[str, Sequence[tuple[str, str]]],
+) -> JobDefinition:
+    """The job of `group`: `keys` maps module names to asset keys, `checks` each module's
+    (Pipekit check, Dagster check name) pairs."""
+
+    @op(
+        name=f"run_{group_job_name(group.name)}",
+        description=f"Runs Pipekit group {group.name}: {', '.join(group.modules) or 'no modules'}",
+    )
+    def _run_group(context: OpExecutionContext, pipekit: PipekitResource) -> Iterator[Any]:
+        # A generator, so the events reach Dagster before the step fails at the end.
+        with pipekit.services(dagster_actor(context.run_id)) as sv:
+            try:
+                done = sv.runs.run_group(group.name)
+            except PipekitError as exc:
+                raise Failure(description=str(exc)) from None
+        gr = done.group_run
+        for run in gr.runs:
+            context.log.info(f"Pipekit run {run.id} of module {run.module_name}: {run.status}")
+            key = keys.get(run.module_name)
+            if key is None:  # a member added after the definitions were loaded
+                continue
+            member_checks = checks.get(run.module_name, ())
+            names = dict(member_checks)
+            result = outcome(run, list(names))
+            for c in result.checks:
+                yield AssetCheckEvaluation(
+                    asset_key=key,
+                    check_name=names[c.check],
+                    passed=c.passed,
+                    metadata={"pipekit/run_id": run.id},
+                    description=None if c.passed else run.error,
+                    blocking=True,
+                )
+            if run.status == RunStatus.SUCCESS:
+                yield AssetMaterialization(asset_key=key, metadata=result.metadata)
+        if gr.status != RunStatus.SUCCESS:
+            raise Failure(
+                description=f"Pipekit group run {gr.id} of group {group.name} ended "
+                f"{gr.status}: {gr.error or 'see the run log'}",
+                metadata={"pipekit/group_run_id": gr.id},
+            )
+
+    @job(
+        name=group_job_name(group.name),
+        description=group.description or f"Pipekit group {group.name}, in group order",
+        tags={"pipekit/group": group.name},
+    )
+    def _job() -> None:
+        _run_group()
+
+    return _job
