@@ -96,7 +96,7 @@ def module_asset(
     def _asset(
         context: AssetExecutionContext, config: PipekitRunConfig, pipekit: PipekitResource
     ) -> Iterator[Any]:
-        with pipekit.services(dagster_actor(context.run_id)) as sv:
+        with pipekit.services(dagster_actor(context.run.run_id)) as sv:
             try:
                 run = sv.runs.run(module.name, full_refresh=config.full_refresh)
             except PipekitError as exc:  # busy (another run holds the lock), gone
@@ -126,7 +126,7 @@ def group_job(
     )
     def _run_group(context: OpExecutionContext, pipekit: PipekitResource) -> Iterator[Any]:
         # A generator, so the events reach Dagster before the step fails at the end.
-        with pipekit.services(dagster_actor(context.run_id)) as sv:
+        with pipekit.services(dagster_actor(context.run.run_id)) as sv:
             try:
                 done = sv.runs.run_group(group.name)
             except PipekitError as exc:
