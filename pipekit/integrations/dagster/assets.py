@@ -22,6 +22,7 @@ from typing import Any
 from dagster import (
     AssetCheckEvaluation,
     AssetCheckResult,
+    AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
@@ -41,7 +42,7 @@ from pydantic import Field
 
 from pipekit.errors import PipekitError
 from pipekit.integrations.dagster.catalog import PipekitGroup, PipekitModule
-from pipekit.integrations.dagster.outcome import outcome
+from pipekit.integrations.dagster.outcome import outcome, run_metadata
 from pipekit.integrations.dagster.resource import PipekitResource, dagster_actor
 from pipekit.integrations.dagster.translator import dagster_name
 from pipekit.services.runs import RunView
@@ -64,20 +65,67 @@ def group_job_name(group: str) -> str:
     return f"pipekit_group_{dagster_name(group)}"
 
 
+def _checked(run: RunView, checks: Sequence[tuple[str, str]]) -> list[tuple[str, bool]]:
+    """(Dagster check name, passed) of each check the run evaluated."""
+    names = dict(checks)
+    return [(names[c.check], c.passed) for c in outcome(run, list(names)).checks]
+
+
 def check_events(
     run: RunView, key: AssetKey, checks: Sequence[tuple[str, str]]
 ) -> list[AssetCheckResult]:
     """The run's check results; `checks` pairs each Pipekit check with its Dagster name."""
-    names = dict(checks)
     return [
         AssetCheckResult(
             asset_key=key,
-            check_name=names[c.check],
-            passed=c.passed,
+            check_name=name,
+            passed=passed,
             metadata={"pipekit/run_id": run.id},
-            description=None if c.passed else run.error,
+            description=None if passed else run.error,
         )
-        for c in outcome(run, [p for p, _ in checks]).checks
+        for name, passed in _checked(run, checks)
+    ]
+
+
+def check_evaluations(
+    run: RunView, key: AssetKey, checks: Sequence[tuple[str, str]]
+) -> list[AssetCheckEvaluation]:
+    """The run's check results as events outside an asset's step (a group's job, the
+    sensor); `checks` pairs each Pipekit check with its Dagster name."""
+    return [
+        AssetCheckEvaluation(
+            asset_key=key,
+            check_name=name,
+            passed=passed,
+            metadata={"pipekit/run_id": run.id},
+            description=None if passed else run.error,
+            blocking=True,
+        )
+        for name, passed in _checked(run, checks)
+    ]
+
+
+def unevaluated(
+    run: RunView,
+    key: AssetKey,
+    checks: Sequence[tuple[str, str]],
+    results: Sequence[AssetCheckResult],
+) -> list[AssetCheckResult]:
+    """A warning result for each check the definitions know and the run did not evaluate:
+    removed from Pipekit since the code location loaded (Dagster wants a result for each)."""
+    done = {r.check_name for r in results}
+    return [
+        AssetCheckResult(
+            asset_key=key,
+            check_name=name,
+            passed=False,
+            severity=AssetCheckSeverity.WARN,
+            metadata={"pipekit/run_id": run.id},
+            description=f"Pipekit did not run check {check} (run {run.id}): it is no longer "
+            "defined; reload the Dagster code location",
+        )
+        for check, name in checks
+        if name not in done
     ]
 
 
@@ -107,7 +155,11 @@ def module_asset(
         if result.failure is not None:
             yield from results
             raise Failure(description=result.failure, metadata=result.metadata)
-        yield MaterializeResult(asset_key=spec.key, metadata=result.metadata, check_results=results)
+        yield MaterializeResult(
+            asset_key=spec.key,
+            metadata=result.metadata,
+            check_results=results + unevaluated(run, spec.key, checks, results),
+        )
 
     return _asset
 
@@ -138,19 +190,9 @@ def group_job(
             if key is None:  # a member added after the definitions were loaded
                 continue
             member_checks = checks.get(run.module_name, ())
-            names = dict(member_checks)
-            result = outcome(run, list(names))
-            for c in result.checks:
-                yield AssetCheckEvaluation(
-                    asset_key=key,
-                    check_name=names[c.check],
-                    passed=c.passed,
-                    metadata={"pipekit/run_id": run.id},
-                    description=None if c.passed else run.error,
-                    blocking=True,
-                )
+            yield from check_evaluations(run, key, member_checks)
             if run.status == RunStatus.SUCCESS:
-                yield AssetMaterialization(asset_key=key, metadata=result.metadata)
+                yield AssetMaterialization(asset_key=key, metadata=run_metadata(run))
         if gr.status != RunStatus.SUCCESS:
             raise Failure(
                 description=f"Pipekit group run {gr.id} of group {group.name} ended "

@@ -52,7 +52,7 @@ class RunCursor:
 
     def advance(self, runs: Sequence[RunView]) -> tuple[RunCursor, list[RunView]]:
         """The next cursor after reading `runs` (``RunService.after(last, also=again())``)
-        and the finished runs to report, each once."""
+        and the finished runs Dagster did not start, each once, by id."""
         last = self.last or 0
         seen = {r.id: r for r in runs}
         running: list[int] = []
@@ -70,9 +70,5 @@ class RunCursor:
             left = self.gaps.get(run_id, GAP_TICKS) - 1
             if left > 0:
                 gaps[run_id] = left
-        outside = [
-            r
-            for r in report
-            if r.status == RunStatus.SUCCESS and not started_by_dagster(r.triggered_by)
-        ]
+        outside = [r for r in report if not started_by_dagster(r.triggered_by)]
         return RunCursor(new_last, running, gaps), outside

@@ -79,7 +79,7 @@ def definitions_from_catalog(
         jobs=list(jobs.values()),
         schedules=build_schedules(catalog.schedules, jobs, schedules, timezone or catalog.timezone),
         sensors=(
-            [outside_runs_sensor(keys, minimum_interval_seconds=sensor_interval_seconds)]
+            [outside_runs_sensor(keys, checks, minimum_interval_seconds=sensor_interval_seconds)]
             if sensor
             else []
         ),

@@ -13,9 +13,10 @@ turned on is not reported.
 # No `from __future__ import annotations`: Dagster reads the decorated functions'
 # parameter annotations (config, resources) at definition time, as objects.
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from dagster import (
+    AssetCheckEvaluation,
     AssetKey,
     AssetMaterialization,
     DefaultSensorStatus,
@@ -25,9 +26,11 @@ from dagster import (
     sensor,
 )
 
+from pipekit.integrations.dagster.assets import check_evaluations
 from pipekit.integrations.dagster.cursor import RunCursor
 from pipekit.integrations.dagster.outcome import run_metadata
 from pipekit.integrations.dagster.resource import PipekitResource
+from pipekit.status import RunStatus
 
 SENSOR_NAME = "pipekit_outside_runs"
 #: runs read per tick; the rest on the next ticks
@@ -35,16 +38,20 @@ BATCH = 200
 
 
 def outside_runs_sensor(
-    keys: Mapping[str, AssetKey], *, minimum_interval_seconds: int = 60
+    keys: Mapping[str, AssetKey],
+    checks: Mapping[str, Sequence[tuple[str, str]]],
+    *,
+    minimum_interval_seconds: int = 60,
 ) -> SensorDefinition:
-    """The sensor; `keys` maps module names to their assets' keys."""
+    """The sensor; `keys` maps module names to their assets' keys, `checks` each module's
+    (Pipekit check, Dagster check name) pairs."""
 
     @sensor(
         name=SENSOR_NAME,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=DefaultSensorStatus.RUNNING,
         description="Reports Pipekit runs done outside Dagster (CLI, server) as "
-        "materializations, each once",
+        "materializations and check results, each once",
     )
     def _sensor(context: SensorEvaluationContext, pipekit: PipekitResource) -> SensorResult:
         cursor = RunCursor.parse(context.cursor)
@@ -55,15 +62,21 @@ def outside_runs_sensor(
                 return SensorResult(cursor=cursor.dump())
             runs = sv.runs.after(cursor.last, also=cursor.again(), limit=BATCH)
         cursor, report = cursor.advance(runs)
-        events = [
-            AssetMaterialization(
-                asset_key=keys[r.module_name],
-                metadata=run_metadata(r),
-                description=f"Pipekit run {r.id}, triggered by {r.triggered_by}",
-            )
-            for r in report
-            if r.module_name in keys
-        ]
+        events: list[AssetMaterialization | AssetCheckEvaluation] = []
+        for r in report:
+            key = keys.get(r.module_name)
+            if key is None:  # a module added since the definitions were loaded
+                continue
+            # a check that failed outside Dagster shows as a failed asset check here
+            events += check_evaluations(r, key, checks.get(r.module_name, ()))
+            if r.status == RunStatus.SUCCESS:
+                events.append(
+                    AssetMaterialization(
+                        asset_key=key,
+                        metadata=run_metadata(r),
+                        description=f"Pipekit run {r.id}, triggered by {r.triggered_by}",
+                    )
+                )
         return SensorResult(asset_events=events, cursor=cursor.dump())
 
     return _sensor

@@ -30,13 +30,13 @@ def ids(runs: list[RunView]) -> list[int]:
     return [r.id for r in runs]
 
 
-def test_finished_outside_successes_are_reported_once() -> None:
+def test_finished_runs_dagster_did_not_start_are_reported_once() -> None:
     cursor, report = RunCursor(0).advance(
-        [run(1), run(2, "error"), run(3, by="dagster:abc"), run(4, "dry_run"), run(5)]
+        [run(1), run(2, "error"), run(3, by="dagster:abc"), run(4, "running"), run(5)]
     )
-    assert ids(report) == [1, 5]
-    assert (cursor.last, cursor.running, cursor.gaps) == (5, [], {})
-    cursor, report = cursor.advance([])
+    assert ids(report) == [1, 2, 5]
+    assert (cursor.last, cursor.running, cursor.gaps) == (5, [4], {})
+    cursor, report = cursor.advance([run(4, "running")])
     assert (ids(report), cursor.last) == ([], 5)
 
 

@@ -125,7 +125,7 @@ def _tick(defs: Definitions, resource: PipekitResource, cursor: str | None) -> A
 
 
 def test_the_sensor_reports_each_outside_run_once(
-    defs: Definitions, resource: PipekitResource, sv: Services
+    defs: Definitions, resource: PipekitResource, sv: Services, site: Path
 ) -> None:
     first = _tick(defs, resource, None)
     assert not first.asset_events  # history before the sensor is not reported
@@ -133,7 +133,8 @@ def test_the_sensor_reports_each_outside_run_once(
     assert sv.runs.run("broken").status == "error"  # failed: nothing materialized
     assert _materialize(defs, ORDERS).success  # Dagster reported it itself
     second = _tick(defs, resource, first.cursor)
-    [event] = second.asset_events
+    [check, event] = second.asset_events  # broken failed before any check: nothing of it
+    assert (check.asset_key, check.passed) == (CUSTOMERS, True)
     assert event.asset_key == CUSTOMERS
     assert event.metadata["pipekit/triggered_by"].value == "cli"
     assert RunCursor.parse(second.cursor).last > RunCursor.parse(first.cursor).last
@@ -148,7 +149,36 @@ def test_the_sensor_reports_each_outside_run_once(
     assert RunCursor.parse(fourth.cursor).running == [started]
     sv.engine.run_module("customers", run_id=started)
     fifth = _tick(defs, resource, fourth.cursor)
-    assert [(e.asset_key, e.metadata["pipekit/run_id"].value) for e in fifth.asset_events] == [
-        (CUSTOMERS, started)
-    ]
-    assert not _tick(defs, resource, fifth.cursor).asset_events
+    [check, event] = fifth.asset_events  # its check evaluation, then its materialization
+    assert (check.check_name, check.passed) == ("no_negative", True)
+    assert (event.asset_key, event.metadata["pipekit/run_id"].value) == (CUSTOMERS, started)
+    sixth = _tick(defs, resource, fifth.cursor)
+    assert not sixth.asset_events
+
+    # a check that failed outside Dagster: a failed asset check, no materialization
+    _set_balance(site, 2, -1.0)
+    try:
+        assert sv.runs.run("customers").status == "error"
+    finally:
+        _set_balance(site, 2, 7.5)
+    [failed] = _tick(defs, resource, sixth.cursor).asset_events
+    assert (failed.asset_key, failed.check_name, failed.passed) == (
+        CUSTOMERS,
+        "no_negative",
+        False,
+    )
+
+
+def test_a_check_removed_since_loading_is_a_warning_not_a_crash(
+    defs: Definitions, sv: Services
+) -> None:
+    sql = sv.checks.show("customers", "no_negative").sql
+    sv.checks.remove("customers", "no_negative")
+    try:
+        result = _materialize(defs, CUSTOMERS)
+    finally:
+        sv.checks.add("customers", "no_negative", sql)
+    assert result.success
+    [check] = result.get_asset_check_evaluations()
+    assert (check.check_name, check.passed, check.severity.value) == ("no_negative", False, "WARN")
+    assert "no longer defined; reload the Dagster code location" in (check.description or "")
