@@ -10,14 +10,20 @@ state store through the services when the code location loads.
 
 from __future__ import annotations
 
+import warnings
+
 from dagster import AssetKey, Definitions, JobDefinition
 
 from pipekit.integrations.dagster.assets import group_job, module_asset
 from pipekit.integrations.dagster.catalog import Catalog, read_catalog
 from pipekit.integrations.dagster.resource import RESOURCE_KEY, PipekitResource
-from pipekit.integrations.dagster.schedules import ScheduleMode, build_schedules
+from pipekit.integrations.dagster.schedules import (
+    PipekitDagsterWarning,
+    ScheduleMode,
+    build_schedules,
+)
 from pipekit.integrations.dagster.sensor import outside_runs_sensor
-from pipekit.integrations.dagster.translator import DagsterPipekitTranslator
+from pipekit.integrations.dagster.translator import DagsterPipekitTranslator, dagster_name
 
 
 def build_definitions(
@@ -52,6 +58,10 @@ def build_definitions(
     )
 
 
+def _owner(keys: dict[str, AssetKey], key: AssetKey) -> str:
+    return next(name for name, k in keys.items() if k == key)
+
+
 def definitions_from_catalog(
     catalog: Catalog,
     resource: PipekitResource,
@@ -69,6 +79,18 @@ def definitions_from_catalog(
     checks: dict[str, list[tuple[str, str]]] = {}
     for module in catalog.modules:
         spec = translator.get_asset_spec(module)
+        if spec.key in keys.values():
+            # Dagster refuses two assets with one key; Pipekit lets two modules load
+            # one table (two sources appended, say)
+            key = AssetKey([*spec.key.path, dagster_name(module.name)])
+            warnings.warn(
+                f"modules {_owner(keys, spec.key)} and {module.name} both load "
+                f"{spec.key.to_user_string()}; module {module.name}'s asset is "
+                f"{key.to_user_string()} (a translator's get_asset_key can choose)",
+                PipekitDagsterWarning,
+                stacklevel=2,
+            )
+            spec = spec.replace_attributes(key=key)
         check_specs = [translator.get_check_spec(module, c, spec.key) for c in module.checks]
         assets.append(module_asset(module, spec, check_specs))
         keys[module.name] = spec.key

@@ -10,13 +10,20 @@
 from __future__ import annotations
 
 import os
+from typing import cast
 
+from pipekit.errors import ConfigError
 from pipekit.integrations.dagster.definitions import build_definitions
 from pipekit.integrations.dagster.resource import PipekitResource
+from pipekit.integrations.dagster.schedules import SCHEDULE_MODES, ScheduleMode
 
 ENV_SCHEDULES = "PIPEKIT_DAGSTER_SCHEDULES"
 
-defs = build_definitions(
-    PipekitResource.from_env(),
-    schedules=os.environ.get(ENV_SCHEDULES, "stopped"),  # type: ignore[arg-type]  # checked
-)
+_mode = os.environ.get(ENV_SCHEDULES, "stopped").strip().lower()
+if _mode not in SCHEDULE_MODES:
+    raise ConfigError(
+        f"{ENV_SCHEDULES}={_mode!r} is not a choice; set it to one of "
+        f"{', '.join(SCHEDULE_MODES)} (who fires the schedules: see docs/scale-out.md)"
+    )
+
+defs = build_definitions(PipekitResource.from_env(), schedules=cast(ScheduleMode, _mode))

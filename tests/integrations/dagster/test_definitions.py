@@ -196,6 +196,33 @@ def test_the_code_location_module(site: Path, monkeypatch: pytest.MonkeyPatch) -
     sys.modules.pop("pipekit.integrations.dagster.location", None)
 
 
+def test_a_bad_schedules_choice_in_the_environment_is_refused(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIPEKIT_CONFIG", str(site))
+    monkeypatch.setenv("PIPEKIT_DAGSTER_SCHEDULES", "always")
+    sys.modules.pop("pipekit.integrations.dagster.location", None)
+    with pytest.raises(ConfigError, match="PIPEKIT_DAGSTER_SCHEDULES='always' is not a choice"):
+        importlib.import_module("pipekit.integrations.dagster.location")
+    sys.modules.pop("pipekit.integrations.dagster.location", None)
+
+
+def test_two_modules_loading_one_table_get_two_assets(resource: PipekitResource) -> None:
+    catalog = Catalog(
+        modules=(_module("eu", dest_table="main.sales"), _module("us", dest_table="main.sales")),
+        groups=(PipekitGroup("g", None, ("eu", "us")),),
+        schedules=(),
+        timezone="UTC",
+    )
+    with pytest.warns(PipekitDagsterWarning, match="modules eu and us both load dw/main/sales"):
+        defs = definitions_from_catalog(catalog, resource)
+    Definitions.validate_loadable(defs)
+    assert {s.key for s in defs.resolve_all_asset_specs()} == {
+        AssetKey(["dw", "main", "sales"]),
+        AssetKey(["dw", "main", "sales", "us"]),
+    }
+
+
 def test_the_resource_needs_the_config_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PIPEKIT_CONFIG", raising=False)
     with pytest.raises(ConfigError, match="PIPEKIT_CONFIG is not set; point it at"):
