@@ -232,3 +232,18 @@ def test_the_resource_needs_the_config_path(monkeypatch: pytest.MonkeyPatch) -> 
         PipekitResource(config_path="/nonexistent/pipekit.yaml").services("dagster"),
     ):
         pass
+
+
+def test_the_resource_from_the_environment(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = tmp_path / "cluster-secrets.env"
+    monkeypatch.setenv("PIPEKIT_CONFIG", str(site))
+    monkeypatch.setenv("PIPEKIT_SECRETS", str(secrets))
+    resource = PipekitResource.from_env()
+    with resource.services("dagster:abc") as sv:
+        assert (sv.secrets.path, sv.actor) == (secrets, "dagster:abc")
+        assert "orders" in {m.name for m in sv.modules.list()}
+    monkeypatch.delenv("PIPEKIT_SECRETS")
+    with PipekitResource.from_env().services("dagster") as sv:
+        assert sv.secrets.path == sv.config.secrets_path  # the config's secrets_file

@@ -26,9 +26,11 @@ ORDERS = AssetKey(list(DAGSTER_MODULES["orders"]))
 CUSTOMERS = AssetKey(list(DAGSTER_MODULES["customers"]))
 
 
-def _materialize(defs: Definitions, key: AssetKey) -> Any:
+def _materialize(defs: Definitions, key: AssetKey, **run_config: Any) -> Any:
     # the resolved asset carries the definitions' PipekitResource
-    return materialize([defs.resolve_assets_def(key)], raise_on_error=False)
+    asset = defs.resolve_assets_def(key)
+    config = {"ops": {asset.op.name: {"config": run_config}}} if run_config else None
+    return materialize([asset], raise_on_error=False, run_config=config)
 
 
 def _failure(result: ExecuteInProcessResult) -> str:
@@ -65,6 +67,11 @@ def test_one_module_materialized_with_its_row_count(
     meta = {k: v.value for k, v in event.materialization.metadata.items()}
     assert (meta["dagster/row_count"], meta["pipekit/rows_read"]) == (3, 0)
     assert "2026-01-03" in str(meta["pipekit/watermarks"]["column"]["destination_max"])
+
+    full = _materialize(defs, ORDERS, full_refresh=True)  # the launchpad's run config
+    [event] = full.get_asset_materialization_events()
+    meta = {k: v.value for k, v in event.materialization.metadata.items()}
+    assert (meta["dagster/row_count"], meta["pipekit/rows_read"]) == (3, 3)
 
 
 def test_a_group_job_runs_the_others_in_order_and_fails(defs: Definitions, sv: Services) -> None:
