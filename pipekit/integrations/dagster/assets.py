@@ -1,7 +1,8 @@
 """The executable parts: one asset per module and one job per group, both carried out
 by Pipekit's engine through the run service.
 
-An asset's step runs its module once (``triggered_by`` = ``dagster:<run id>``) and
+An asset's step runs its module once (``triggered_by`` = ``dagster:<run id>``; a
+Dagster run terminated meanwhile cancels it: ``interrupt.py``) and
 yields a ``MaterializeResult`` with the run's row counts, run id and watermarks, and
 an ``AssetCheckResult`` per Pipekit check. A busy module, a failed run or a failed
 check fails the step with Pipekit's message; a failed check fails its asset check
@@ -42,6 +43,7 @@ from pydantic import Field
 
 from pipekit.errors import PipekitError
 from pipekit.integrations.dagster.catalog import PipekitGroup, PipekitModule
+from pipekit.integrations.dagster.interrupt import run_cancellable
 from pipekit.integrations.dagster.outcome import outcome, run_metadata
 from pipekit.integrations.dagster.resource import PipekitResource, dagster_actor
 from pipekit.integrations.dagster.translator import dagster_name
@@ -146,7 +148,11 @@ def module_asset(
     ) -> Iterator[Any]:
         with pipekit.services(dagster_actor(context.run.run_id)) as sv:
             try:
-                run = sv.runs.run(module.name, full_refresh=config.full_refresh)
+                run = run_cancellable(
+                    lambda cancel: sv.runs.run(
+                        module.name, full_refresh=config.full_refresh, cancel=cancel
+                    )
+                )
             except PipekitError as exc:  # busy (another run holds the lock), gone
                 raise Failure(description=str(exc)) from None
         result = outcome(run, module.checks)
@@ -180,7 +186,7 @@ def group_job(
         # A generator, so the events reach Dagster before the step fails at the end.
         with pipekit.services(dagster_actor(context.run.run_id)) as sv:
             try:
-                done = sv.runs.run_group(group.name)
+                done = run_cancellable(lambda cancel: sv.runs.run_group(group.name, cancel=cancel))
             except PipekitError as exc:
                 raise Failure(description=str(exc)) from None
         gr = done.group_run

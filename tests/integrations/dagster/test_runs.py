@@ -5,11 +5,14 @@ a busy module, and the sensor reporting each outside run once."""
 
 from __future__ import annotations
 
+import _thread
 import sqlite3
+import threading
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import pytest
 from dagster import (
     AssetKey,
     Definitions,
@@ -19,6 +22,7 @@ from dagster import (
 )
 
 from pipekit.integrations.dagster import PipekitResource, RunCursor
+from pipekit.integrations.dagster.interrupt import run_cancellable
 from pipekit.services import Services
 from tests.helpers import DAGSTER_MODULES, duckdb_rows
 
@@ -189,3 +193,38 @@ def test_a_check_removed_since_loading_is_a_warning_not_a_crash(
     [check] = result.get_asset_check_evaluations()
     assert (check.check_name, check.passed, check.severity.value) == ("no_negative", False, "WARN")
     assert "no longer defined; reload the Dagster code location" in (check.description or "")
+
+
+def test_a_terminated_dagster_run_cancels_the_pipekit_run(sv: Services, site: Path) -> None:
+    """Dagster terminates a run by interrupting the step's thread: the Pipekit run is
+    cancelled (rolled back, lock released), then the interruption goes on."""
+    assert sv.runs.run("customers").status == "success"
+    warehouse = site.parent / "dw.duckdb"
+    before = duckdb_rows(warehouse, "main.customers")
+    _set_balance(site, 1, 99.0)  # what the cancelled run would have loaded
+    interrupted = threading.Event()
+
+    def work(cancel: threading.Event) -> Any:
+        def on_event(event: Any) -> None:
+            if not interrupted.is_set():
+                interrupted.set()
+                _thread.interrupt_main()  # as Dagster's termination does to the step
+                assert cancel.wait(timeout=60)
+
+        return sv.runs.run("customers", cancel=cancel, on_event=on_event)
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_cancellable(work)
+    finally:
+        _set_balance(site, 1, 5.0)
+    [run] = sv.runs.list(module="customers", limit=1)
+    assert (run.status, run.error) == ("cancelled", "cancelled")
+    assert not sv.modules.show("customers").running  # the lock is released
+    assert duckdb_rows(warehouse, "main.customers") == before
+
+
+def test_run_cancellable_answers_and_raises_what_the_work_does() -> None:
+    assert run_cancellable(lambda cancel: cancel.is_set()) is False
+    with pytest.raises(ValueError, match="boom"):
+        run_cancellable(lambda cancel: (_ for _ in ()).throw(ValueError("boom")))
