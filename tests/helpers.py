@@ -171,6 +171,12 @@ def table_rows(url: str, table: str, columns: Sequence[str]) -> list[tuple[Any, 
 Invoke = Callable[..., Result]
 
 
+def tsv(output: str) -> list[list[str]]:
+    """The tab-separated lines a CLI table prints when its output is piped (as
+    CliRunner's is): the header, then one list of cells per row."""
+    return [line.split("\t") for line in output.splitlines() if "\t" in line]
+
+
 def error_lines(output: str) -> list[str]:
     return [line for line in output.splitlines() if line.startswith("error: ")]
 

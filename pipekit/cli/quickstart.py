@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from pipekit.cli._context import BAD, OK, WARN, check_line, err, out, say
+from pipekit.cli._context import BAD, OK, WARN, check_line, err, print_table, say
 from pipekit.status import RunStatus
 
 if TYPE_CHECKING:
@@ -192,7 +192,7 @@ def _results(result: "GroupRunOutcome") -> None:
             _fmt(r.row_count),
             _duration(r),
         )
-    out().print(table)
+    print_table(table)
 
 
 def _failed(result: "GroupRunOutcome", shown: str) -> None:

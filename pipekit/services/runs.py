@@ -80,6 +80,9 @@ class RunView:
     cancel_requested: bool
     pid: int | None
     host: str | None
+    #: the merge committed, so the destination changed — also on an ``error`` run whose
+    #: hook failed after the commit (None: recorded before Pipekit kept this)
+    committed: bool | None
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,9 @@ class LatestRun:
     finished_at: datetime | None
     row_count: int | None
     error: str | None
+    triggered_by: str | None = None
+    merge_strategy: str | None = None
+    rows_read: int | None = None
 
 
 @dataclass(frozen=True)
@@ -136,10 +139,27 @@ class RunQueries:
             _r.c.finished_at,
             _r.c.row_count,
             _r.c.error,
+            _r.c.triggered_by,
+            _r.c.merge_strategy,
+            _r.c.rows_read,
         ).select_from(_mod.join(_r, _r.c.id == latest))
         with self._store.read() as conn:
             rows = conn.execute(query).all()
-        return {r.module_id: LatestRun(r.module_id, r.id, *r[2:]) for r in rows}
+        return {
+            r.module_id: LatestRun(
+                module_id=r.module_id,
+                run_id=r.id,
+                status=r.status,
+                started_at=r.started_at,
+                finished_at=r.finished_at,
+                row_count=r.row_count,
+                error=r.error,
+                triggered_by=r.triggered_by,
+                merge_strategy=r.merge_strategy,
+                rows_read=r.rows_read,
+            )
+            for r in rows
+        }
 
     def last_success(self) -> dict[int, datetime | None]:
         """Each module's last successful run's start (None: never succeeded)."""

@@ -44,6 +44,7 @@ FINISH_FIELDS = (
     "check_sql",
     "watermarks_json",
     "schema_changes",
+    "committed",
 )
 INTERRUPTED = "interrupted"
 
@@ -76,11 +77,15 @@ class Run:
     cancel_requested: bool
     pid: int | None
     host: str | None
+    #: the merge committed: the destination changed (None: recorded before this was kept)
+    committed: bool | None
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Run:
         m = dict(row._mapping)
         m["cancel_requested"] = bool(m["cancel_requested"])
+        if m["committed"] is not None:
+            m["committed"] = bool(m["committed"])
         return cls(**{f.name: m[f.name] for f in fields(cls)})
 
 

@@ -247,6 +247,8 @@ run_log = Table(
     Column("cancel_requested", Boolean, nullable=False, server_default=false()),
     Column("pid", Integer),
     Column("host", String(255)),
+    # migration 4: the merge committed (NULL for runs recorded before it)
+    Column("committed", Boolean),
     CheckConstraint(_in("status", RUN_STATUSES), name="status"),
     Index("ix_run_log_module_id_started_at", "module_id", "started_at"),
     Index("ix_run_log_status", "status"),
