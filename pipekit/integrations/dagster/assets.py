@@ -6,7 +6,8 @@ Dagster run terminated meanwhile cancels it: ``interrupt.py``) and
 yields a ``MaterializeResult`` with the run's row counts, run id and watermarks, and
 an ``AssetCheckResult`` per Pipekit check. A busy module, a failed run or a failed
 check fails the step with Pipekit's message; a failed check fails its asset check
-too, and the destination is unchanged (the engine rolled the merge back).
+too, and the destination is unchanged (the engine rolled the merge back). A run whose
+merge committed before a hook failed is a materialization and a failed step.
 
 A group's job is one step that runs the group as Pipekit does (``run_group``: the
 enabled members in group order, one group run recorded, a failed member does not
@@ -44,7 +45,7 @@ from pydantic import Field
 from pipekit.errors import PipekitError
 from pipekit.integrations.dagster.catalog import PipekitGroup, PipekitModule
 from pipekit.integrations.dagster.interrupt import run_cancellable
-from pipekit.integrations.dagster.outcome import outcome, run_metadata
+from pipekit.integrations.dagster.outcome import landed, outcome, run_metadata
 from pipekit.integrations.dagster.resource import PipekitResource, dagster_actor
 from pipekit.integrations.dagster.translator import dagster_name
 from pipekit.services.runs import RunView
@@ -159,7 +160,12 @@ def module_asset(
         context.log.info(f"Pipekit run {run.id} of module {module.name}: {run.status}")
         results = check_events(run, spec.key, checks)
         if result.failure is not None:
-            yield from results
+            if result.landed:  # committed, then a hook failed: the data is there
+                yield MaterializeResult(
+                    asset_key=spec.key, metadata=result.metadata, check_results=results
+                )
+            else:
+                yield from results
             raise Failure(description=result.failure, metadata=result.metadata)
         yield MaterializeResult(
             asset_key=spec.key,
@@ -197,7 +203,7 @@ def group_job(
                 continue
             member_checks = checks.get(run.module_name, ())
             yield from check_evaluations(run, key, member_checks)
-            if run.status == RunStatus.SUCCESS:
+            if landed(run):
                 yield AssetMaterialization(asset_key=key, metadata=run_metadata(run))
         if gr.status != RunStatus.SUCCESS:
             raise Failure(

@@ -1,5 +1,6 @@
 """A finished Pipekit run as Dagster sees it: its checks' results, the metadata of its
-materialization, and the failure message when it did not succeed.
+materialization, whether it changed the destination, and the failure message when it
+did not succeed.
 
 Pure functions of the run-log view, so the asset, the group job and the sensor
 report a run the same way.
@@ -32,6 +33,16 @@ class RunOutcome:
     #: Pipekit's message when the run did not succeed (None on success)
     failure: str | None
     metadata: dict[str, Any]
+    #: the destination changed: a success, or an error after the merge committed (a hook
+    #: failed), which Dagster sees as a materialization and a failed step
+    landed: bool
+
+
+def landed(run: RunView) -> bool:
+    """Whether the run changed the destination (its merge committed)."""
+    return run.status == RunStatus.SUCCESS or (
+        run.status == RunStatus.ERROR and bool(run.committed)
+    )
 
 
 def checks_run(run: RunView, checks: Sequence[str]) -> list[CheckOutcome]:
@@ -64,6 +75,8 @@ def run_metadata(run: RunView) -> dict[str, Any]:
             metadata[f"pipekit/{field}"] = value
     if run.merge_strategy:
         metadata["pipekit/strategy"] = run.merge_strategy
+    if run.committed is not None:
+        metadata["pipekit/committed"] = run.committed
     if run.watermarks_json:
         try:
             metadata["pipekit/watermarks"] = json.loads(run.watermarks_json)
@@ -83,4 +96,4 @@ def failure_message(run: RunView) -> str | None:
 
 
 def outcome(run: RunView, checks: Sequence[str]) -> RunOutcome:
-    return RunOutcome(checks_run(run, checks), failure_message(run), run_metadata(run))
+    return RunOutcome(checks_run(run, checks), failure_message(run), run_metadata(run), landed(run))

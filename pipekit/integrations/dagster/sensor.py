@@ -28,9 +28,8 @@ from dagster import (
 
 from pipekit.integrations.dagster.assets import check_evaluations
 from pipekit.integrations.dagster.cursor import RunCursor
-from pipekit.integrations.dagster.outcome import run_metadata
+from pipekit.integrations.dagster.outcome import landed, run_metadata
 from pipekit.integrations.dagster.resource import PipekitResource
-from pipekit.status import RunStatus
 
 SENSOR_NAME = "pipekit_outside_runs"
 #: runs read per tick; the rest on the next ticks
@@ -69,7 +68,7 @@ def outside_runs_sensor(
                 continue
             # a check that failed outside Dagster shows as a failed asset check here
             events += check_evaluations(r, key, checks.get(r.module_name, ()))
-            if r.status == RunStatus.SUCCESS:
+            if landed(r):
                 events.append(
                     AssetMaterialization(
                         asset_key=key,

@@ -228,3 +228,18 @@ def test_run_cancellable_answers_and_raises_what_the_work_does() -> None:
     assert run_cancellable(lambda cancel: cancel.is_set()) is False
     with pytest.raises(ValueError, match="boom"):
         run_cancellable(lambda cancel: (_ for _ in ()).throw(ValueError("boom")))
+
+
+def test_a_hook_failing_after_the_commit_is_a_materialization_and_a_failure(
+    defs: Definitions, sv: Services
+) -> None:
+    hook = sv.hooks.add("customers", "UPDATE main.no_such_table SET x = 1")
+    try:
+        result = _materialize(defs, CUSTOMERS)
+    finally:
+        sv.hooks.remove(hook.id)
+    assert not result.success
+    [event] = result.get_asset_materialization_events()  # the merge committed: data landed
+    meta = {k: v.value for k, v in event.materialization.metadata.items()}
+    assert (meta["pipekit/status"], meta["pipekit/committed"]) == ("error", True)
+    assert "no_such_table" in _failure(result)
