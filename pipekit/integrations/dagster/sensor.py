@@ -1,5 +1,6 @@
 """The sensor that reports runs done outside Dagster (the CLI, a Pipekit server and its
-scheduler) as materializations of the modules' assets.
+scheduler) as materializations of the modules' assets (those that changed the
+destination) and the checks they ran as asset check results.
 
 Its cursor (``cursor.RunCursor``) follows the run log by run id, so each finished
 outside run is reported once, even when runs end out of id order; runs Dagster
