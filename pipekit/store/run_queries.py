@@ -4,13 +4,16 @@
   id of the previous page), never by OFFSET, so page 1,000 costs what page 1 does;
 - ``latest_by_module``: every module's latest run, one index probe per module;
 - ``last_success``: every module's last successful start, one index probe per module;
-- ``daily_totals``: rows moved, run time and failures per UTC day.
+- ``daily_totals``: rows moved, run time and failures per UTC day;
+- ``after``: runs by id order after a cursor, for readers that follow the run log
+  (the Dagster sensor).
 
 The indexes these rely on are made by migration 2.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -103,6 +106,19 @@ class RunQueries:
                         or_(_r.c.started_at < cursor, _r.c.id < before),
                     )
             rows = conn.execute(query.limit(limit)).all()
+        return [Run.from_row(r) for r in rows]
+
+    def after(self, run_id: int, *, also: Sequence[int] = (), limit: int = 200) -> list[Run]:
+        """The first `limit` runs whose id is above `run_id`, by id, then the runs whose
+        ids are in `also` (runs a follower saw still running); ids that are no run are
+        left out."""
+        with self._store.read() as conn:
+            rows = list(
+                conn.execute(select(_r).where(_r.c.id > run_id).order_by(_r.c.id).limit(limit))
+            )
+            wanted = sorted(set(also))
+            if wanted:
+                rows += conn.execute(select(_r).where(_r.c.id.in_(wanted)).order_by(_r.c.id)).all()
         return [Run.from_row(r) for r in rows]
 
     def latest_by_module(self) -> dict[int, LatestRun]:
