@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pipekit.run_counters import COUNTERS
 from pipekit.services.runs import RunView
 from pipekit.status import RunStatus
 
@@ -69,10 +70,10 @@ def run_metadata(run: RunView) -> dict[str, Any]:
     }
     if run.row_count is not None:
         metadata["dagster/row_count"] = run.row_count
-    for field in ("rows_read", "rows_inserted", "rows_deleted"):
-        value = getattr(run, field)
-        if value is not None:
-            metadata[f"pipekit/{field}"] = value
+    for counter in COUNTERS:  # the run record's counters, by their fields' names
+        value = getattr(run, counter.field)
+        if value is not None and counter.field != "row_count":
+            metadata[f"pipekit/{counter.field}"] = value
     if run.merge_strategy:
         metadata["pipekit/strategy"] = run.merge_strategy
     if run.committed is not None:
