@@ -29,15 +29,6 @@ class Role(StrEnum):
 #: every role, weakest first
 ROLES: tuple[str, ...] = tuple(r.value for r in Role)
 
-#: what each role adds to the ones below it (docs/security.md's table is checked against it)
-GRANTS: dict[str, str] = {
-    "viewer": "read connections, modules (with their SQL), runs, groups, schedules, audit",
-    "operator": "run, dry-run, full-refresh and cancel; test connections; send a test notice",
-    "editor": "add, change and remove modules, watermarks, checks, groups, schedules; apply",
-    "admin": "connections, drivers, hooks, users, settings",
-}
-
-
 def rank(role: str) -> int:
     """Position of `role` in ``ROLES`` (ValueError for an unknown role)."""
     return ROLES.index(role)

@@ -263,7 +263,14 @@ class Server:
         self.proc = None
 
     def client(self, auth: tuple[str, str] | None = (USER, PASSWORD)) -> httpx.Client:
-        return httpx.Client(base_url=self.url, auth=auth, timeout=30)
+        # The API takes JSON bodies only (CSRF, docs/security.md): a POST without a body
+        # says so too, as pipekit.client does. A request's own content-type wins.
+        return httpx.Client(
+            base_url=self.url,
+            auth=auth,
+            timeout=30,
+            headers={"Content-Type": "application/json"},
+        )
 
 
 # ---- from tests/store/conftest.py

@@ -51,7 +51,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 router = APIRouter(dependencies=[Depends(require_user), Depends(check_request)], responses=ERRORS)
-for _module in (
+#: the routers of the resources, each route declaring its role
+RESOURCES = (
     connections,
     drivers,
     modules,
@@ -65,14 +66,22 @@ for _module in (
     dashboard,
     users,
     audit,
-):
+)
+
+
+def _document_role(route: APIRoute) -> None:
+    role = declared_role(route)
+    if role is not None:
+        route.openapi_extra = {**(route.openapi_extra or {}), "x-required-role": role}
+        route.description = f"Role: **{role}** or above. {route.description or ''}".strip()
+
+
+for _module in RESOURCES:
+    for _route in _module.router.routes:
+        if isinstance(_route, APIRoute):
+            _document_role(_route)
     router.include_router(_module.router)
 
-for _route in router.routes:
-    _role = declared_role(_route)
-    if isinstance(_route, APIRoute) and _role is not None:
-        _route.openapi_extra = {**(_route.openapi_extra or {}), "x-required-role": _role}
-        _route.description = f"Role: **{_role}** or above. {_route.description or ''}".strip()
 
 health_router = APIRouter()
 
