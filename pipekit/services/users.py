@@ -50,7 +50,7 @@ class UserService:
         u = self._repo.add(name, password, role)
         return UserView(u.id, u.name, u.role, u.created_at)
 
-    @audited("user", "set_password")
+    @audited("user", "set_password", skip=("name",))
     def set_password(self, name: str, password: str) -> UserView:
         """Change `name`'s password, or create the user (UserSpecError for an empty
         password). A user created here is ``admin`` if there is no admin yet (the first
@@ -62,7 +62,7 @@ class UserService:
             u = self._repo.set_password(name, password, role=role)
         return UserView(u.id, u.name, u.role, u.created_at)
 
-    @audited("user", "set_role")
+    @audited("user", "set_role", skip=("name",))
     def set_role(self, name: str, role: str) -> UserView:
         """Give `name` the role `role`; refused for the last admin."""
         with self._sv.store.transaction():
@@ -72,7 +72,7 @@ class UserService:
             u = self._repo.set_role(name, role)
         return UserView(u.id, u.name, u.role, u.created_at)
 
-    @audited("user", "remove")
+    @audited("user", "remove", skip=("name",))
     def remove(self, name: str) -> UserView:
         """Delete `name`; refused for the last admin. Returns what it was."""
         with self._sv.store.transaction():
