@@ -106,12 +106,15 @@ class LoginThrottle:
                     c.failures = 0
             self._prune(now)
 
-    def succeeded(self, client: str, user: str) -> None:
+    def succeeded(self, client: str, user: str, *, started: bool = True) -> None:
         """The right password: the pair's count is forgotten (a guesser's count of the
-        client or the user stays)."""
+        client or the user stays). `started`: it ends an attempt ``start`` began (a
+        password known from a cache began none)."""
         now = self.clock()
         with self.lock:
             self.counts.pop(("pair", client, user), None)
+            if not started:
+                return
             for key, _ in self._keys(client, user)[1:]:
                 c = self.counts.get(key)
                 if c is not None:

@@ -103,6 +103,7 @@ def require_user(
     if wait is not None:
         raise _too_many(wait)
     if cache.hit(user, password):
+        throttle.succeeded(client, user, started=False)  # the right password: a fresh count
         return user
     wait = throttle.start(client, user)
     if wait is not None:

@@ -186,3 +186,14 @@ def test_forwarded_addresses_count_only_from_a_trusted_proxy(proxied: Server) ->
     # and a new forwarded address per request still meets the per-user count
     codes = [attempt(f"10.1.0.{i}", "mallory") for i in range(MAX_FAILURES_PER_USER)]
     assert codes[-1] == 429 and codes.count(401) <= MAX_FAILURES_PER_USER - MAX_FAILURES
+
+
+def test_a_remembered_password_also_forgets_the_pairs_failures() -> None:
+    t = LoginThrottle(clock=Clock())
+    for _ in range(MAX_FAILURES - 1):
+        t.start("1.2.3.4", "ann")
+        t.failed("1.2.3.4", "ann")
+    t.start("5.5.5.5", "ann")  # an attempt under way elsewhere keeps counting
+    t.succeeded("1.2.3.4", "ann", started=False)
+    assert ("pair", "1.2.3.4", "ann") not in t.counts
+    assert t.counts[("user", "ann")].in_flight == 1
