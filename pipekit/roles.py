@@ -29,6 +29,7 @@ class Role(StrEnum):
 #: every role, weakest first
 ROLES: tuple[str, ...] = tuple(r.value for r in Role)
 
+
 def rank(role: str) -> int:
     """Position of `role` in ``ROLES`` (ValueError for an unknown role)."""
     return ROLES.index(role)

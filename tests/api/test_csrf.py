@@ -34,9 +34,7 @@ def test_apply_refuses_text_plain_and_forms(server: Server, api: httpx.Client) -
 
 def test_apply_takes_yaml_under_its_media_types(server: Server, api: httpx.Client) -> None:
     for media in ("application/yaml", "application/x-yaml"):
-        r = api.post(
-            "/api/apply?dry_run=true", content=MANIFEST, headers={"content-type": media}
-        )
+        r = api.post("/api/apply?dry_run=true", content=MANIFEST, headers={"content-type": media})
         assert r.status_code == 200, (media, r.text)
         assert r.json()["dry_run"] is True
 

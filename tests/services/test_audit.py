@@ -74,9 +74,7 @@ def test_the_trail_is_filtered_and_its_filters_checked(sv: Services) -> None:
     sv.groups.add("g1")
     sv.as_actor("api:ann").groups.add("g2")
     assert [e.object_name for e in sv.audit.list(actor="api:ann")] == ["g2"]
-    assert [e.object_name for e in sv.audit.list(object_type="group", object_name="g1")] == [
-        "g1"
-    ]
+    assert [e.object_name for e in sv.audit.list(object_type="group", object_name="g1")] == ["g1"]
     assert len(sv.audit.list(limit=1)) == 1
     with pytest.raises(InvalidError, match="unknown object type 'grup'; use one of"):
         sv.audit.list(object_type="grup")
