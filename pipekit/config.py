@@ -9,6 +9,7 @@ all read that table. Relative paths in the file are relative to the file.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -78,6 +79,14 @@ SETTINGS: tuple[Setting, ...] = (
         (str, type(None)),
         None,
         "Public URL of the server, for links to runs in notifications.",
+    ),
+    Setting(
+        "server.trusted_proxies",
+        list,
+        [],
+        "Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto headers are believed; from any other peer they are ignored, so "
+        "a client cannot pick the address the login throttle counts it under.",
     ),
     Setting("scheduler.interval_s", (int, float), 60, "Seconds between scheduler passes."),
     Setting(
@@ -217,6 +226,18 @@ def parse_config(data: Any, path: Path | None) -> Config:
         url = values[key]
         if isinstance(url, str) and not url.startswith(("http://", "https://")):
             problems.append(f"'{key}' must be an http:// or https:// URL, got {url!r}")
+    for entry in (
+        values["server.trusted_proxies"]
+        if isinstance(values["server.trusted_proxies"], list)
+        else []
+    ):
+        try:
+            ipaddress.ip_network(str(entry), strict=False)
+        except ValueError:
+            problems.append(
+                f"'server.trusted_proxies' holds {entry!r}, which is not an IP address or "
+                "network (like 10.0.0.5 or 10.0.0.0/24)"
+            )
     interval = values["scheduler.interval_s"]
     if isinstance(interval, int | float) and not interval > 0:
         problems.append(f"'scheduler.interval_s' must be more than 0, got {interval}")

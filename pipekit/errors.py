@@ -28,6 +28,8 @@
     ├── UnavailableError            a part of the server this request needs is not running
     │   └── UnreachableError        an API client cannot reach the server at all
     ├── AuthenticationError         an API client's user or password was refused
+    ├── PermissionDeniedError       the user's role does not allow this (HTTP 403)
+    ├── UnsupportedMediaError       a request body of a type the API does not take (HTTP 415)
     ├── RunError                    a run could not do what its module says
     │   ├── ColumnMappingError      the source query cannot be mapped to destination columns
     │   ├── WatermarkError          a watermark setting or value cannot be used
@@ -74,6 +76,7 @@ __all__ = [
     "ModuleSpecError",
     "NotFoundError",
     "NotRunningError",
+    "PermissionDeniedError",
     "PipekitError",
     "Problem",
     "QuickstartExistsError",
@@ -88,6 +91,7 @@ __all__ = [
     "UnavailableError",
     "UnknownSchemeError",
     "UnreachableError",
+    "UnsupportedMediaError",
     "UserSpecError",
     "ValidationError",
     "WatermarkError",
@@ -264,6 +268,16 @@ class UnreachableError(UnavailableError):
 
 class AuthenticationError(PipekitError):
     """The server refused an API client's user name or password (HTTP 401)."""
+
+
+class PermissionDeniedError(PipekitError):
+    """The user is known, but their role does not allow this (HTTP 403); the message
+    names the role needed and the role held."""
+
+
+class UnsupportedMediaError(PipekitError):
+    """A request body of a type the API does not accept (HTTP 415): only JSON, and
+    YAML for ``/api/apply`` under its own media type."""
 
 
 class RunError(PipekitError):

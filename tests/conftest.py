@@ -116,6 +116,8 @@ def drivers(driver_urls: dict[str, str]) -> Iterator[dict[str, Driver]]:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Shared by many tests: wrong passwords count against this client (20 lock it out
+    for everyone, pipekit.throttle), so a test that guesses starts a server of its own."""
     home = tmp_path_factory.mktemp("serve")
     (home / "pipekit.yaml").write_text("database: state.db\nmax_concurrent_runs: 2\n")
     srv = Server(home, 0)

@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -215,10 +216,17 @@ class Server:
     cwd: Path | None = None
     #: more options for `pipekit serve` (e.g. "--log-format", "json")
     serve_args: tuple[str, ...] = ()
+    #: the certificate to trust when the server serves HTTPS (--tls-cert in serve_args)
+    ca: Path | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.ca else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What an httpx client verifies this server with."""
+        return ssl.create_default_context(cafile=str(self.ca)) if self.ca else True
 
     @property
     def env(self) -> dict[str, str]:
@@ -251,7 +259,8 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"pipekit serve exited: {(self.home / 'serve.log').read_text()}")
             try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                health = httpx.get(f"{self.url}/health", timeout=1, verify=self.verify)
+                if health.status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -269,7 +278,15 @@ class Server:
         self.proc = None
 
     def client(self, auth: tuple[str, str] | None = (USER, PASSWORD)) -> httpx.Client:
-        return httpx.Client(base_url=self.url, auth=auth, timeout=30)
+        # The API takes JSON bodies only (CSRF, docs/security.md): a POST without a body
+        # says so too, as pipekit.client does. A request's own content-type wins.
+        return httpx.Client(
+            base_url=self.url,
+            auth=auth,
+            timeout=30,
+            headers={"Content-Type": "application/json"},
+            verify=self.verify,
+        )
 
 
 # ---- from tests/store/conftest.py

@@ -1,13 +1,18 @@
-"""HTTP Basic auth against ``store.users``, with a growing delay after failures.
+"""HTTP Basic auth against the users, with the server's login throttle, and roles.
 
-Every ``/api`` route depends on ``require_user``. No or wrong credentials answer
-401 with ``WWW-Authenticate: Basic realm="pipekit"``. Failed attempts are
-counted per (client address, user name): the first costs nothing, each further
-one waits ``FAIL_DELAY_S * 2**(n-2)`` seconds, capped at ``FAIL_DELAY_MAX_S``,
-before answering; a success resets the count, and counts are forgotten after
-``FAIL_WINDOW_S`` without failures. A verified password is remembered (as a
-salted digest, in memory) for ``CACHE_S`` so clients do not pay the scrypt
-cost on every request.
+Every ``/api`` route depends on ``require_user`` and declares the role it needs with
+``require_role`` (``deps.VIEWER`` ... ``deps.ADMIN``).
+
+- No or wrong credentials: 401 with ``WWW-Authenticate: Basic realm="pipekit"``.
+- A user or client locked out by ``pipekit.throttle.LoginThrottle`` (shared with the
+  web console's login): 429 with ``Retry-After`` at once; nothing sleeps, so guessing
+  never ties up a worker thread.
+- A known user whose role is too weak: 403, the body naming the role needed
+  (``users.authorize``, the same check the web pages make).
+
+A verified password is remembered (a salted digest, in memory) for ``CACHE_S``, so
+clients do not pay the scrypt cost on every request. A locked-out user or client is
+refused before the cache is looked at, and a guess that misses the cache is counted.
 """
 
 from __future__ import annotations
@@ -17,49 +22,46 @@ import hmac
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
-FAIL_DELAY_S = 0.25
-FAIL_DELAY_MAX_S = 5.0
-FAIL_WINDOW_S = 900.0
+from pipekit.roles import ROLES
+from pipekit.throttle import LoginThrottle
+
+if TYPE_CHECKING:
+    from pipekit.services import Services
+
 CACHE_S = 60.0
+CACHE_MAX = 1000
 REALM = 'Basic realm="pipekit"'
 
 basic = HTTPBasic(auto_error=False, realm="pipekit")
 
 
 @dataclass
-class Throttle:
-    """Failure counts and the verified-password cache of one app."""
+class PasswordCache:
+    """Passwords verified in the last ``CACHE_S`` seconds, as salted digests."""
 
-    failures: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
+    clock: Callable[[], float] = time.monotonic
     verified: dict[str, tuple[bytes, float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     salt: bytes = field(default_factory=lambda: os.urandom(16))
 
-    def delay_for(self, key: tuple[str, str]) -> float:
-        """Record one failure for `key`; the seconds to wait before answering it."""
-        now = time.monotonic()
+    def remember(self, user: str, password: str) -> None:
+        now = self.clock()
         with self.lock:
-            count, last = self.failures.get(key, (0, now))
-            if now - last > FAIL_WINDOW_S:
-                count = 0
-            count += 1
-            self.failures[key] = (count, now)
-        return 0.0 if count <= 1 else min(FAIL_DELAY_S * 2 ** (count - 2), FAIL_DELAY_MAX_S)
+            if len(self.verified) >= CACHE_MAX:
+                self.verified = {u: h for u, h in self.verified.items() if now - h[1] <= CACHE_S}
+            self.verified[user] = (self._digest(password), now)
 
-    def success(self, key: tuple[str, str], user: str, password: str) -> None:
-        with self.lock:
-            self.failures.pop(key, None)
-            self.verified[user] = (self._digest(password), time.monotonic())
-
-    def cached(self, user: str, password: str) -> bool:
+    def hit(self, user: str, password: str) -> bool:
         with self.lock:
             hit = self.verified.get(user)
-        if hit is None or time.monotonic() - hit[1] > CACHE_S:
+        if hit is None or self.clock() - hit[1] > CACHE_S:
             return False
         return hmac.compare_digest(hit[0], self._digest(password))
 
@@ -73,20 +75,71 @@ def _refuse(message: str) -> HTTPException:
     )
 
 
+def _too_many(wait: int) -> HTTPException:
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        detail=f"too many failed logins for this user or client; try again in {wait} s",
+        headers={"Retry-After": str(wait)},
+    )
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the peer's, or the one a trusted proxy forwarded
+    (uvicorn rewrites it only for peers in ``server.trusted_proxies``)."""
+    return request.client.host if request.client else "?"
+
+
 def require_user(
     request: Request, credentials: HTTPBasicCredentials | None = Depends(basic)
 ) -> str:
-    """The authenticated user's name, or 401."""
+    """The authenticated user's name; 401, or 429 while locked out."""
     if credentials is None:
         raise _refuse("authentication required (HTTP Basic)")
-    throttle: Throttle = request.app.state.throttle
+    throttle: LoginThrottle = request.app.state.throttle
+    cache: PasswordCache = request.app.state.password_cache
     user, password = credentials.username, credentials.password
-    client = request.client.host if request.client else "?"
-    key = (client, user)
-    if throttle.cached(user, password):
+    client = client_address(request)
+    wait = throttle.retry_after(client, user)
+    if wait is not None:
+        raise _too_many(wait)
+    if cache.hit(user, password):
+        throttle.succeeded(client, user, started=False)  # the right password: a fresh count
         return user
+    wait = throttle.start(client, user)
+    if wait is not None:
+        raise _too_many(wait)
     if request.app.state.services.users.verify(user, password):
-        throttle.success(key, user, password)
+        throttle.succeeded(client, user)
+        cache.remember(user, password)
         return user
-    time.sleep(throttle.delay_for(key))
+    throttle.failed(client, user)
     raise _refuse("wrong user name or password")
+
+
+def require_role(role: str) -> Any:
+    """Declare the role a route needs: ``sv: Services = require_role("editor")`` gives
+    the services acting for the user, once the user holds `role` (else 403).
+
+    The role is kept on the dependency (``required_role``) so the router can put it in
+    the OpenAPI document and a test can refuse a route without one.
+    """
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+
+    def dependency(request: Request, user: str = Depends(require_user)) -> Services:
+        services: Services = request.app.state.services
+        services.users.authorize(user, role)  # PermissionDeniedError -> 403
+        return services.as_actor(f"api:{user}")
+
+    dependency.required_role = role  # type: ignore[attr-defined]
+    return Depends(dependency)
+
+
+def declared_role(route: Any) -> str | None:
+    """The role `route` declares with ``require_role``, or None if it declares none."""
+    dependant = getattr(route, "dependant", None)
+    for dep in dependant.dependencies if dependant else ():
+        role = getattr(dep.call, "required_role", None)
+        if role is not None:
+            return str(role)
+    return None

@@ -1,10 +1,12 @@
 """How a ``PipekitError`` becomes an HTTP answer: the status by the error's class.
 
+    403  PermissionDeniedError (the user's role is too weak; names the role needed)
     404  NotFoundError
     409  AlreadyExistsError, InUseError, ModuleBusyError (with ``run_id``), NotRunningError
     422  InvalidError (ValidationError, ...SpecError), SecretError, DriverMissingError:
          FastAPI's own shape, one entry per problem, ``loc`` = ["body", *path]
     503  UnavailableError (no run pool), StoreError (the state DB is unusable)
+    415  UnsupportedMediaError (a body that is not JSON, or YAML for apply)
     400  anything else (a database that refused, a run that could not be planned)
 
 Every body names the error's class (``error``, or ``type`` in a 422 entry), so a
@@ -26,14 +28,18 @@ from pipekit.errors import (
     ModuleBusyError,
     NotFoundError,
     NotRunningError,
+    PermissionDeniedError,
     PipekitError,
     SecretError,
     StoreError,
     UnavailableError,
+    UnsupportedMediaError,
 )
 
 #: (error class, HTTP status), most specific first
 STATUS_BY_CLASS: tuple[tuple[type[PipekitError], int], ...] = (
+    (PermissionDeniedError, 403),
+    (UnsupportedMediaError, 415),
     (NotFoundError, 404),
     (ModuleBusyError, 409),
     (AlreadyExistsError, 409),

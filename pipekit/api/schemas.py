@@ -180,3 +180,17 @@ class SchedulePatch(In):
     group: str | None = Field(None, min_length=1)
     cron_expr: str | None = Field(None, min_length=1)
     enabled: bool | None = None
+
+
+# users -----------------------------------------------------------------------
+
+
+class UserIn(In):
+    name: str = Field(min_length=1)
+    password: str = Field(min_length=1, description="never stored or shown; a scrypt hash is")
+    role: str = Field("viewer", description="viewer, operator, editor or admin")
+
+
+class UserPatch(In):
+    role: str | None = Field(None, description="viewer, operator, editor or admin")
+    password: str | None = Field(None, min_length=1)

@@ -36,6 +36,7 @@ from pipekit.cli import (
     secrets,
     serve,
     tui,
+    users,
     watermarks,
 )
 from pipekit.cli._coerce import install as install_plain_coercion
@@ -132,6 +133,8 @@ app.command("apply")(manifest.apply)
 app.command("export")(manifest.export)
 app.command("serve")(serve.serve)
 app.command("set-password")(serve.set_password)
+app.add_typer(users.app, name="users")
+app.command("audit")(users.audit)
 app.command("tui")(tui.tui)
 
 

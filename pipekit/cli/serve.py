@@ -4,8 +4,6 @@
 FastAPI and uvicorn are imported inside the commands, so `pipekit --help` stays fast.
 """
 
-import sys
-
 import typer
 
 from pipekit.cli._context import load, open_services, say, state
@@ -22,6 +20,12 @@ def serve(
     log_format: str = typer.Option(
         "text", "--log-format", help="Log lines as 'text' or 'json' (for journald, shippers)."
     ),
+    tls_cert: str | None = typer.Option(
+        None, "--tls-cert", help="Serve HTTPS with this certificate (PEM; with --tls-key)."
+    ),
+    tls_key: str | None = typer.Option(
+        None, "--tls-key", help="The certificate's private key (PEM; with --tls-cert)."
+    ),
 ) -> None:
     """Serve the REST API under /api, run modules in the background and fire schedules.
 
@@ -33,7 +37,7 @@ def serve(
 
     from pipekit.errors import InvalidError
     from pipekit.server import logs
-    from pipekit.server.serve import ENV_GRACE, build
+    from pipekit.server.serve import ENV_GRACE, build, check_tls, uvicorn_options
 
     if log_format not in logs.FORMATS:
         raise InvalidError(
@@ -43,10 +47,12 @@ def serve(
     logs.setup(log_format)
 
     config = load(ctx)
+    check_tls(tls_cert, tls_key)  # a bad certificate is one error line, before anything
     with open_services(ctx) as sv:
         sv.check()  # refuse an uninitialised state DB before listening
     host = host or config["api.host"]
     port = port or config["api.port"]
+    options = uvicorn_options(config, tls_cert, tls_key)
     path = state(ctx).config_path or config.path
     if reload:
         if path:
@@ -59,10 +65,11 @@ def serve(
             port=port,
             reload=True,
             log_config=None,
+            **options,
         )
         return
     app = build(path, grace)
-    url = f"http://{host}:{port}"
+    url = f"{'https' if tls_cert else 'http'}://{host}:{port}"
     logging.getLogger("pipekit.server").info(
         "pipekit serve on %s: REST API under %s/api, docs at %s/docs; state database %s",
         url,
@@ -79,6 +86,7 @@ def serve(
             timeout_graceful_shutdown=5,
             log_level="info",
             log_config=None,  # logs.setup above formats uvicorn's lines too
+            **options,
         )
     )
     server.run()
@@ -88,17 +96,13 @@ def set_password(
     ctx: typer.Context,
     user: str = typer.Argument(..., help="User name (created if new)."),
 ) -> None:
-    """Set USER's API password: prompted twice without echo, or read from stdin."""
-    from getpass import getpass
+    """Set USER's API password: prompted twice without echo, or read from stdin.
 
-    from pipekit.errors import UserSpecError
+    A new user is created: the first one as admin, later ones as viewer (see
+    `pipekit users set-role`)."""
+    from pipekit.cli.users import read_password
 
-    if sys.stdin.isatty():
-        password = getpass(f"Password for {user}: ")
-        if getpass("Repeat it: ") != password:
-            raise UserSpecError("the passwords do not match; nothing was changed", path="password")
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
+    password = read_password(user)
     with open_services(ctx) as sv:
-        sv.users.set_password(user, password)
-    say(f"password set for {user}")
+        view = sv.users.set_password(user, password)
+    say(f"password set for {user} (role {view.role})")

@@ -5,8 +5,8 @@ The server names the class in every error body (``pipekit.api.errors``):
 422 FastAPI's list ``{"detail": [{"loc", "msg", "type"}]}`` with the class in
 ``type``. A client therefore raises the same class, path and message a
 service call would have, and a face handles both alike. A 401 becomes
-``AuthenticationError``; a body the client cannot read becomes a plain
-``PipekitError`` with the status and text.
+``AuthenticationError``, and so does a 429 (too many failed logins); a body the
+client cannot read becomes a plain ``PipekitError`` with the status and text.
 """
 
 from __future__ import annotations
@@ -68,6 +68,9 @@ def error_from(status: int, body: Any, text: str = "") -> PipekitError:
             "the server refused the user name or password; check --user and the password "
             "(prompted, or $PIPEKIT_PASSWORD), or set it with `pipekit set-password USER`"
         )
+    if status == 429:
+        detail = body.get("detail") if isinstance(body, dict) else None
+        return AuthenticationError(str(detail or "too many failed logins; try again later"))
     if isinstance(body, dict):
         detail = body.get("detail")
         if isinstance(detail, list) and detail and all(isinstance(e, dict) for e in detail):

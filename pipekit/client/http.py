@@ -136,6 +136,9 @@ class PipekitClient:
     # -- transport -------------------------------------------------------------------
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        if method in ("POST", "PUT", "PATCH") and "json" not in kwargs and "content" not in kwargs:
+            # the API takes JSON only (against cross-site forgery): an empty object
+            kwargs["json"] = {}
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:

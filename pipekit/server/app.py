@@ -1,6 +1,7 @@
 """``create_app(services)``: the FastAPI application with every face mounted.
 
-Everything under ``/api`` needs HTTP Basic auth (``pipekit.api.auth``);
+Everything under ``/api`` needs HTTP Basic auth (``pipekit.api.auth``) and the role
+each route declares;
 ``/health`` does not. The web console (``pipekit.web``) serves its pages at ``/``,
 behind its own login with session cookies. Deliberate errors (``PipekitError``) are answered by
 ``pipekit.api.errors`` with the status of their class.
@@ -10,12 +11,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from pipekit.api.auth import Throttle
+from pipekit.api.auth import PasswordCache
 from pipekit.api.errors import handle
 from pipekit.api.router import health_router, router
 from pipekit.errors import PipekitError
 from pipekit.server.docs import mount_docs
 from pipekit.services import Services
+from pipekit.throttle import LoginThrottle
 from pipekit.web import mount as mount_web
 
 
@@ -28,7 +30,9 @@ def create_app(services: Services) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
-    app.state.throttle = Throttle()
+    # one login throttle for the API's Basic auth and the console's login form
+    app.state.throttle = LoginThrottle()
+    app.state.password_cache = PasswordCache()
     app.add_exception_handler(PipekitError, handle)
     app.include_router(health_router)
     app.include_router(router, prefix="/api")

@@ -161,6 +161,49 @@ def build(config_path: Path | None, grace_s: float = 30.0) -> FastAPI:
     return app
 
 
+def check_tls(cert: str | None, key: str | None) -> None:
+    """Refuse, in one line, a certificate and key that cannot serve HTTPS: one without
+    the other, a missing or unreadable file, not PEM, or a key that is not the
+    certificate's."""
+    import ssl
+
+    from pipekit.errors import ConfigError
+
+    if cert is None and key is None:
+        return
+    if cert is None or key is None:
+        raise ConfigError("give both --tls-cert and --tls-key (PEM files), or neither")
+    for option, file in (("--tls-cert", cert), ("--tls-key", key)):
+        p = Path(file)
+        if not p.is_file():
+            raise ConfigError(f"{option} {file}: no such file")
+        if not os.access(p, os.R_OK):
+            raise ConfigError(f"{option} {file}: not readable by this user")
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except ssl.SSLError as exc:
+        if "KEY_VALUES_MISMATCH" in str(exc):
+            reason = "the key does not belong to the certificate"
+        else:
+            reason = f"not a PEM certificate and key ({exc.reason or exc})"
+        raise ConfigError(f"--tls-cert {cert} / --tls-key {key}: {reason}") from None
+    except OSError as exc:
+        raise ConfigError(f"--tls-cert {cert} / --tls-key {key}: {exc.strerror}") from None
+
+
+def uvicorn_options(config: Any, cert: str | None, key: str | None) -> dict[str, Any]:
+    """uvicorn's TLS and proxy options: forwarded headers are believed only from the
+    peers in ``server.trusted_proxies`` (uvicorn would believe 127.0.0.1 by default)."""
+    proxies = [str(p) for p in config["server.trusted_proxies"]]
+    options: dict[str, Any] = {
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies or None,
+    }
+    if cert and key:
+        options.update(ssl_certfile=cert, ssl_keyfile=key)
+    return options
+
+
 def from_env() -> FastAPI:
     path = os.environ.get("PIPEKIT_CONFIG")
     return build(Path(path) if path else None, float(os.environ.get(ENV_GRACE, "30")))

@@ -16,8 +16,9 @@ every face. A service owns:
 
 One module per resource: ``connections``, ``connectors``, ``modules`` (with watermarks, hooks,
 checks and history), ``groups``, ``schedules``, ``runs``, ``manifest``,
-``users``. ``actor`` is who acts (recorded in module history): ``cli`` or the
-API user's name.
+``users``, ``audit``. ``actor`` is who acts (recorded in module history): ``cli`` or
+``api:<user>`` / ``web:<user>``; ``who`` is the same with the operating-system user
+for the CLI (recorded in the audit trail).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from pipekit.config import Config
     from pipekit.engine.run import Engine
     from pipekit.secrets import SecretsFile
+    from pipekit.services.audit import AuditService
     from pipekit.services.connections import ConnectionService
     from pipekit.services.connectors import ConnectorService
     from pipekit.services.dashboard import DashboardService
@@ -79,6 +81,18 @@ class Services:
     def as_actor(self, actor: str) -> Services:
         """The same services acting for `actor` (an API user, say)."""
         return dataclasses.replace(self, actor=actor)
+
+    @property
+    def who(self) -> str:
+        """The actor for the audit trail: ``cli`` names the operating-system user."""
+        if self.actor == "cli":
+            import getpass
+
+            try:
+                return f"cli:{getpass.getuser()}"
+            except (KeyError, OSError):  # no name for this uid (a bare container)
+                return "cli:?"
+        return self.actor
 
     def close(self) -> None:
         self.store.close()
@@ -179,6 +193,12 @@ class Services:
         from pipekit.services.manifest import ManifestService
 
         return ManifestService(self)
+
+    @cached_property
+    def audit(self) -> AuditService:
+        from pipekit.services.audit import AuditService
+
+        return AuditService(self)
 
     @cached_property
     def users(self) -> UserService:

@@ -29,6 +29,7 @@ from pipekit.errors import (
     SecretError,
     ValidationError,
 )
+from pipekit.services.audit import audited
 from pipekit.services.introspect import (
     ColumnView,
     ProposalView,
@@ -255,6 +256,7 @@ class ConnectionService:
         self._repo.ensure_absent(name)
         return self.kind(stored or url)
 
+    @audited("connection", "add")
     def add(
         self,
         name: str,
@@ -302,6 +304,7 @@ class ConnectionService:
             raise
         return view, StoredSecret(key, str(secrets.path), previous is not None)
 
+    @audited("connection", "update")
     def update(self, key: str | int, **changes: Any) -> ConnectionView:
         """Change the given fields (``name``, ``url``, ``user``, ``password``,
         ``supports_deletes``); the others stay. Every problem is reported at once."""
@@ -337,6 +340,7 @@ class ConnectionService:
             values["new_name"] = values.pop("name")
         return connection_view(self._repo.update(c.name, **values))
 
+    @audited("connection", "remove")
     def remove(self, key: str | int) -> ConnectionView:
         """Delete a connection (InUseError while modules use it); returns what it was.
         Its secret stays in the secrets file."""

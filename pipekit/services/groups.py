@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pipekit.errors import GroupSpecError, NotFoundError, Problem, ValidationError
+from pipekit.services.audit import audited
 from pipekit.services.lookup import describe_missing, find, first_missing, not_found
 
 if TYPE_CHECKING:
@@ -156,6 +157,7 @@ class GroupService:
 
     # -- writing ---------------------------------------------------------------
 
+    @audited("group", "add")
     def add(
         self, name: str, description: str | None = None, members: Sequence[str | int] = ()
     ) -> GroupView:
@@ -167,6 +169,7 @@ class GroupService:
         group = self._store.groups.add(name, description=description, members=modules)
         return self.show(group.id)
 
+    @audited("group", "update")
     def update(
         self,
         key: str | int,
@@ -207,6 +210,7 @@ class GroupService:
         """Make `members` (in this order) the group's modules."""
         return self.update(key, members=members)
 
+    @audited("group", "add_member", skip=("position",))
     def add_member(
         self, key: str | int, module: str | int, position: int | None = None, *, first: int = 0
     ) -> GroupView:
@@ -228,6 +232,7 @@ class GroupService:
             self._store.groups.add_member(group.name, name, position=position)
             return self.show(group.id)
 
+    @audited("group", "remove_member")
     def remove_member(self, key: str | int, module: str | int) -> GroupView:
         """Take `module` out of the group (the module itself is kept)."""
         with self._store.transaction():
@@ -242,6 +247,7 @@ class GroupService:
             self._store.groups.remove_member(group.name, name)
             return self.show(group.id)
 
+    @audited("group", "remove_member")
     def remove_membership(self, member_id: int) -> GroupView:
         """Remove the membership with id `member_id` (``members[].id``); the group after."""
         with self._store.transaction():
@@ -249,6 +255,7 @@ class GroupService:
             self._store.groups.remove_member(member.group, member.module)
             return self.show(member.group)
 
+    @audited("group", "remove")
     def remove(self, key: str | int) -> RemovedGroup:
         """Delete a group with its schedules; its modules and group runs stay."""
         with self._store.transaction():

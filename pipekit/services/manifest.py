@@ -99,7 +99,12 @@ class ManifestService:
                 f"the state database refused a write ({reason}); nothing of the manifest "
                 "was applied"
             ) from None
-        return _view(report)
+        view = _view(report)
+        if not view.dry_run:
+            for c in view.changes:
+                if c.action != "unchanged":
+                    self._sv.audit.record(f"apply:{c.action}", c.kind, c.name, c.fields)
+        return view
 
     def export(self) -> str:
         """Every connection, module, group and schedule as a manifest (passwords as $VAR)."""

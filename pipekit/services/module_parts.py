@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipekit.errors import AlreadyExistsError, ModuleSpecError, NotFoundError
+from pipekit.services.audit import audited
 from pipekit.services.module_rules import (
     check_change,
     check_run_on,
@@ -127,6 +128,7 @@ class WatermarkService(_Parts):
         items = self._store.watermarks.list(m.name)
         return view(WatermarkView, find_part(items, m.name, name, "watermark"))
 
+    @audited("watermark", "add")
     def add(
         self,
         module: str | int,
@@ -162,6 +164,7 @@ class WatermarkService(_Parts):
         )
         return view(SavedWatermarkView, w, warnings=warnings)
 
+    @audited("watermark", "update", name_of=("module", "name"))
     def update(self, module: str | int, name: str, /, **changes: Any) -> SavedWatermarkView:
         """Change `name` (rename), `connection`, `resolver_sql` or `default_value`; fields
         left out stay, None clears (a name cannot be cleared)."""
@@ -202,6 +205,7 @@ class WatermarkService(_Parts):
         w = self._store.watermarks.update(m.name, name, changed_by=self._sv.actor, **changes)
         return view(SavedWatermarkView, w, warnings=warnings)
 
+    @audited("watermark", "remove", name_of=("module", "name"))
     def remove(self, module: str | int, name: str) -> None:
         """Remove a watermark; refused (path ``watermarks.<name>``) while the query uses it."""
         m = self._module(module)
@@ -269,6 +273,7 @@ class HookService(_Parts):
             if hook.run_order != order:
                 self._store.hooks.update(hook.id, run_order=order, changed_by=self._sv.actor)
 
+    @audited("hook", "add")
     def add(
         self,
         module: str | int,
@@ -301,6 +306,7 @@ class HookService(_Parts):
             )
         return view(SavedHookView, hook, warnings=warnings)
 
+    @audited("hook", "update")
     def update(
         self,
         hook_id: int,
@@ -343,6 +349,7 @@ class HookService(_Parts):
             hook = self._store.hooks.update(old.id, changed_by=self._sv.actor, **changes)
         return view(SavedHookView, hook, warnings=warnings)
 
+    @audited("hook", "remove")
     def remove(self, hook_id: int) -> HookView:
         """Remove a hook; returns what it was."""
         hook = self._hook(hook_id)
@@ -364,6 +371,7 @@ class CheckService(_Parts):
         m = self._module(module)
         return view(CheckView, find_part(self._store.checks.list(m.name), m.name, name, "check"))
 
+    @audited("check", "add")
     def add(
         self, module: str | int, name: str, sql: str, *, run_order: int | None = None
     ) -> SavedCheckView:
@@ -386,6 +394,7 @@ class CheckService(_Parts):
         check = self._store.checks.add(m.name, name, sql=sql, changed_by=self._sv.actor, **extra)
         return view(SavedCheckView, check, warnings=warnings)
 
+    @audited("check", "update", name_of=("module", "name"))
     def update(self, module: str | int, name: str, /, **changes: Any) -> SavedCheckView:
         """Change `name` (rename), `sql` or `run_order`; neither name nor sql may be null."""
         unknown = set(changes) - {"name", "sql", "run_order"}
@@ -422,6 +431,7 @@ class CheckService(_Parts):
         check = self._store.checks.update(m.name, name, changed_by=self._sv.actor, **changes)
         return view(SavedCheckView, check, warnings=warnings)
 
+    @audited("check", "remove", name_of=("module", "name"))
     def remove(self, module: str | int, name: str) -> None:
         m = self._module(module)
         find_part(self._store.checks.list(m.name), m.name, name, "check")

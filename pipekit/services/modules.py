@@ -27,6 +27,7 @@ from pipekit.errors import (
     Problem,
 )
 from pipekit.module_settings import ModuleIdentity, ModuleSettings
+from pipekit.services.audit import audited
 from pipekit.services.module_parts import (
     CheckService,
     CheckView,
@@ -269,6 +270,7 @@ class ModuleService:
 
     # -- writing ---------------------------------------------------------------
 
+    @audited("module", "add")
     def add(
         self,
         name: str,
@@ -328,6 +330,7 @@ class ModuleService:
                 self._store.watermarks.replace_all(name, items, changed_by=actor)
         return _view(SavedModuleView, self._store.modules.get(name), warnings=warnings)
 
+    @audited("module", "update")
     def update(self, key: str | int, **changes: Any) -> SavedModuleView:
         """Change the given fields (left out: unchanged; None: cleared) and ``name=`` to
         rename; refused only for the problems the change adds."""
@@ -404,6 +407,7 @@ class ModuleService:
     def disable(self, key: str | int) -> SavedModuleView:
         return self.set_enabled(key, False)
 
+    @audited("module", "remove")
     def remove(self, key: str | int) -> None:
         """Delete a module with its watermarks, hooks, checks, memberships and history
         (its runs stay); InUseError while it runs."""

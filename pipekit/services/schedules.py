@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pipekit.errors import NotFoundError, Problem, ValidationError
+from pipekit.services.audit import audited
 from pipekit.services.lookup import find
 
 if TYPE_CHECKING:
@@ -123,6 +124,7 @@ class ScheduleService:
 
     # -- writing ---------------------------------------------------------------
 
+    @audited("schedule", "add")
     def add(self, group: str | int, cron_expr: str, enabled: bool = True) -> ScheduleView:
         """Run `group` (id or name) on `cron_expr`; ScheduleSpecError (cron_expr) when invalid."""
         from pipekit.store.schedules import check_cron
@@ -132,6 +134,7 @@ class ScheduleService:
             s = self._store.schedules.add(self._group(group), expr, enabled=enabled)
             return self._view(s, self.now())
 
+    @audited("schedule", "update")
     def update(
         self,
         schedule_id: int,
@@ -172,6 +175,7 @@ class ScheduleService:
     def disable(self, schedule_id: int) -> ScheduleView:
         return self.update(schedule_id, enabled=False)
 
+    @audited("schedule", "remove")
     def remove(self, schedule_id: int) -> ScheduleView:
         """Delete a schedule (its group stays); returns what it was."""
         with self._store.transaction():

@@ -288,5 +288,24 @@ user = Table(
     _id(),
     Column("name", String(200), nullable=False, unique=True),
     Column("password_hash", Text, nullable=False),
+    # pipekit.roles; the default only filled the users migration 6 found (see there):
+    # the repository writes every new user's role itself
+    Column("role", String(20), nullable=False, server_default="admin"),
     _created(),
+)
+
+# who changed which object, when, and which fields (names only, never values)
+audit_log = Table(
+    "audit_log",
+    metadata,
+    _id(),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("object_type", String(40), nullable=False),
+    Column("object_name", String(400)),
+    Column("fields_json", Text, nullable=False),  # ["url", "user"]
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_object_type_object_name_at", "object_type", "object_name", "at"),
+    Index("ix_audit_log_actor_at", "actor", "at"),
 )

@@ -38,6 +38,7 @@ from pipekit.store.migrations import LATEST_VERSION, MIGRATIONS, Migration, appl
 
 if TYPE_CHECKING:
     from pipekit.config import Config
+    from pipekit.store.audit import AuditRepo
     from pipekit.store.connections import ConnectionRepo
     from pipekit.store.groups import GroupRepo
     from pipekit.store.module_hooks import HookRepo
@@ -59,6 +60,7 @@ class Store:
     """The schema version this code creates and expects."""
 
     def __init__(self, target: Target) -> None:
+        from pipekit.store.audit import AuditRepo
         from pipekit.store.connections import ConnectionRepo
         from pipekit.store.groups import GroupRepo
         from pipekit.store.module_hooks import HookRepo
@@ -83,6 +85,7 @@ class Store:
         self.schedules: ScheduleRepo = ScheduleRepo(self)
         self.runs: RunRepo = RunRepo(self)
         self.users: UserRepo = UserRepo(self)
+        self.audit: AuditRepo = AuditRepo(self)
 
     @classmethod
     def open(cls, target: Config | str | Path) -> Store:

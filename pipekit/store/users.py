@@ -1,4 +1,4 @@
-"""Users of the web UI / API: a name and a scrypt password hash.
+"""Users of the web UI / API: a name, a role (``pipekit.roles``) and a scrypt password hash.
 
 Hashes are stored as ``scrypt$n$r$p$salt$hash`` (salt and hash in hex), so the
 cost parameters can be raised later without breaking existing passwords.
@@ -12,14 +12,16 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from pipekit.errors import (
+    AlreadyExistsError,
     NotFoundError,
     UserSpecError,
 )
+from pipekit.roles import ROLES
 from pipekit.store import schema
 from pipekit.store.repo import check_name
 from pipekit.store.types import utcnow
@@ -36,6 +38,7 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P, SALT_BYTES, KEY_BYTES = 2**14, 8, 1, 16, 32
 class User:
     id: int
     name: str
+    role: str
     created_at: datetime
 
 
@@ -64,26 +67,74 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int = KEY
     )
 
 
+def check_role(role: str) -> str:
+    """`role` if it is one of ``ROLES``; UserSpecError naming them otherwise."""
+    if role not in ROLES:
+        raise UserSpecError(f"unknown role {role!r}; use one of {', '.join(ROLES)}", path="role")
+    return role
+
+
+def _user(row: Any) -> User:
+    return User(row.id, row.name, row.role, row.created_at)
+
+
 class UserRepo:
     """Users by name. ``set_password`` creates the user or changes its password."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def set_password(self, name: str, password: str) -> User:
+    def set_password(self, name: str, password: str, *, role: str = "viewer") -> User:
+        """Change `name`'s password, or create it with `role` if it is new."""
         check_name("user", name, UserSpecError, digits_ok=True)
-        if not isinstance(password, str) or not password:
-            raise UserSpecError(f"the password for user '{name}' is empty")
-        hashed = hash_password(password)
+        check_role(role)
+        hashed = _hash_checked(name, password)
         with self._store.write() as conn:
             if conn.execute(select(_t.c.id).where(_t.c.name == name)).first():
                 conn.execute(_t.update().where(_t.c.name == name).values(password_hash=hashed))
             else:
                 conn.execute(
-                    _t.insert().values(name=name, password_hash=hashed, created_at=utcnow())
+                    _t.insert().values(
+                        name=name, password_hash=hashed, role=role, created_at=utcnow()
+                    )
                 )
             row = conn.execute(select(_t).where(_t.c.name == name)).one()
-        return User(row.id, row.name, row.created_at)
+        return _user(row)
+
+    def add(self, name: str, password: str, role: str) -> User:
+        """A new user (AlreadyExistsError if the name is taken)."""
+        check_name("user", name, UserSpecError, digits_ok=True)
+        check_role(role)
+        hashed = _hash_checked(name, password)
+        with self._store.write() as conn:
+            if conn.execute(select(_t.c.id).where(_t.c.name == name)).first():
+                raise AlreadyExistsError(
+                    f"user '{name}' already exists; change its password with "
+                    f"`pipekit set-password {name}` or its role with `pipekit users set-role`",
+                    path="name",
+                )
+            conn.execute(
+                _t.insert().values(name=name, password_hash=hashed, role=role, created_at=utcnow())
+            )
+            row = conn.execute(select(_t).where(_t.c.name == name)).one()
+        return _user(row)
+
+    def get(self, name: str) -> User | None:
+        with self._store.read() as conn:
+            row = conn.execute(select(_t).where(_t.c.name == name)).first()
+        return _user(row) if row else None
+
+    def set_role(self, name: str, role: str) -> User:
+        check_role(role)
+        with self._store.write() as conn:
+            if conn.execute(_t.update().where(_t.c.name == name).values(role=role)).rowcount == 0:
+                self._not_found(conn, name)
+            row = conn.execute(select(_t).where(_t.c.name == name)).one()
+        return _user(row)
+
+    def count_role(self, role: str) -> int:
+        with self._store.read() as conn:
+            return len(conn.execute(select(_t.c.id).where(_t.c.role == role)).all())
 
     def verify(self, name: str, password: str) -> bool:
         """True if `name` exists and `password` is its password."""
@@ -97,10 +148,22 @@ class UserRepo:
     def list(self) -> list[User]:
         with self._store.read() as conn:
             rows = conn.execute(select(_t).order_by(_t.c.name)).all()
-        return [User(r.id, r.name, r.created_at) for r in rows]
+        return [_user(r) for r in rows]
 
     def remove(self, name: str) -> None:
         with self._store.write() as conn:
             if conn.execute(_t.delete().where(_t.c.name == name)).rowcount == 0:
-                known = conn.execute(select(_t.c.name).order_by(_t.c.name)).scalars().all()
-                raise NotFoundError(f"no user named '{name}' (known: {', '.join(known) or 'none'})")
+                self._not_found(conn, name)
+
+    @staticmethod
+    def _not_found(conn: Any, name: str) -> None:
+        known = conn.execute(select(_t.c.name).order_by(_t.c.name)).scalars().all()
+        raise NotFoundError(
+            f"no user named '{name}' (known: {', '.join(known) or 'none'})", path="name"
+        )
+
+
+def _hash_checked(name: str, password: str) -> str:
+    if not isinstance(password, str) or not password:
+        raise UserSpecError(f"the password for user '{name}' is empty", path="password")
+    return hash_password(password)

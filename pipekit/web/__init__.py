@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
+from pipekit.throttle import LoginThrottle
 from pipekit.web.render import HERE, page
 from pipekit.web.security import (
     SESSION_COOKIE,
@@ -59,7 +60,9 @@ async def security_of(app: FastAPI) -> WebSecurity:
     sec: WebSecurity | None = getattr(app.state, "web_security", None)
     if sec is None:
         secret = await run_in_threadpool(app.state.services.users.session_secret)
-        sec = app.state.web_security = WebSecurity(SessionCodec(secret))
+        # the server's one login throttle, shared with the API's Basic auth
+        throttle = getattr(app.state, "throttle", None) or LoginThrottle()
+        sec = app.state.web_security = WebSecurity(SessionCodec(secret), throttle=throttle)
     return sec
 
 

@@ -22,14 +22,18 @@ from pipekit.errors import (
     ModuleBusyError,
     NotFoundError,
     NotRunningError,
+    PermissionDeniedError,
     PipekitError,
     SecretError,
     StoreError,
     UnavailableError,
+    UnsupportedMediaError,
 )
 from pipekit.web.render import page
 
 STATUS_BY_CLASS: tuple[tuple[type[PipekitError], int], ...] = (
+    (PermissionDeniedError, 403),
+    (UnsupportedMediaError, 415),
     (NotFoundError, 404),
     (ModuleBusyError, 409),
     (AlreadyExistsError, 409),

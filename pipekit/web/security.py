@@ -9,14 +9,13 @@
 - **CSRF**: every unsafe request (POST ...) must send the session's token, as the
   form field ``csrf_token`` or the header ``X-CSRF-Token`` (htmx sends it from
   ``hx-headers`` on ``<body>``); otherwise it is answered 403 before any handler runs.
-- **Throttle**: after ``MAX_FAILURES`` failed logins for one (client, user) pair,
-  or ``MAX_FAILURES_PER_CLIENT`` for one client, further attempts are answered 429
-  with ``Retry-After`` at once, without checking the password, until the lockout
-  ends; it doubles with each further lockout. Nothing sleeps. The clock is injected.
-- **Roles**: every page declares the role it needs with ``requires(role)``:
-  ``viewer`` < ``operator`` < ``editor`` < ``admin`` (DESIGN §7). Until users have
-  roles (issue 17), every logged-in user holds all of them; the declaration is the
-  place that check goes.
+- **Throttle**: ``pipekit.throttle.LoginThrottle``, the one the REST API's Basic auth
+  uses too (the server shares one instance): a locked-out login is answered 429 with
+  ``Retry-After`` at once, without checking the password. Nothing sleeps.
+- **Roles**: every page declares the role it needs with ``requires(role)``, one of
+  ``pipekit.roles.ROLES`` (``viewer`` < ``operator`` < ``editor`` < ``admin``); the
+  services check that the logged-in user holds it (``users.authorize``), and a user
+  who does not gets the error page with 403 naming the role needed.
 """
 
 from __future__ import annotations
@@ -31,12 +30,14 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, Request
 from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
+from starlette.concurrency import run_in_threadpool
+
+from pipekit.roles import ROLES
+from pipekit.throttle import LoginThrottle
 
 if TYPE_CHECKING:
     from pipekit.services import Services
 
-#: the roles of DESIGN §7, weakest first
-ROLES: tuple[str, ...] = ("viewer", "operator", "editor", "admin")
 #: what a page that anyone may open (the login form) declares instead of a role
 ANONYMOUS = "anonymous"
 
@@ -45,12 +46,6 @@ SESSION_MAX_AGE_S = 8 * 3600
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-MAX_FAILURES = 5
-MAX_FAILURES_PER_CLIENT = 20
-FAILURE_WINDOW_S = 900.0
-LOCKOUT_S = 60.0
-LOCKOUT_MAX_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -97,52 +92,6 @@ class SessionCodec:
         except (BadSignature, ValueError, TypeError):
             return None
         return Session(str(sid), user, str(csrf), float(issued))
-
-
-@dataclass
-class _Count:
-    failures: int = 0
-    last: float = 0.0
-    lockouts: int = 0
-    locked_until: float = 0.0
-
-
-@dataclass
-class LoginThrottle:
-    """Failed logins per (client, user) and per client; answers how long to refuse."""
-
-    clock: Callable[[], float] = time.monotonic
-    counts: dict[Any, _Count] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def retry_after(self, client: str, user: str) -> int | None:
-        """Seconds until `user` may try again from `client`, or None if it may now."""
-        now = self.clock()
-        with self.lock:
-            waits = [
-                c.locked_until - now
-                for c in (self.counts.get((client, user)), self.counts.get(client))
-                if c is not None and c.locked_until > now
-            ]
-        return max(1, int(max(waits) + 0.999)) if waits else None
-
-    def failed(self, client: str, user: str) -> None:
-        now = self.clock()
-        with self.lock:
-            for key, limit in (((client, user), MAX_FAILURES), (client, MAX_FAILURES_PER_CLIENT)):
-                c = self.counts.setdefault(key, _Count())
-                if now - c.last > FAILURE_WINDOW_S:
-                    c.failures = 0
-                c.failures += 1
-                c.last = now
-                if c.failures >= limit:
-                    c.locked_until = now + min(LOCKOUT_S * 2**c.lockouts, LOCKOUT_MAX_S)
-                    c.lockouts += 1
-                    c.failures = 0
-
-    def succeeded(self, client: str, user: str) -> None:
-        with self.lock:
-            self.counts.pop((client, user), None)
 
 
 @dataclass
@@ -198,7 +147,7 @@ class WebUser:
     """The logged-in user a page acts for, with the services acting as them."""
 
     name: str
-    #: the role the page declared (held by every user until issue 17)
+    #: the role the user holds (at least the one the page declared)
     role: str
     sv: Services
 
@@ -241,10 +190,11 @@ def requires(role: str) -> Any:
             return None
         if session.user is None:
             raise LoginRequired()
-        # Issue 17 gives users roles; until then a logged-in user holds every role.
         await check_csrf(request)
-        sv = request.app.state.services.as_actor(f"web:{session.user}")
-        return WebUser(session.user, role, sv)
+        services = request.app.state.services
+        # PermissionDeniedError (403, the error page naming the role) when too weak
+        held = await run_in_threadpool(services.users.authorize, session.user, role)
+        return WebUser(session.user, held, services.as_actor(f"web:{session.user}"))
 
     dependency.required_role = role  # type: ignore[attr-defined]
     return Depends(dependency)

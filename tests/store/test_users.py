@@ -38,3 +38,46 @@ def test_set_verify_list_remove(store: Store) -> None:
         store.users.set_password("admin", "")
     with pytest.raises(UserSpecError, match="invalid user name"):
         store.users.set_password("a b", "x")
+
+
+def test_roles_are_stored_and_checked(store: Store) -> None:
+    assert store.users.add("ann", "pw", "editor").role == "editor"
+    assert store.users.get("ann").role == "editor"  # type: ignore[union-attr]
+    assert store.users.set_role("ann", "operator").role == "operator"
+    assert store.users.count_role("operator") == 1
+    with pytest.raises(UserSpecError, match="unknown role 'root'; use one of viewer, operator"):
+        store.users.set_role("ann", "root")
+    with pytest.raises(UserSpecError, match="unknown role"):
+        store.users.add("bea", "pw", "superuser")
+    assert store.users.get("bea") is None  # nothing was created
+    with pytest.raises(NotFoundError, match="no user named 'zed'"):
+        store.users.set_role("zed", "admin")
+    from pipekit.errors import AlreadyExistsError
+
+    with pytest.raises(AlreadyExistsError, match="user 'ann' already exists"):
+        store.users.add("ann", "pw", "viewer")
+
+
+def test_users_before_the_roles_migration_become_admin(empty_store: Store) -> None:
+    """Until roles existed every user could do everything: the migration keeps that."""
+    from sqlalchemy import text
+
+    from pipekit.store import utcnow
+    from pipekit.store.migrations import MIGRATIONS, apply
+
+    roles = next(i for i, m in enumerate(MIGRATIONS) if m.name == "user_roles_and_audit")
+    if empty_store.target.path is not None:
+        empty_store.target.path.parent.mkdir(parents=True, exist_ok=True)
+    with empty_store.engine.begin() as conn:
+        for migration in MIGRATIONS[:roles]:
+            apply(conn, migration)
+        conn.execute(
+            text(
+                'INSERT INTO "user" (name, password_hash, created_at) '
+                "VALUES ('old', 'scrypt$x', :now)"
+            ),
+            {"now": utcnow()},
+        )
+    empty_store.init()
+    assert empty_store.users.get("old").role == "admin"  # type: ignore[union-attr]
+    assert empty_store.audit.list() == []

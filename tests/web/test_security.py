@@ -7,11 +7,8 @@ import time
 
 import pytest
 
+from pipekit.throttle import LOCKOUT_S, MAX_FAILURES, MAX_FAILURES_PER_CLIENT, LoginThrottle
 from pipekit.web.security import (
-    LOCKOUT_S,
-    MAX_FAILURES,
-    MAX_FAILURES_PER_CLIENT,
-    LoginThrottle,
     Session,
     SessionCodec,
     WebSecurity,

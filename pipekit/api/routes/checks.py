@@ -17,7 +17,7 @@ UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/modules/{id}/checks", response_model=list[CheckView], tags=["checks"])
-def list_checks(id: str, sv: Services = deps.SV) -> Any:
+def list_checks(id: str, sv: Services = deps.VIEWER) -> Any:
     return sv.checks.list(id)
 
 
@@ -28,12 +28,12 @@ def list_checks(id: str, sv: Services = deps.SV) -> Any:
     responses=UNPROCESSABLE,
     tags=["checks"],
 )
-def add_check(id: str, body: schemas.CheckIn, sv: Services = deps.SV) -> Any:
+def add_check(id: str, body: schemas.CheckIn, sv: Services = deps.EDITOR) -> Any:
     return sv.checks.add(id, body.name, body.sql, run_order=body.run_order)
 
 
 @router.get("/modules/{id}/checks/{name}", response_model=CheckView, tags=["checks"])
-def get_check(id: str, name: str, sv: Services = deps.SV) -> Any:
+def get_check(id: str, name: str, sv: Services = deps.VIEWER) -> Any:
     return sv.checks.show(id, name)
 
 
@@ -43,11 +43,11 @@ def get_check(id: str, name: str, sv: Services = deps.SV) -> Any:
     responses=UNPROCESSABLE,
     tags=["checks"],
 )
-def update_check(id: str, name: str, body: schemas.CheckPatch, sv: Services = deps.SV) -> Any:
+def update_check(id: str, name: str, body: schemas.CheckPatch, sv: Services = deps.EDITOR) -> Any:
     return sv.checks.update(id, name, **body.model_dump(exclude_unset=True))
 
 
 @router.delete("/modules/{id}/checks/{name}", response_model=schemas.Deleted, tags=["checks"])
-def remove_check(id: str, name: str, sv: Services = deps.SV) -> Any:
+def remove_check(id: str, name: str, sv: Services = deps.EDITOR) -> Any:
     sv.checks.remove(id, name)
     return schemas.Deleted()

@@ -16,14 +16,14 @@ router = APIRouter()
 
 
 @router.get("/dashboard", response_model=DashboardView, tags=["dashboard"])
-def dashboard(days: int = Query(14, ge=1, le=DAYS_MAX), sv: Services = deps.SV) -> Any:
+def dashboard(days: int = Query(14, ge=1, le=DAYS_MAX), sv: Services = deps.VIEWER) -> Any:
     """Runs in progress, recent failures, late modules (more than two schedule intervals
     without a success), the next scheduled fires, and rows / run time per UTC day."""
     return sv.dashboard.show(days=days)
 
 
 @router.get("/settings/notifications", response_model=NotificationSettingsView, tags=["settings"])
-def notification_settings(sv: Services = deps.SV) -> Any:
+def notification_settings(sv: Services = deps.VIEWER) -> Any:
     """The failure notifications as the config file sets them (read-only; no secret values)."""
     return sv.notifications.settings()
 
@@ -34,6 +34,6 @@ def notification_settings(sv: Services = deps.SV) -> Any:
     responses={422: {"description": "no notification is configured"}},
     tags=["settings"],
 )
-def test_notification(sv: Services = deps.SV) -> Any:
+def test_notification(sv: Services = deps.ADMIN) -> Any:
     """Send a test notification by every configured channel; each channel's outcome."""
     return sv.notifications.send_test()

@@ -17,7 +17,7 @@ NOT_BUILT: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/drivers", response_model=list[DriverView])
-def list_drivers(sv: Services = deps.SV) -> Any:
+def list_drivers(sv: Services = deps.VIEWER) -> Any:
     """Each kind, its URL schemes, its Python packages and whether they are installed."""
     return sv.connections.drivers()
 
@@ -30,14 +30,24 @@ def _no_jdbc() -> Response:
     )
 
 
-@router.post("/drivers", status_code=501, response_model=schemas.NotBuiltOut, responses=NOT_BUILT)
+@router.post(
+    "/drivers",
+    status_code=501,
+    response_model=schemas.NotBuiltOut,
+    responses=NOT_BUILT,
+    dependencies=[deps.ADMIN],  # a driver jar is code the server runs
+)
 def add_driver() -> Any:
     """Registering JDBC driver jars: not supported yet (always 501)."""
     return _no_jdbc()
 
 
 @router.delete(
-    "/drivers/{id}", status_code=501, response_model=schemas.NotBuiltOut, responses=NOT_BUILT
+    "/drivers/{id}",
+    status_code=501,
+    response_model=schemas.NotBuiltOut,
+    responses=NOT_BUILT,
+    dependencies=[deps.ADMIN],
 )
 def remove_driver(id: str) -> Any:
     """Removing JDBC driver jars: not supported yet (always 501)."""

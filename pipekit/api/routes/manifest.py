@@ -27,13 +27,13 @@ UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
             "required": True,
             "content": {
                 "application/yaml": {"schema": {"type": "string"}},
-                "text/plain": {"schema": {"type": "string"}},
+                "application/x-yaml": {"schema": {"type": "string"}},
             },
         }
     },
 )
 async def apply(
-    request: Request, prune: bool = False, dry_run: bool = False, sv: Services = deps.SV
+    request: Request, prune: bool = False, dry_run: bool = False, sv: Services = deps.ADMIN
 ) -> Any:
     """Apply a YAML manifest (docs/yaml.md) given as the request body."""
     from starlette.concurrency import run_in_threadpool
@@ -48,6 +48,6 @@ async def apply(
     tags=["manifest"],
     responses={200: {"content": {"application/yaml": {}}, "description": "YAML text"}},
 )
-def export(sv: Services = deps.SV) -> Any:
+def export(sv: Services = deps.VIEWER) -> Any:
     """Everything as a YAML manifest (the format POST /api/apply takes)."""
     return PlainTextResponse(sv.manifest.export(), media_type="application/yaml")

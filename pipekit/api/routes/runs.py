@@ -59,7 +59,9 @@ def _sse_doc(first: str) -> dict[int | str, dict[str, Any]]:
     responses=ACCEPTED,
     tags=["runs"],
 )
-def run_module(id: str, body: schemas.RunRequest | None = None, sv: Services = deps.SV) -> Any:
+def run_module(
+    id: str, body: schemas.RunRequest | None = None, sv: Services = deps.OPERATOR
+) -> Any:
     """Start a run and answer `{run_id}` at once; 409 (with the running run's id) while
     the module runs."""
     body = body or schemas.RunRequest()
@@ -101,7 +103,7 @@ def _stream(request: Request, follower: LogFollower, first: str | None = None) -
     responses={**_sse_doc("`run` ({run_id}), "), 503: ACCEPTED[503]},
 )
 async def run_module_stream(
-    id: str, request: Request, body: schemas.RunRequest | None = None, sv: Services = deps.SV
+    id: str, request: Request, body: schemas.RunRequest | None = None, sv: Services = deps.OPERATOR
 ) -> Any:
     """Start a run and stream its live log as Server-Sent Events until it ends."""
     body = body or schemas.RunRequest()
@@ -119,7 +121,9 @@ async def run_module_stream(
     responses=ACCEPTED,
     tags=["runs"],
 )
-def run_group(id: str, body: schemas.GroupRunRequest | None = None, sv: Services = deps.SV) -> Any:
+def run_group(
+    id: str, body: schemas.GroupRunRequest | None = None, sv: Services = deps.OPERATOR
+) -> Any:
     """Start a group run and answer `{group_run_id}` at once."""
     body = body or schemas.GroupRunRequest()
     return sv.runs.start_group(id, dry_run=body.dry_run)
@@ -146,7 +150,7 @@ def list_runs(
         le=MAX_ID,
         description="keyset paging: the last run id of the previous page (instead of offset)",
     ),
-    sv: Services = deps.SV,
+    sv: Services = deps.VIEWER,
 ) -> Any:
     """Runs newest first. `module` and `group` are names (runs of removed ones too).
     Page with `before` (fast at any depth) or `offset`."""
@@ -161,14 +165,14 @@ def list_runs(
 
 # before /runs/{id}, which would take "latest" for an id
 @router.get("/runs/latest", response_model=dict[str, RecentRun | None], tags=["runs"])
-def latest_runs(sv: Services = deps.SV) -> Any:
+def latest_runs(sv: Services = deps.VIEWER) -> Any:
     """Each module's latest run by module name (null: it never ran), as a module list
     shows them."""
     return sv.modules.last_runs()
 
 
 @router.get("/runs/{id}", response_model=RunDetailView, tags=["runs"])
-def get_run(id: IntId, sv: Services = deps.SV) -> Any:
+def get_run(id: IntId, sv: Services = deps.VIEWER) -> Any:
     return sv.runs.show(id)
 
 
@@ -176,7 +180,7 @@ def get_run(id: IntId, sv: Services = deps.SV) -> Any:
 def live(
     id: IntId,
     after: int = Query(0, ge=0, description="characters already seen"),
-    sv: Services = deps.SV,
+    sv: Services = deps.VIEWER,
 ) -> Any:
     """The live log after character `after`; poll again with the returned `offset`."""
     return sv.runs.live(id, after)
@@ -185,7 +189,7 @@ def live(
 @router.get(
     "/runs/{id}/stream", tags=["runs"], response_class=StreamingResponse, responses=_sse_doc("")
 )
-async def stream(id: IntId, request: Request, sv: Services = deps.SV) -> Any:
+async def stream(id: IntId, request: Request, sv: Services = deps.VIEWER) -> Any:
     """A run's live log as Server-Sent Events until it ends; starts nothing. A run that
     has ended gives its whole log and `end` at once."""
     follower = await run_in_threadpool(sv.runs.follower, id)
@@ -199,7 +203,7 @@ async def stream(id: IntId, request: Request, sv: Services = deps.SV) -> Any:
     responses={409: {"model": schemas.ErrorOut, "description": "not running"}},
     tags=["runs"],
 )
-def cancel(id: IntId, sv: Services = deps.SV) -> Any:
+def cancel(id: IntId, sv: Services = deps.OPERATOR) -> Any:
     """Ask a running run to stop (it ends `cancelled`, the destination as it was)."""
     return sv.runs.cancel(id)
 
@@ -209,11 +213,11 @@ def list_group_runs(
     group: str | None = None,
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_ID),
-    sv: Services = deps.SV,
+    sv: Services = deps.VIEWER,
 ) -> Any:
     return sv.runs.list_group_runs(group, limit=limit, offset=offset)
 
 
 @router.get("/group-runs/{id}", response_model=GroupRunDetailView, tags=["runs"])
-def get_group_run(id: IntId, sv: Services = deps.SV) -> Any:
+def get_group_run(id: IntId, sv: Services = deps.VIEWER) -> Any:
     return sv.runs.show_group_run(id)

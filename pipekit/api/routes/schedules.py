@@ -15,24 +15,24 @@ router = APIRouter()
 
 
 @router.get("/schedules", response_model=list[ScheduleView], tags=["schedules"])
-def list_schedules(group: str | None = None, sv: Services = deps.SV) -> Any:
+def list_schedules(group: str | None = None, sv: Services = deps.VIEWER) -> Any:
     """Schedules (of one group, by id or name), with when the scheduler next fires each."""
     return sv.schedules.list(group=group)
 
 
 @router.post("/schedules", response_model=ScheduleView, status_code=201, tags=["schedules"])
-def add_schedule(body: schemas.ScheduleIn, sv: Services = deps.SV) -> Any:
+def add_schedule(body: schemas.ScheduleIn, sv: Services = deps.EDITOR) -> Any:
     """Add a schedule; an invalid cron expression is a 422 naming `cron_expr`."""
     return sv.schedules.add(body.group, body.cron_expr, body.enabled)
 
 
 @router.get("/schedules/{id}", response_model=ScheduleView, tags=["schedules"])
-def get_schedule(id: IntId, sv: Services = deps.SV) -> Any:
+def get_schedule(id: IntId, sv: Services = deps.VIEWER) -> Any:
     return sv.schedules.show(id)
 
 
 @router.put("/schedules/{id}", response_model=ScheduleView, tags=["schedules"])
-def update_schedule(id: IntId, body: schemas.SchedulePatch, sv: Services = deps.SV) -> Any:
+def update_schedule(id: IntId, body: schemas.SchedulePatch, sv: Services = deps.EDITOR) -> Any:
     """Change the group, the cron expression or `enabled` (the fields given; null is a 422)."""
     changes = body.model_dump(exclude_unset=True)
     return sv.schedules.update(
@@ -41,6 +41,6 @@ def update_schedule(id: IntId, body: schemas.SchedulePatch, sv: Services = deps.
 
 
 @router.delete("/schedules/{id}", response_model=schemas.Deleted, tags=["schedules"])
-def remove_schedule(id: IntId, sv: Services = deps.SV) -> Any:
+def remove_schedule(id: IntId, sv: Services = deps.EDITOR) -> Any:
     sv.schedules.remove(id)
     return schemas.Deleted()

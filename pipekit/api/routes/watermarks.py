@@ -21,7 +21,7 @@ UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/modules/{id}/watermarks", response_model=list[WatermarkView], tags=["watermarks"])
-def list_watermarks(id: str, sv: Services = deps.SV) -> Any:
+def list_watermarks(id: str, sv: Services = deps.VIEWER) -> Any:
     return sv.watermarks.list(id)
 
 
@@ -32,7 +32,7 @@ def list_watermarks(id: str, sv: Services = deps.SV) -> Any:
     responses=UNPROCESSABLE,
     tags=["watermarks"],
 )
-def add_watermark(id: str, body: schemas.WatermarkIn, sv: Services = deps.SV) -> Any:
+def add_watermark(id: str, body: schemas.WatermarkIn, sv: Services = deps.EDITOR) -> Any:
     """Add a watermark; one the query does not use yet is allowed, named in `warnings`."""
     return sv.watermarks.add(
         id,
@@ -44,7 +44,7 @@ def add_watermark(id: str, body: schemas.WatermarkIn, sv: Services = deps.SV) ->
 
 
 @router.get("/modules/{id}/watermarks/{name}", response_model=WatermarkView, tags=["watermarks"])
-def get_watermark(id: str, name: str, sv: Services = deps.SV) -> Any:
+def get_watermark(id: str, name: str, sv: Services = deps.VIEWER) -> Any:
     return sv.watermarks.show(id, name)
 
 
@@ -55,7 +55,7 @@ def get_watermark(id: str, name: str, sv: Services = deps.SV) -> Any:
     tags=["watermarks"],
 )
 def update_watermark(
-    id: str, name: str, body: schemas.WatermarkPatch, sv: Services = deps.SV
+    id: str, name: str, body: schemas.WatermarkPatch, sv: Services = deps.EDITOR
 ) -> Any:
     return sv.watermarks.update(id, name, **body.model_dump(exclude_unset=True))
 
@@ -66,6 +66,6 @@ def update_watermark(
     responses=UNPROCESSABLE,
     tags=["watermarks"],
 )
-def remove_watermark(id: str, name: str, sv: Services = deps.SV) -> Any:
+def remove_watermark(id: str, name: str, sv: Services = deps.EDITOR) -> Any:
     sv.watermarks.remove(id, name)
     return schemas.Deleted()

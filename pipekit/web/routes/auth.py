@@ -41,7 +41,7 @@ async def login(
 
     sec = await security_of(request.app)
     client = request.client.host if request.client else "?"
-    wait = sec.throttle.retry_after(client, username)
+    wait = sec.throttle.start(client, username)
     if wait is not None:
         response = page(
             request,
