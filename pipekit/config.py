@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from pipekit.errors import ConfigError
+from pipekit.files import FilePolicy
 
 ENV_CONFIG = "PIPEKIT_CONFIG"
 ENV_SECRETS = "PIPEKIT_SECRETS"
@@ -48,6 +49,14 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "connectors",
         "Folder of your own connectors: one sub-folder with a connector.yaml each.",
+    ),
+    Setting(
+        "files.allowed_directories",
+        (list, type(None)),
+        None,
+        "Folders SQLite/DuckDB database files (and other file-based connections) may be in, "
+        "and the only ones SQL inside DuckDB/SQLite may read or write; none: database files "
+        "anywhere but Pipekit's own, and no file access from SQL. Relative to this file.",
     ),
     Setting("staging_schema", str, "pipekit_staging", "Schema for staging tables."),
     Setting("api.host", str, "127.0.0.1", "Address `pipekit serve` listens on."),
@@ -118,6 +127,16 @@ class Config:
     @property
     def staging_schema(self) -> str:
         return self.values["staging_schema"]
+
+    def file_policy(self) -> FilePolicy:
+        """The files connections may open: ``files.allowed_directories``, and never the
+        files Pipekit keeps its own state in (state database, secrets, this config)."""
+        protected: list[str | Path] = [self.secrets_path]
+        if "://" not in self.database:
+            protected.append(self.database)
+        if self.path is not None:
+            protected.append(self.path)
+        return FilePolicy.make(self.values.get("files.allowed_directories") or (), protected)
 
 
 def _user_config_dir() -> Path:
@@ -217,6 +236,9 @@ def parse_config(data: Any, path: Path | None) -> Config:
         url = values[key]
         if isinstance(url, str) and not url.startswith(("http://", "https://")):
             problems.append(f"'{key}' must be an http:// or https:// URL, got {url!r}")
+    folders = values["files.allowed_directories"]
+    if isinstance(folders, list) and not all(isinstance(f, str) and f.strip() for f in folders):
+        problems.append("'files.allowed_directories' must be a list of folder paths")
     interval = values["scheduler.interval_s"]
     if isinstance(interval, int | float) and not interval > 0:
         problems.append(f"'scheduler.interval_s' must be more than 0, got {interval}")
@@ -229,6 +251,11 @@ def parse_config(data: Any, path: Path | None) -> Config:
             continue
         p = Path(value).expanduser()
         values[key] = str(p if p.is_absolute() else base / p)
+    folders = values["files.allowed_directories"]
+    if folders is not None:
+        values["files.allowed_directories"] = [
+            str((base / Path(f).expanduser()).resolve()) for f in folders
+        ]
     return Config(path=path, values=values)
 
 

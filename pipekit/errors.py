@@ -15,7 +15,8 @@
     │   ├── ValidationError         several problems at once, each with its path
     │   │   └── ManifestError       a YAML manifest that cannot be applied
     │   ├── ConnectionSpecError     a connection URL or definition that is malformed
-    │   │   └── UnknownSchemeError  a URL whose scheme no driver handles
+    │   │   ├── UnknownSchemeError  a URL whose scheme no driver handles
+    │   │   └── PathNotAllowedError a file outside the allowed folders, or one Pipekit keeps
     │   ├── ModuleSpecError         a module, watermark, hook or check definition
     │   ├── GroupSpecError          a group definition
     │   ├── ScheduleSpecError       a schedule (its cron expression)
@@ -74,6 +75,7 @@ __all__ = [
     "ModuleSpecError",
     "NotFoundError",
     "NotRunningError",
+    "PathNotAllowedError",
     "PipekitError",
     "Problem",
     "QuickstartExistsError",
@@ -215,6 +217,11 @@ class ConnectionSpecError(InvalidError):
 
 class UnknownSchemeError(ConnectionSpecError):
     """No driver handles the URL's scheme."""
+
+
+class PathNotAllowedError(ConnectionSpecError):
+    """A file a connection names is outside ``files.allowed_directories``, or is one
+    Pipekit keeps to itself (state database, secrets file, config, system files)."""
 
 
 class ModuleSpecError(InvalidError):

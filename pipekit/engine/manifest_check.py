@@ -22,6 +22,7 @@ from pipekit.errors import (
 )
 
 if TYPE_CHECKING:
+    from pipekit.files import FilePolicy
     from pipekit.store import Store
 
 TOP_KEYS = ("connections", "modules", "groups", "schedules")
@@ -194,9 +195,13 @@ def _text(value: Any) -> str | None:
 class Validator:
     """Turns the parsed YAML into a Manifest, collecting every problem."""
 
-    def __init__(self, store: Store, base_dir: Path, prune: bool) -> None:
+    def __init__(
+        self, store: Store, base_dir: Path, prune: bool, files: FilePolicy | None = None
+    ) -> None:
         self.store = store
         self.base_dir = base_dir
+        #: the folders file URLs may name (``pipekit.files``); None: not checked here
+        self.files = files
         self.prune = prune
         self.problems: list[Problem] = []
         self.manifest = Manifest()
@@ -253,6 +258,7 @@ class Validator:
                 try:
                     validate_url(url)
                     url = absolute_file_url(url.strip(), self.base_dir)
+                    validate_url(url, self.files)
                 except PipekitError as exc:
                     self.add(f"{path}.url", str(exc))
                     url = None

@@ -31,6 +31,7 @@ from pipekit.errors import ModuleBusyError
 if TYPE_CHECKING:
     from pipekit.config import Config
     from pipekit.drivers.base import Driver
+    from pipekit.files import FilePolicy
     from pipekit.secrets import SecretsFile
     from pipekit.store import Store
     from pipekit.store.runs import Run
@@ -74,12 +75,17 @@ class Engine:
     secrets: SecretsFile | None = None
     staging_schema: str = "pipekit_staging"
     now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    #: the files connections may open (``pipekit.files``); None: any but the state
+    #: database's own file. Every connection a run opens (source, destination, the
+    #: watermark resolvers, checks and hooks on them) is held to it.
+    files: FilePolicy | None = None
 
     @classmethod
     def from_config(cls, store: Store, config: Config) -> Engine:
         from pipekit.secrets import SecretsFile
 
-        return cls(store, SecretsFile(config.secrets_path), config.staging_schema)
+        files = config.file_policy()
+        return cls(store, SecretsFile(config.secrets_path), config.staging_schema, files=files)
 
     def run_module(
         self,
@@ -147,11 +153,13 @@ class Engine:
         return self.store.runs.request_cancel(run_id)
 
     def open_connection(self, name: str) -> Driver:
-        from pipekit.drivers import connect
-        from pipekit.secrets import resolve
+        from pipekit.engine.connections import open_driver
+        from pipekit.files import FilePolicy
 
-        conn = self.store.connections.get(name)
-        return connect(conn.url, user=conn.user, password=resolve(conn.password, self.secrets))
+        files = self.files or FilePolicy()
+        if self.store.target.path is not None:  # the users' password hashes are in it
+            files = files.protecting(self.store.target.path)
+        return open_driver(self.store.connections.get(name), self.secrets, files)
 
 
 # run_group lives in groups.py; imported here too, where callers have always found it.

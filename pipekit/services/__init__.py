@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pipekit.config import Config
     from pipekit.engine.run import Engine
+    from pipekit.files import FilePolicy
     from pipekit.secrets import SecretsFile
     from pipekit.services.connections import ConnectionService
     from pipekit.services.connectors import ConnectorService
@@ -104,7 +105,16 @@ class Services:
         """The data path, for runs in this process and for connecting to databases."""
         from pipekit.engine.run import Engine
 
-        return Engine(self.store, self.secrets, self.config.staging_schema)
+        return Engine(self.store, self.secrets, self.config.staging_schema, files=self.files)
+
+    @cached_property
+    def files(self) -> FilePolicy:
+        """The files connections may open (``files.allowed_directories``, never the state
+        database, the secrets file or the config)."""
+        policy = self.config.file_policy().protecting(self.secrets.path)
+        if self.store.target.path is not None:
+            policy = policy.protecting(self.store.target.path)
+        return policy
 
     # -- the resources -------------------------------------------------------
 
