@@ -61,6 +61,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("staging_schema", str, "pipekit_staging", "Schema for staging tables."),
     Setting("api.host", str, "127.0.0.1", "Address `pipekit serve` listens on."),
     Setting("api.port", int, 8100, "Port `pipekit serve` listens on."),
+    Setting(
+        "api.max_request_bytes",
+        int,
+        10 * 1024 * 1024,
+        "Largest request body `pipekit serve` accepts, in bytes; a larger one is answered "
+        "413 before it is read whole.",
+    ),
     Setting("max_concurrent_runs", int, 4, "Runs the server executes at the same time."),
     Setting("smtp.host", (str, type(None)), None, "SMTP server for failure emails."),
     Setting("smtp.port", int, 587, "SMTP port."),
@@ -230,6 +237,8 @@ def parse_config(data: Any, path: Path | None) -> Config:
     for key in ("api.port",):
         if isinstance(values[key], int) and not 0 < values[key] < 65536:
             problems.append(f"'{key}' must be between 1 and 65535, got {values[key]}")
+    if isinstance(values["api.max_request_bytes"], int) and values["api.max_request_bytes"] < 1:
+        problems.append("'api.max_request_bytes' must be at least 1")
     if isinstance(values["max_concurrent_runs"], int) and values["max_concurrent_runs"] < 1:
         problems.append("'max_concurrent_runs' must be at least 1")
     for key in ("notify.webhook_url", "server.base_url"):

@@ -21,7 +21,8 @@
     │   ├── GroupSpecError          a group definition
     │   ├── ScheduleSpecError       a schedule (its cron expression)
     │   ├── UserSpecError           a user name or password
-    │   └── ConnectorSpecError      a connector's settings, or a table it does not offer
+    │   ├── ConnectorSpecError      a connector's settings, or a table it does not offer
+    │   └── RequestTooLargeError    a request body over the server's api.max_request_bytes
     ├── DriverMissingError          the Python package a driver needs is not installed
     ├── ConnectorError              a connector broke its contract or failed (discover, remote)
     ├── NotFoundError               a named object (connection, module, ...) does not exist
@@ -79,6 +80,7 @@ __all__ = [
     "PipekitError",
     "Problem",
     "QuickstartExistsError",
+    "RequestTooLargeError",
     "RunCancelled",
     "RunError",
     "ScheduleSpecError",
@@ -242,6 +244,10 @@ class UserSpecError(InvalidError):
 
 class ConnectorSpecError(InvalidError):
     """A connector's settings (``--set key=value``), or a table it does not offer."""
+
+
+class RequestTooLargeError(InvalidError):
+    """A request body larger than the server takes (``api.max_request_bytes``)."""
 
 
 class DriverMissingError(PipekitError):

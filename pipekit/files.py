@@ -23,13 +23,14 @@ folders configured, files may be anywhere but the protected ones.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipekit.errors import PathNotAllowedError
 
-__all__ = ["FilePolicy", "check_path", "path_problem"]
+__all__ = ["FilePolicy", "check_path", "loose_mode", "path_problem"]
 
 #: files no connection may open, wherever the folders allow: they hold the environment
 #: (secrets of the server's process) and the machine's accounts
@@ -109,3 +110,18 @@ def check_path(path: str | os.PathLike[str], policy: FilePolicy, *, field: str =
     if problem is not None:
         raise PathNotAllowedError(problem, path=field)
     return _resolve(path)
+
+
+def loose_mode(path: str | os.PathLike[str], what: str) -> str | None:
+    """What is wrong with `path`'s permissions when others than its owner may read or
+    write it (the state database, the secrets file: they should be 0600), or None."""
+    p = Path(path)
+    if not p.exists():
+        return None
+    mode = stat.S_IMODE(p.stat().st_mode)
+    if not mode & 0o077:
+        return None
+    return (
+        f"{what} {p} has mode {mode:04o}: users of the group or others can open it; "
+        f"run `chmod 600 {p}`"
+    )

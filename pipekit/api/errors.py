@@ -2,6 +2,7 @@
 
     404  NotFoundError
     409  AlreadyExistsError, InUseError, ModuleBusyError (with ``run_id``), NotRunningError
+    413  RequestTooLargeError (a body over ``api.max_request_bytes``)
     422  InvalidError (ValidationError, ...SpecError), SecretError, DriverMissingError:
          FastAPI's own shape, one entry per problem, ``loc`` = ["body", *path]
     503  UnavailableError (no run pool), StoreError (the state DB is unusable)
@@ -27,10 +28,12 @@ from pipekit.errors import (
     NotFoundError,
     NotRunningError,
     PipekitError,
+    RequestTooLargeError,
     SecretError,
     StoreError,
     UnavailableError,
 )
+from pipekit.redact import redact
 
 #: (error class, HTTP status), most specific first
 STATUS_BY_CLASS: tuple[tuple[type[PipekitError], int], ...] = (
@@ -39,6 +42,7 @@ STATUS_BY_CLASS: tuple[tuple[type[PipekitError], int], ...] = (
     (AlreadyExistsError, 409),
     (InUseError, 409),
     (NotRunningError, 409),
+    (RequestTooLargeError, 413),
     (InvalidError, 422),
     (SecretError, 422),
     (DriverMissingError, 422),
@@ -63,13 +67,14 @@ def body_of(exc: PipekitError) -> dict[str, Any]:
             "detail": [
                 {
                     "loc": ["body", *(p.path.split(".") if p.path else [])],
-                    "msg": p.message,
+                    "msg": redact(p.message),
                     "type": name,
                 }
                 for p in exc.problems
             ]
         }
-    body: dict[str, Any] = {"detail": exc.message, "error": name}
+    # redacted again: a secret value may have become known since the error was made
+    body: dict[str, Any] = {"detail": redact(exc.message), "error": name}
     if exc.path:
         body["path"] = exc.path
     if isinstance(exc, ModuleBusyError):

@@ -77,7 +77,31 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+#: how deep a manifest's mappings and lists may nest: a real one needs 5 levels
+#: (modules.NAME.watermarks.NAME.key); far deeper input is an attack on the parser
+MAX_DEPTH = 32
+
+
+def _too_deep(data: Any) -> bool:
+    """Whether `data` nests deeper than ``MAX_DEPTH`` (walked without recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(value, Mapping):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return False
+
+
 def load_yaml(text: str) -> tuple[Any, list[Problem]]:
+    deep = Problem(
+        "",
+        f"the YAML nests mappings or lists more than {MAX_DEPTH} levels deep, which no "
+        "manifest needs; check the file's indentation and brackets",
+    )
     try:
         # The reader refuses some characters (control codes) as soon as it is made.
         loader = _Loader(text)
@@ -85,7 +109,11 @@ def load_yaml(text: str) -> tuple[Any, list[Problem]]:
         return None, [Problem("", f"not a YAML document: {exc}")]
     loader.duplicates = []
     try:
-        return loader.get_single_data(), loader.duplicates
+        data = loader.get_single_data()
+        return (None, [deep]) if _too_deep(data) else (data, loader.duplicates)
+    except RecursionError:
+        # PyYAML composes nodes recursively: deep nesting exhausts Python's stack
+        return None, [deep]
     except yaml.MarkedYAMLError as exc:
         # Position and reason only: the offending line may hold a secret.
         mark = exc.problem_mark or exc.context_mark

@@ -20,6 +20,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -106,6 +107,7 @@ class Engine:
         With `run_id` (from ``start_module``, perhaps in another process) the lock
         is already held: this process adopts the run and carries it out.
         """
+        self.remember_secrets()
         if run_id is None:
             run_id = self._begin(name, group_run_id, triggered_by)
         else:
@@ -131,7 +133,22 @@ class Engine:
         """What the next run of module `name` would execute, planned as a dry run plans
         it (watermarks resolved, the query probed, the merge planned) but recorded
         nowhere: no run row, no live log, no lock. The connections are opened to read."""
+        self.remember_secrets()
         return PreviewRun(self, self.store.modules.get(name)).plan()
+
+    def remember_secrets(self) -> None:
+        """Read every secret value a run could meet, so it is masked wherever it turns
+        up (a query, an error, a watermark; ``pipekit.redact``): the secrets file's
+        values and the environment variables the connections refer to."""
+        from pipekit.errors import PipekitError
+        from pipekit.secrets import resolve
+
+        for connection in self.store.connections.list():
+            with suppress(PipekitError, OSError):
+                resolve(connection.password, self.secrets)
+        if self.secrets is not None:
+            with suppress(PipekitError, OSError):
+                self.secrets.read()
 
     def _begin(self, name: str, group_run_id: int | None, triggered_by: str) -> int:
         kwargs: dict[str, Any] = {

@@ -22,11 +22,14 @@ API user's name.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pipekit.errors import PipekitError
 
 if TYPE_CHECKING:
     from pipekit.config import Config
@@ -75,6 +78,10 @@ class Services:
         from pipekit.store import Store
 
         secrets = SecretsFile(secrets_path or config.secrets_path)
+        # read once so its values are masked in every answer and record of this process
+        # (pipekit.redact.remember); a broken file is reported where it is used
+        with contextlib.suppress(PipekitError, OSError):
+            secrets.read()
         return cls(Store.open(config), config, secrets, actor)
 
     def as_actor(self, actor: str) -> Services:

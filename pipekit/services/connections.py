@@ -148,6 +148,11 @@ def _check_url(url: Any, errors: list[PipekitError], files: FilePolicy) -> str |
     from pipekit.drivers.url import absolute_file_url
     from pipekit.engine.connections import validate_url
 
+    if isinstance(url, str) and "\x00" in url:
+        errors.append(
+            ConnectionSpecError("the URL contains a NUL character (\\0); remove it", path="url")
+        )
+        return None
     try:
         validate_url(url)
         stored = absolute_file_url(url.strip(), Path.cwd())
