@@ -75,7 +75,7 @@ def test_the_config_setting_is_relative_to_the_config_file(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("bad", ["data", [""], [1]])
 def test_a_bad_folder_list_is_a_clear_config_error(tmp_path: Path, bad: object) -> None:
-    with pytest.raises(ConfigError, match="files.allowed_directories"):
+    with pytest.raises(ConfigError, match=r"files\.allowed_directories"):
         parse_config({"files": {"allowed_directories": bad}}, tmp_path / "pipekit.yaml")
 
 
