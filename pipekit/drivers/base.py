@@ -203,7 +203,9 @@ class Driver(ABC):
             yield self
         except BaseException:
             self._in_transaction = False
-            with self.errors("rollback"):
+            # A rollback that fails (the connection died: the server drops the open
+            # transaction with the session) must not hide the error that ended it.
+            with suppress(Exception):
                 self._rollback()
             raise
         self._in_transaction = False

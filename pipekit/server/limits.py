@@ -59,7 +59,16 @@ class BodyLimit:
 
         try:
             await self.app(scope, counting_receive, watching_send)
-        except _TooLarge:
-            if started:
+        except Exception as exc:
+            # a middleware inside may have wrapped it in an ExceptionGroup (anyio)
+            if started or not _holds_too_large(exc):
                 raise
             await self._refusal()(scope, receive, send)
+
+
+def _holds_too_large(exc: BaseException) -> bool:
+    if isinstance(exc, _TooLarge):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        return any(_holds_too_large(e) for e in exc.exceptions)
+    return False
