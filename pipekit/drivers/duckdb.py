@@ -17,6 +17,13 @@ insert and delete to a cap that grows with the rows they join
 (``capped_memory``); an upsert runs with DuckDB's defaults. A
 URL query option of a setting's name sets it for the connection, loads included
 (``duckdb:///w.duckdb?memory_limit=2GB&threads=4``).
+
+Containment (``_contain``): SQL on a DuckDB connection runs inside the Pipekit
+process, so unless the URL says ``external_access=true`` the connection opens with
+``enable_external_access = false``, ``allowed_directories`` from the file policy
+(``pipekit.files``) and ``lock_configuration = true``. The lock also keeps the
+load caps above from being set: such a connection runs at the settings it opened
+with (give ``memory_limit`` / ``threads`` in the URL).
 """
 
 from __future__ import annotations

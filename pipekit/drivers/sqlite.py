@@ -14,6 +14,10 @@ What Pipekit writes keeps every value exact: decimals go to ``DECIMAL_TEXT(p,s)`
 columns (text affinity, so no digit is rounded away by SQLite's REAL),
 timestamps are ISO-8601 text with six fractional digits (and ``Z`` when zoned),
 so they also sort and compare correctly as text.
+
+The file is checked against the file policy (``pipekit.files``) before it is
+opened, an authorizer denies an ``ATTACH`` (or ``VACUUM INTO``) of a file the
+policy refuses, and extensions are never loaded.
 """
 
 from __future__ import annotations
