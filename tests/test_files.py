@@ -59,7 +59,12 @@ def test_without_folders_anything_but_the_protected_files_is_allowed(tmp_path: P
 
 def test_sql_directories_leave_out_folders_holding_a_protected_file(tmp_path: Path) -> None:
     policy = FilePolicy.make([tmp_path, tmp_path / "data"], [tmp_path / "state.db"])
-    assert policy.sql_directories() == [f"{(tmp_path / 'data').resolve()}{os.sep}"]
+    data = f"{(tmp_path / 'data').resolve()}{os.sep}"
+    assert policy.sql_directories() == [data]
+    # a database file's own folder is added, unless it holds a protected file or is /
+    assert policy.sql_directories(tmp_path) == [data]
+    assert FilePolicy().sql_directories("/") == []
+    assert FilePolicy().sql_directories(tmp_path / "x") == [f"{(tmp_path / 'x').resolve()}{os.sep}"]
 
 
 def test_the_config_setting_is_relative_to_the_config_file(tmp_path: Path) -> None:
