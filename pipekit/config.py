@@ -54,9 +54,9 @@ SETTINGS: tuple[Setting, ...] = (
         "files.allowed_directories",
         (list, type(None)),
         None,
-        "Folders SQLite/DuckDB database files (and other file-based connections) may be in; "
-        "SQL inside DuckDB may read and write files there and beside its own database file. "
-        "None: database files anywhere but Pipekit's own. Relative to this file.",
+        "Folders SQLite/DuckDB database files (and other file-based connections) may be in, "
+        "and the only ones SQL inside DuckDB may read or write; none: database files anywhere "
+        "but Pipekit's own, and no file access from SQL. Relative to this file.",
     ),
     Setting("staging_schema", str, "pipekit_staging", "Schema for staging tables."),
     Setting("api.host", str, "127.0.0.1", "Address `pipekit serve` listens on."),

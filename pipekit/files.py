@@ -68,18 +68,15 @@ class FilePolicy:
         """This policy with more protected files (a store's own database, say)."""
         return FilePolicy(self.allowed, self.protected + tuple(_resolve(p) for p in paths))
 
-    def sql_directories(self, *also: str | os.PathLike[str]) -> list[str]:
+    def sql_directories(self) -> list[str]:
         """The folders SQL inside an embedded database may read and write (DuckDB's
-        ``allowed_directories``): the allowed folders and `also` (the database file's
-        own folder, where a connector's extract keeps its Parquet files), less those
-        holding a protected file, since such a folder cannot be opened to SQL without
-        the file in it."""
-        folders = dict.fromkeys([*self.allowed, *(_resolve(p) for p in also)])
+        ``allowed_directories``): the allowed folders less those holding a protected
+        file, since such a folder cannot be opened to SQL without the file in it.
+        None when no folders are configured."""
         return [
             f"{folder}{os.sep}"
-            for folder in folders
+            for folder in self.allowed
             if not any(p.is_relative_to(folder) for p in (*self.protected, *_ALWAYS_PROTECTED))
-            and path_problem(folder, self) is None
         ]
 
 

@@ -61,10 +61,8 @@ def test_sql_directories_leave_out_folders_holding_a_protected_file(tmp_path: Pa
     policy = FilePolicy.make([tmp_path, tmp_path / "data"], [tmp_path / "state.db"])
     data = f"{(tmp_path / 'data').resolve()}{os.sep}"
     assert policy.sql_directories() == [data]
-    # a database file's own folder is added, unless it holds a protected file or is /
-    assert policy.sql_directories(tmp_path) == [data]
-    assert FilePolicy().sql_directories("/") == []
-    assert FilePolicy().sql_directories(tmp_path / "x") == [f"{(tmp_path / 'x').resolve()}{os.sep}"]
+    assert FilePolicy().sql_directories() == []
+    assert FilePolicy.make(["/"], []).sql_directories() == []  # / holds /proc
 
 
 def test_the_config_setting_is_relative_to_the_config_file(tmp_path: Path) -> None:

@@ -21,8 +21,8 @@ URL query option of a setting's name sets it for the connection, loads included
 Containment (``_contain``): SQL on a DuckDB connection runs inside the Pipekit
 process, so unless the URL says ``external_access=true`` the connection opens with
 ``enable_external_access = false``, ``allowed_directories`` from the file policy
-(``pipekit.files``: the allowed folders and the database file's own folder, less
-any holding a file Pipekit keeps) and ``lock_configuration = true``. The lock also keeps the
+(``pipekit.files``: the allowed folders, less any holding a file Pipekit keeps)
+and ``lock_configuration = true``. The lock also keeps the
 load caps above from being set: such a connection runs at the settings it opened
 with (give ``memory_limit`` / ``threads`` in the URL).
 """
@@ -169,8 +169,9 @@ class DuckDBDriver(Driver):
         """No file, extension or network access from SQL beyond the allowed folders
         (those holding no file Pipekit keeps), and no setting changed afterwards: the
         source query, watermark resolvers, checks and hooks all run on this connection."""
-        own = [self.url.path.parent] if self.url.path is not None else []
-        folders = self.files.sql_directories(*own)
+        # not the database file's own folder when no folders are configured: the file
+        # may be anywhere then (/root/x.duckdb), and its folder with it
+        folders = self.files.sql_directories()
         self._conn.execute("SET allowed_directories = ?", [folders])
         self._conn.execute("SET enable_external_access = false")
         self._conn.execute("SET lock_configuration = true")

@@ -139,9 +139,9 @@ def test_sqlite_attach_and_vacuum_into_are_held_to_the_allowed_folders(
     assert (data / "ok.db").exists()
 
 
-def test_without_a_policy_duckdb_sql_reaches_only_its_own_folder(tmp_path: Path) -> None:
-    (tmp_path / "db").mkdir()
-    with connect(f"duckdb:///{tmp_path / 'db' / 'w.duckdb'}?create=true") as d:
+def test_without_folders_duckdb_sql_reaches_no_file_not_even_beside_it(tmp_path: Path) -> None:
+    # the database file may be anywhere then (/root/x.duckdb): its folder is not opened
+    with connect(f"duckdb:///{tmp_path / 'w.duckdb'}?create=true") as d:
         assert "disabled by configuration" in _refused(
             d, f"COPY (SELECT 1) TO '{tmp_path / 'x.csv'}'"
         )
@@ -149,10 +149,12 @@ def test_without_a_policy_duckdb_sql_reaches_only_its_own_folder(tmp_path: Path)
 
 
 def test_a_view_over_parquet_beside_the_database_still_reads(tmp_path: Path) -> None:
-    # what a connector's extract.duckdb is: views over the Parquet files in its folder
+    # what a connector's extract.duckdb is: views over the Parquet files in its folder,
+    # readable once that folder is an allowed one
     (tmp_path / "out" / "data").mkdir(parents=True)
     parquet = tmp_path / "out" / "data" / "t.parquet"
-    with connect(f"duckdb:///{tmp_path / 'out' / 'x.duckdb'}?create=true") as d:
+    writer = f"duckdb:///{tmp_path / 'out' / 'x.duckdb'}?create=true&external_access=true"
+    with connect(writer) as d:
         d.execute(f"COPY (SELECT 7 AS id) TO '{parquet}' (FORMAT parquet)")
         d.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet('{parquet}')")
     policy = FilePolicy.make([tmp_path / "out"], [tmp_path / "secrets.env"])
