@@ -140,6 +140,14 @@ def test_a_nul_character_in_any_text_is_refused_and_not_stored(api: httpx.Client
         assert r.status_code == 422, r.text
     r = api.post("/api/modules/nul/checks", json={"name": "c", "sql": "SELECT 1\x00"})
     assert r.status_code == 422, r.text
+    r = api.post("/api/hooks", json={"module": "nul", "sql": "DELETE\x00 FROM t"})
+    assert r.status_code == 422, r.text
+    r = api.post(
+        "/api/modules/nul/watermarks",
+        json={"name": "w", "connection": "src", "resolver_sql": "SELECT\x00 1"},
+    )
+    assert r.status_code == 422, r.text
+    assert api.get("/api/modules/nul/hooks").json() == []
     shown = api.get("/api/modules/nul").json()
     assert shown["source_query"] == "SELECT 1 AS id" and shown["dest_table"] == "t3"
     assert api.get("/api/modules/nul/checks").json() == []
