@@ -146,9 +146,10 @@ class DuckDBDriver(Driver):
         try:
             if self._locked():
                 # another connection of this process has the file open and contained it
-                # (settings are the database's): this one shares its settings and limits
-                self._refuse_settings_of_locked(given)
-                self._external = False
+                # (settings are the database's): this one shares its settings and limits,
+                # those its URL names included (the same URL opened twice, as source
+                # and destination, say)
+                self._refuse_external_when_locked()
             else:
                 # GLOBAL: the cursors reads open start from it (a locked configuration
                 # refuses a SET on each of them)
@@ -180,12 +181,12 @@ class DuckDBDriver(Driver):
         row = self._conn.execute("SELECT current_setting('lock_configuration')").fetchone()
         return bool(row and row[0])
 
-    def _refuse_settings_of_locked(self, given: dict[str, str]) -> None:
-        if given or self._external:
+    def _refuse_external_when_locked(self) -> None:
+        if self._external:
             raise ConnectionSpecError(
-                f"DuckDB file {self.url.path} is already open in this process with its "
-                "settings locked (a contained connection); URL settings and "
-                "external_access=true apply only to the first connection that opens it"
+                f"DuckDB file {self.url.path} is already open in this process through a "
+                "contained connection, so external_access=true cannot apply; use one URL "
+                "for the file everywhere"
             )
 
     def _check_option(self, name: str, value: str) -> None:

@@ -160,3 +160,16 @@ def test_a_view_over_parquet_beside_the_database_still_reads(tmp_path: Path) -> 
     policy = FilePolicy.make([tmp_path / "out"], [tmp_path / "secrets.env"])
     with connect(f"duckdb:///{tmp_path / 'out' / 'x.duckdb'}", files=policy) as d:
         assert d.query("SELECT id FROM t") == [(7,)]
+
+
+def test_a_second_connection_to_a_contained_file_shares_its_limits(
+    data: Path, policy: FilePolicy
+) -> None:
+    url = f"duckdb:///{data / 'twice.duckdb'}?create=true&memory_limit=500MB"
+    with connect(url, files=policy) as first, connect(url, files=policy) as second:
+        assert "disabled by configuration" in _refused(
+            second, "SELECT content FROM read_text('/etc/passwd')"
+        )
+        assert first.query("SELECT current_setting('TimeZone')") == [("UTC",)]
+        with pytest.raises(ConnectionSpecError, match="external_access=true cannot apply"):
+            connect(f"duckdb:///{data / 'twice.duckdb'}?external_access=true", files=policy)
