@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from pipekit.errors import ConfigError
+from pipekit.files import FilePolicy
 
 ENV_CONFIG = "PIPEKIT_CONFIG"
 ENV_SECRETS = "PIPEKIT_SECRETS"
@@ -50,9 +51,24 @@ SETTINGS: tuple[Setting, ...] = (
         "connectors",
         "Folder of your own connectors: one sub-folder with a connector.yaml each.",
     ),
+    Setting(
+        "files.allowed_directories",
+        (list, type(None)),
+        None,
+        "Folders SQLite/DuckDB database files (and other file-based connections) may be in, "
+        "and the only ones SQL inside DuckDB may read or write; none: database files anywhere "
+        "but Pipekit's own, and no file access from SQL. Relative to this file.",
+    ),
     Setting("staging_schema", str, "pipekit_staging", "Schema for staging tables."),
     Setting("api.host", str, "127.0.0.1", "Address `pipekit serve` listens on."),
     Setting("api.port", int, 8100, "Port `pipekit serve` listens on."),
+    Setting(
+        "api.max_request_bytes",
+        int,
+        10 * 1024 * 1024,
+        "Largest request body `pipekit serve` accepts, in bytes; a larger one is answered "
+        "413 before it is read whole.",
+    ),
     Setting("max_concurrent_runs", int, 4, "Runs the server executes at the same time."),
     Setting("smtp.host", (str, type(None)), None, "SMTP server for failure emails."),
     Setting("smtp.port", int, 587, "SMTP port."),
@@ -127,6 +143,16 @@ class Config:
     @property
     def staging_schema(self) -> str:
         return self.values["staging_schema"]
+
+    def file_policy(self) -> FilePolicy:
+        """The files connections may open: ``files.allowed_directories``, and never the
+        files Pipekit keeps its own state in (state database, secrets, this config)."""
+        protected: list[str | Path] = [self.secrets_path]
+        if "://" not in self.database:
+            protected.append(self.database)
+        if self.path is not None:
+            protected.append(self.path)
+        return FilePolicy.make(self.values.get("files.allowed_directories") or (), protected)
 
 
 def _user_config_dir() -> Path:
@@ -220,6 +246,8 @@ def parse_config(data: Any, path: Path | None) -> Config:
     for key in ("api.port",):
         if isinstance(values[key], int) and not 0 < values[key] < 65536:
             problems.append(f"'{key}' must be between 1 and 65535, got {values[key]}")
+    if isinstance(values["api.max_request_bytes"], int) and values["api.max_request_bytes"] < 1:
+        problems.append("'api.max_request_bytes' must be at least 1")
     if isinstance(values["max_concurrent_runs"], int) and values["max_concurrent_runs"] < 1:
         problems.append("'max_concurrent_runs' must be at least 1")
     for key in ("notify.webhook_url", "server.base_url"):
@@ -238,6 +266,9 @@ def parse_config(data: Any, path: Path | None) -> Config:
                 f"'server.trusted_proxies' holds {entry!r}, which is not an IP address or "
                 "network (like 10.0.0.5 or 10.0.0.0/24)"
             )
+    folders = values["files.allowed_directories"]
+    if isinstance(folders, list) and not all(isinstance(f, str) and f.strip() for f in folders):
+        problems.append("'files.allowed_directories' must be a list of folder paths")
     interval = values["scheduler.interval_s"]
     if isinstance(interval, int | float) and not interval > 0:
         problems.append(f"'scheduler.interval_s' must be more than 0, got {interval}")
@@ -250,6 +281,11 @@ def parse_config(data: Any, path: Path | None) -> Config:
             continue
         p = Path(value).expanduser()
         values[key] = str(p if p.is_absolute() else base / p)
+    folders = values["files.allowed_directories"]
+    if folders is not None:
+        values["files.allowed_directories"] = [
+            str((base / Path(f).expanduser()).resolve()) for f in folders
+        ]
     return Config(path=path, values=values)
 
 

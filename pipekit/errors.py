@@ -15,12 +15,14 @@
     │   ├── ValidationError         several problems at once, each with its path
     │   │   └── ManifestError       a YAML manifest that cannot be applied
     │   ├── ConnectionSpecError     a connection URL or definition that is malformed
-    │   │   └── UnknownSchemeError  a URL whose scheme no driver handles
+    │   │   ├── UnknownSchemeError  a URL whose scheme no driver handles
+    │   │   └── PathNotAllowedError a file outside the allowed folders, or one Pipekit keeps
     │   ├── ModuleSpecError         a module, watermark, hook or check definition
     │   ├── GroupSpecError          a group definition
     │   ├── ScheduleSpecError       a schedule (its cron expression)
     │   ├── UserSpecError           a user name or password
-    │   └── ConnectorSpecError      a connector's settings, or a table it does not offer
+    │   ├── ConnectorSpecError      a connector's settings, or a table it does not offer
+    │   └── RequestTooLargeError    a request body over the server's api.max_request_bytes
     ├── DriverMissingError          the Python package a driver needs is not installed
     ├── ConnectorError              a connector broke its contract or failed (discover, remote)
     ├── NotFoundError               a named object (connection, module, ...) does not exist
@@ -56,6 +58,7 @@ from dataclasses import dataclass
 from pipekit.redact import redact
 
 __all__ = [
+    "HTTP_STATUS_BY_CLASS",
     "AlreadyExistsError",
     "AuthenticationError",
     "CheckFailedError",
@@ -76,10 +79,12 @@ __all__ = [
     "ModuleSpecError",
     "NotFoundError",
     "NotRunningError",
+    "PathNotAllowedError",
     "PermissionDeniedError",
     "PipekitError",
     "Problem",
     "QuickstartExistsError",
+    "RequestTooLargeError",
     "RunCancelled",
     "RunError",
     "ScheduleSpecError",
@@ -95,6 +100,7 @@ __all__ = [
     "UserSpecError",
     "ValidationError",
     "WatermarkError",
+    "http_status",
 ]
 
 
@@ -221,6 +227,11 @@ class UnknownSchemeError(ConnectionSpecError):
     """No driver handles the URL's scheme."""
 
 
+class PathNotAllowedError(ConnectionSpecError):
+    """A file a connection names is outside ``files.allowed_directories``, or is one
+    Pipekit keeps to itself (state database, secrets file, config, system files)."""
+
+
 class ModuleSpecError(InvalidError):
     """A module, watermark, hook or check definition the store refuses."""
 
@@ -239,6 +250,10 @@ class UserSpecError(InvalidError):
 
 class ConnectorSpecError(InvalidError):
     """A connector's settings (``--set key=value``), or a table it does not offer."""
+
+
+class RequestTooLargeError(InvalidError):
+    """A request body larger than the server takes (``api.max_request_bytes``)."""
 
 
 class DriverMissingError(PipekitError):
@@ -329,3 +344,29 @@ class TransientDatabaseError(DatabaseError):
 
 class TerminalDatabaseError(DatabaseError):
     """A failure that will fail again (bad SQL, authentication, missing object)."""
+
+
+#: the HTTP status each error answers with, in the API and the web console alike
+#: (error class, status), most specific first; anything else answers 400
+HTTP_STATUS_BY_CLASS: tuple[tuple[type[PipekitError], int], ...] = (
+    (PermissionDeniedError, 403),
+    (UnsupportedMediaError, 415),
+    (NotFoundError, 404),
+    (ModuleBusyError, 409),
+    (AlreadyExistsError, 409),
+    (InUseError, 409),
+    (NotRunningError, 409),
+    (RequestTooLargeError, 413),
+    (InvalidError, 422),
+    (SecretError, 422),
+    (DriverMissingError, 422),
+    (UnavailableError, 503),
+    (StoreError, 503),
+)
+
+
+def http_status(exc: PipekitError) -> int:
+    for cls, status in HTTP_STATUS_BY_CLASS:
+        if isinstance(exc, cls):
+            return status
+    return 400

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from pipekit.errors import SecretError
+from pipekit.redact import remember
 
 KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 REF_RE = re.compile(r"^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$")
@@ -66,6 +67,8 @@ class SecretsFile:
                     "(values are not shown)"
                 )
             values[key] = value
+        # whatever this process reads is masked in every record, log line and error
+        remember(values.values())
         return values
 
     def keys(self) -> list[str]:
@@ -73,6 +76,7 @@ class SecretsFile:
 
     def set(self, key: str, value: str) -> None:
         check_key(key)
+        remember([value])
         if "\n" in value or "\r" in value:
             raise SecretError(f"the value of {key} contains a line break, which is not allowed")
         values = self.read()
@@ -123,6 +127,7 @@ def resolve(value: str | None, secrets: SecretsFile | None) -> str | None:
     if name in stored:
         return stored[name]
     if name in os.environ:
+        remember([os.environ[name]])
         return os.environ[name]
     where = f" in {secrets.path}" if secrets else ""
     raise SecretError(

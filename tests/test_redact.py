@@ -99,3 +99,22 @@ def test_every_error_class_is_in_the_tree_drawn_in_the_docstring() -> None:
     assert set(classes) == set(errors.__all__) - {"Problem"}
     for name in classes:
         assert f" {name} " in doc or f"{name}  " in doc, f"{name} is not drawn in errors.py"
+
+
+def test_a_remembered_secret_value_is_masked_in_any_text() -> None:
+    from pipekit.redact import remember
+
+    remember(["Rem3mbered-Value", "Rem3mbered-Value-Longer", "ab", None])
+    assert redact("SELECT 'Rem3mbered-Value' AS x") == "SELECT '***' AS x"
+    # the longer secret first, so no tail of it is left showing
+    assert redact("got Rem3mbered-Value-Longer") == "got ***"
+    assert redact("ab stays: too short to mask") == "ab stays: too short to mask"
+
+
+def test_values_read_from_the_secrets_file_are_remembered(tmp_path) -> None:
+    from pipekit.secrets import SecretsFile
+
+    f = SecretsFile(tmp_path / "secrets.env")
+    f.path.write_text("API_TOKEN=tok-from-the-file-991\n")
+    f.read()
+    assert redact("error near 'tok-from-the-file-991'") == "error near '***'"

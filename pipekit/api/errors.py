@@ -1,8 +1,10 @@
-"""How a ``PipekitError`` becomes an HTTP answer: the status by the error's class.
+"""How a ``PipekitError`` becomes an HTTP answer: the status by the error's class
+(``pipekit.errors.HTTP_STATUS_BY_CLASS``, which the web console's error pages use too).
 
     403  PermissionDeniedError (the user's role is too weak; names the role needed)
     404  NotFoundError
     409  AlreadyExistsError, InUseError, ModuleBusyError (with ``run_id``), NotRunningError
+    413  RequestTooLargeError (a body over ``api.max_request_bytes``)
     422  InvalidError (ValidationError, ...SpecError), SecretError, DriverMissingError:
          FastAPI's own shape, one entry per problem, ``loc`` = ["body", *path]
     503  UnavailableError (no run pool), StoreError (the state DB is unusable)
@@ -21,43 +23,15 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from pipekit.errors import (
-    AlreadyExistsError,
-    DriverMissingError,
-    InUseError,
-    InvalidError,
     ModuleBusyError,
-    NotFoundError,
-    NotRunningError,
-    PermissionDeniedError,
     PipekitError,
-    SecretError,
-    StoreError,
-    UnavailableError,
-    UnsupportedMediaError,
+    http_status,
 )
-
-#: (error class, HTTP status), most specific first
-STATUS_BY_CLASS: tuple[tuple[type[PipekitError], int], ...] = (
-    (PermissionDeniedError, 403),
-    (UnsupportedMediaError, 415),
-    (NotFoundError, 404),
-    (ModuleBusyError, 409),
-    (AlreadyExistsError, 409),
-    (InUseError, 409),
-    (NotRunningError, 409),
-    (InvalidError, 422),
-    (SecretError, 422),
-    (DriverMissingError, 422),
-    (UnavailableError, 503),
-    (StoreError, 503),
-)
+from pipekit.redact import redact
 
 
 def status_of(exc: PipekitError) -> int:
-    for cls, status in STATUS_BY_CLASS:
-        if isinstance(exc, cls):
-            return status
-    return 400
+    return http_status(exc)
 
 
 def body_of(exc: PipekitError) -> dict[str, Any]:
@@ -69,13 +43,14 @@ def body_of(exc: PipekitError) -> dict[str, Any]:
             "detail": [
                 {
                     "loc": ["body", *(p.path.split(".") if p.path else [])],
-                    "msg": p.message,
+                    "msg": redact(p.message),
                     "type": name,
                 }
                 for p in exc.problems
             ]
         }
-    body: dict[str, Any] = {"detail": exc.message, "error": name}
+    # redacted again: a secret value may have become known since the error was made
+    body: dict[str, Any] = {"detail": redact(exc.message), "error": name}
     if exc.path:
         body["path"] = exc.path
     if isinstance(exc, ModuleBusyError):

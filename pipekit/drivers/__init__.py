@@ -20,6 +20,7 @@ from pipekit.errors import DriverMissingError, UnknownSchemeError
 if TYPE_CHECKING:
     from pipekit.drivers.base import Driver
     from pipekit.drivers.dialect import Dialect
+    from pipekit.files import FilePolicy
 
 __all__ = [
     "REGISTRY",
@@ -161,12 +162,15 @@ def connect(
     url: str | ConnectionURL,
     user: str | None = None,
     password: str | None = None,
-    **options: object,
+    *,
+    files: FilePolicy | None = None,
 ) -> Driver:
     """Open a connection with the driver the URL's scheme selects.
 
-    `password` is the resolved value (see ``pipekit.secrets.resolve``).
+    `password` is the resolved value (see ``pipekit.secrets.resolve``); `files` the
+    folders a file-based connection may use (``FilePolicy.from_config``; none: any but
+    the protected ones), checked before the file is opened.
     """
     parsed = parse_url(url) if isinstance(url, str) else url
     cls = driver_class(_entry_for(parsed).kind)
-    return cls.connect(parsed, user=user, password=password, **options)
+    return cls.connect(parsed, user=user, password=password, files=files)

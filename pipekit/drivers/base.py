@@ -39,6 +39,7 @@ from pipekit.errors import (
     TerminalDatabaseError,
     TransientDatabaseError,
 )
+from pipekit.files import FilePolicy
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
@@ -63,19 +64,32 @@ class Driver(ABC):
     #: exception classes of the client library that mean "the database said no"
     error_types: ClassVar[tuple[type[BaseException], ...]] = ()
 
-    def __init__(self, url: ConnectionURL, user: str | None, password: str | None) -> None:
+    def __init__(
+        self,
+        url: ConnectionURL,
+        user: str | None,
+        password: str | None,
+        files: FilePolicy | None = None,
+    ) -> None:
         self.url = url
         self.user = user or url.user
         self._password = password
         self._in_transaction = False
+        #: which files this connection may open (file-based kinds check it in ``_open``)
+        self.files = files or FilePolicy()
 
     # -- lifecycle ---------------------------------------------------------
 
     @classmethod
     def connect(
-        cls, url: ConnectionURL, *, user: str | None = None, password: str | None = None
+        cls,
+        url: ConnectionURL,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        files: FilePolicy | None = None,
     ) -> Self:
-        driver = cls(url, user, password)
+        driver = cls(url, user, password, files)
         with driver.errors("connect"):
             driver._open()
         return driver
@@ -189,7 +203,9 @@ class Driver(ABC):
             yield self
         except BaseException:
             self._in_transaction = False
-            with self.errors("rollback"):
+            # A rollback that fails (the connection died: the server drops the open
+            # transaction with the session) must not hide the error that ended it.
+            with suppress(Exception):
                 self._rollback()
             raise
         self._in_transaction = False

@@ -17,6 +17,14 @@ insert and delete to a cap that grows with the rows they join
 (``capped_memory``); an upsert runs with DuckDB's defaults. A
 URL query option of a setting's name sets it for the connection, loads included
 (``duckdb:///w.duckdb?memory_limit=2GB&threads=4``).
+
+Containment (``_contain``): SQL on a DuckDB connection runs inside the Pipekit
+process, so unless the URL says ``external_access=true`` the connection opens with
+``enable_external_access = false``, ``allowed_directories`` from the file policy
+(``pipekit.files``: the allowed folders, less any holding a file Pipekit keeps)
+and ``lock_configuration = true``. The lock also keeps the
+load caps above from being set: such a connection runs at the settings it opened
+with (give ``memory_limit`` / ``threads`` in the URL).
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from pipekit.drivers.base import (
 from pipekit.drivers.duckdb_dialect import DuckDBDialect
 from pipekit.drivers.tables import ColumnDetails
 from pipekit.errors import ConnectionSpecError
+from pipekit.files import check_path
 
 #: Settings while a load scans an Arrow stream; measured in docs/drivers.md ("DuckDB").
 LOAD_SETTINGS: dict[str, str] = {
@@ -66,7 +75,31 @@ CAP_BYTES_PER_ROW = 4
 #: hash falls in its share (8M passed with room to spare, at a lower peak).
 DUPLICATE_CHECK_KEYS_PER_PASS = 8_000_000
 #: URL query options that are not DuckDB settings
-_URL_OPTIONS = {"create", "read_only"}
+_URL_OPTIONS = {"create", "read_only", "external_access"}
+#: settings the containment sets: a URL may not give them unless it lifts it
+_CONTAINMENT_SETTINGS = {
+    "enable_external_access",
+    "allowed_directories",
+    "allowed_paths",
+    "lock_configuration",
+    "autoload_known_extensions",
+    "autoinstall_known_extensions",
+    "allow_community_extensions",
+    "allow_unsigned_extensions",
+}
+#: settings naming a file or folder DuckDB writes: held to the allowed folders
+_PATH_SETTINGS = {
+    "temp_directory",
+    "log_query_path",
+    "profiling_output",
+    "extension_directory",
+    "secret_directory",
+    "home_directory",
+}
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true", "yes")
 
 
 def _source_field(field: pa.Field) -> pa.Field:
@@ -96,6 +129,8 @@ class DuckDBDriver(Driver):
 
     def _open(self) -> None:
         path = self.url.path
+        if path is not None:
+            check_path(path, self.files)
         create = self.url.options.get("create", "").lower() in ("1", "true", "yes")
         if path is not None and not path.exists() and not create:
             raise ConnectionSpecError(
@@ -103,19 +138,68 @@ class DuckDBDriver(Driver):
                 "to the URL to create a new database there"
             )
         read_only = self.url.options.get("read_only", "").lower() in ("1", "true", "yes")
-        self._conn = duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
-        self._conn.execute("SET TimeZone = 'UTC'")
-        self._conn.execute("SET arrow_lossless_conversion = true")
+        self._external = _flag(self.url.options.get("external_access"))
         given = {k: v for k, v in self.url.options.items() if k not in _URL_OPTIONS}
+        for name, value in given.items():
+            self._check_option(name, value)
+        self._conn = duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
         try:
-            for name, value in given.items():
-                self._set(name, value)
+            if self._locked():
+                # another connection of this process has the file open and contained it
+                # (settings are the database's): this one shares its settings and limits,
+                # those its URL names included (the same URL opened twice, as source
+                # and destination, say)
+                self._refuse_external_when_locked()
+            else:
+                # GLOBAL: the cursors reads open start from it (a locked configuration
+                # refuses a SET on each of them)
+                self._conn.execute("SET GLOBAL TimeZone = 'UTC'")
+                self._conn.execute("SET GLOBAL arrow_lossless_conversion = true")
+                for name, value in given.items():
+                    self._set(name, value)
+                if not self._external:
+                    self._contain()
         except BaseException:
             self._conn.close()
             raise
         # a setting named in the URL is the user's: loads leave it alone
         self._load_settings = {k: v for k, v in LOAD_SETTINGS.items() if k not in given}
         self._capped_settings = {k: v for k, v in CAPPED_SETTINGS.items() if k not in given}
+
+    def _contain(self) -> None:
+        """No file, extension or network access from SQL beyond the allowed folders
+        (those holding no file Pipekit keeps), and no setting changed afterwards: the
+        source query, watermark resolvers, checks and hooks all run on this connection."""
+        # not the database file's own folder when no folders are configured: the file
+        # may be anywhere then (/root/x.duckdb), and its folder with it
+        folders = self.files.sql_directories()
+        self._conn.execute("SET allowed_directories = ?", [folders])
+        self._conn.execute("SET enable_external_access = false")
+        self._conn.execute("SET lock_configuration = true")
+
+    def _locked(self) -> bool:
+        row = self._conn.execute("SELECT current_setting('lock_configuration')").fetchone()
+        return bool(row and row[0])
+
+    def _refuse_external_when_locked(self) -> None:
+        if self._external:
+            raise ConnectionSpecError(
+                f"DuckDB file {self.url.path} is already open in this process through a "
+                "contained connection, so external_access=true cannot apply; use one URL "
+                "for the file everywhere"
+            )
+
+    def _check_option(self, name: str, value: str) -> None:
+        """Refuse URL options that would undo the containment, or point a file outside
+        the allowed folders; ``external_access=true`` is the one way to lift it."""
+        if not self._external and name.lower() in _CONTAINMENT_SETTINGS:
+            raise ConnectionSpecError(
+                f"DuckDB URL option {name!r} is set by Pipekit to keep SQL away from the "
+                "server's files; add ?external_access=true to the URL to give this "
+                "connection's SQL the server's files and network (an admin's decision)"
+            )
+        if not self._external and name.lower() in _PATH_SETTINGS and value:
+            check_path(value, self.files)
 
     def _set(self, name: str, value: str) -> None:
         known = self._conn.execute(
@@ -164,8 +248,7 @@ class DuckDBDriver(Driver):
     def read(self, sql: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
         # A cursor is its own connection to the same database, so a half-read
         # result never blocks other statements on this driver.
-        cur = self._conn.cursor()
-        cur.execute("SET TimeZone = 'UTC'")
+        cur = self._conn.cursor()  # in UTC: the session's TimeZone is set GLOBAL
         with self.errors("read"):
             source = cur.execute(sql).to_arrow_reader(batch_rows)
         target = pa.schema([_source_field(f) for f in source.schema])
@@ -239,7 +322,9 @@ class DuckDBDriver(Driver):
         load settings skip any the URL set). They are the database's, not the
         connection's, so they go through a cursor of their own: a failed statement
         aborts this connection's transaction, and they must be put back even then."""
-        if not settings:
+        if not settings or not self._external:
+            # a contained connection's configuration is locked (``_contain``): its
+            # statements run at the settings it was opened with
             yield
             return
         cur = self._conn.cursor()

@@ -14,6 +14,10 @@ What Pipekit writes keeps every value exact: decimals go to ``DECIMAL_TEXT(p,s)`
 columns (text affinity, so no digit is rounded away by SQLite's REAL),
 timestamps are ISO-8601 text with six fractional digits (and ``Z`` when zoned),
 so they also sort and compare correctly as text.
+
+The file is checked against the file policy (``pipekit.files``) before it is
+opened, an authorizer denies an ``ATTACH`` (or ``VACUUM INTO``) of a file the
+policy refuses, and extensions are never loaded.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from pipekit.drivers.base import (
 )
 from pipekit.drivers.sqlite_dialect import SQLiteDialect
 from pipekit.errors import ConnectionSpecError, PipekitError, TransientDatabaseError
+from pipekit.files import check_path, path_problem
 
 try:  # the fast read path; without it every read takes the sqlite3 path
     import adbc_driver_sqlite.dbapi as adbc_sqlite
@@ -103,6 +108,8 @@ class SQLiteDriver(Driver):
 
     def _open(self) -> None:
         path = self.url.path
+        if path is not None:
+            check_path(path, self.files)
         create = self.url.options.get("create", "").lower() in ("1", "true", "yes")
         if path is not None and not path.exists() and not create:
             raise ConnectionSpecError(
@@ -114,12 +121,27 @@ class SQLiteDriver(Driver):
             str(path) if path else ":memory:", isolation_level=None, check_same_thread=False
         )
         self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # SQL reaches no file but this one: an ATTACH (or VACUUM INTO) is held to the
+        # allowed folders, and no extension (native code) can be loaded
+        if hasattr(self._conn, "enable_load_extension"):
+            self._conn.enable_load_extension(False)
+        self._conn.set_authorizer(self._authorize)
         self._file = str(path.resolve()) if path is not None else None
         self._adbc: Any = None  # the fast path's connection, opened by the first read
         self._fast_reads = 0
         self._stop_reads = threading.Event()
         if self._file:
             fast.FILES.opened(self._file)
+
+    def _authorize(
+        self, action: int, arg1: str | None, arg2: str | None, db: str | None, trigger: str | None
+    ) -> int:
+        """sqlite3's authorizer: deny an ATTACH of a file the policy refuses."""
+        if action == sqlite3.SQLITE_ATTACH and arg1 and arg1 != ":memory:":
+            target = arg1.removeprefix("file:").split("?", 1)[0]
+            if target and path_problem(target, self.files) is not None:
+                return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
 
     def _close(self) -> None:
         try:

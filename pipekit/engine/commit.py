@@ -66,9 +66,14 @@ class CommitSteps:
             self._check_duplicates()
         try:
             self._merge_in_transaction(plan)
-        except DatabaseError:
+        except DatabaseError as exc:
             if key_refuses and plan.swap is None:
-                self._check_duplicates()  # rolled back; raises when a key came twice
+                try:
+                    self._check_duplicates()  # rolled back; raises when a key came twice
+                except DatabaseError:
+                    # the check could not run either (the connection died): the merge's
+                    # own error says what happened, not the check's
+                    raise exc from None
             raise
 
     def _merge_in_transaction(self, plan: MergePlan) -> None:
@@ -77,7 +82,8 @@ class CommitSteps:
         if not dest.transactional_ddl:
             for sql in plan.ddl:  # MariaDB commits DDL at once; it only ever adds
                 dest.execute(sql)
-            self.ddl_committed = bool(plan.ddl)
+                self.ddl_committed = True
+            self._log_schema_changes(plan)
         counts: dict[str, int] = {}
         # Statements that only insert and delete are held to the load's memory cap
         # where the database spills past it (DuckDB); an upsert is not: DuckDB
@@ -93,8 +99,6 @@ class CommitSteps:
             if dest.transactional_ddl:
                 for sql in plan.ddl:
                     dest.execute(sql)
-            for change in plan.schema_changes:
-                self.log(change)
             before = None
             if plan.strategy == "full" and self.dest_exists:
                 before = count_rows(dest, self.table)
@@ -128,6 +132,9 @@ class CommitSteps:
             self.check_cancel()
             self.phase = "commit"
         self.committed = True
+        if dest.transactional_ddl:
+            # only now: a change rolled back with the merge never happened
+            self._log_schema_changes(plan)
         inserted = sum(counts.get(k, 0) for k in ("insert", "insert new"))
         if "upsert" in counts:
             # every staged row is inserted or updates its row; MariaDB's affected-row
@@ -143,6 +150,10 @@ class CommitSteps:
         )
         summary = SimpleNamespace(**{**self.record, "rows_read": self.rows})
         self.log(f"committed into {self.table}: {counter_text(summary)}")
+
+    def _log_schema_changes(self, plan: MergePlan) -> None:
+        for change in plan.schema_changes:
+            self.log(change)
 
     def _count_alongside(self, plan: MergePlan) -> bool:
         """Whether the rows after the merge follow from a count of the table before

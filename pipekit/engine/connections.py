@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from pipekit.drivers import connect, kind_for_url, parse_url
 from pipekit.drivers.url import absolute_file_url
 from pipekit.errors import DriverMissingError
+from pipekit.files import FilePolicy, check_path
 from pipekit.secrets import SecretsFile, resolve
 from pipekit.store import Connection, Store
 
@@ -32,9 +33,15 @@ class ProbeResult:
     latency_ms: float
 
 
-def validate_url(url: str) -> str:
-    """The driver kind of `url`; ConnectionSpecError / UnknownSchemeError if unusable."""
-    return kind_for_url(parse_url(url))
+def validate_url(url: str, files: FilePolicy | None = None) -> str:
+    """The driver kind of `url`; ConnectionSpecError / UnknownSchemeError if unusable,
+    PathNotAllowedError if it names a file outside `files`' folders (or one Pipekit keeps).
+    """
+    parsed = parse_url(url)
+    kind = kind_for_url(parsed)
+    if files is not None and parsed.path is not None:
+        check_path(parsed.path, files)
+    return kind
 
 
 def password_secret_name(connection_name: str) -> str:
@@ -66,28 +73,33 @@ def add_connection(
     )
 
 
-def open_driver(connection: Connection, secrets: SecretsFile | None) -> Driver:
-    """A driver connected with the connection's resolved password (close it after use).
+def open_driver(
+    connection: Connection, secrets: SecretsFile | None, files: FilePolicy | None = None
+) -> Driver:
+    """A driver connected with the connection's resolved password (close it after use),
+    held to `files` (see ``pipekit.files``; the driver checks it again as it opens).
 
     Raises SecretError (password reference not set), DriverMissingError,
-    ConnectionSpecError or DatabaseError (with the database's `reason`).
+    ConnectionSpecError (PathNotAllowedError) or DatabaseError (with the database's `reason`).
     """
-    kind = validate_url(connection.url)
+    kind = validate_url(connection.url, files)
     password = resolve(connection.password, secrets)
     try:
-        return connect(connection.url, user=connection.user, password=password)
+        return connect(connection.url, user=connection.user, password=password, files=files)
     except ImportError as exc:  # a registered kind whose module is not in this build
         raise DriverMissingError(f"the {kind} driver cannot be loaded: {exc}") from None
 
 
-def probe(connection: Connection, secrets: SecretsFile | None) -> ProbeResult:
+def probe(
+    connection: Connection, secrets: SecretsFile | None, files: FilePolicy | None = None
+) -> ProbeResult:
     """Connect with the connection's resolved password and ask for the server version.
 
     Raises what ``open_driver`` raises.
     """
-    kind = validate_url(connection.url)
+    kind = validate_url(connection.url, files)
     start = time.perf_counter()
-    driver = open_driver(connection, secrets)
+    driver = open_driver(connection, secrets, files)
     try:
         version = driver.server_version()
     finally:
@@ -96,6 +108,8 @@ def probe(connection: Connection, secrets: SecretsFile | None) -> ProbeResult:
     return ProbeResult(connection.name, kind, version, latency)
 
 
-def probe_by_name(store: Store, name: str, secrets: SecretsFile | None) -> ProbeResult:
+def probe_by_name(
+    store: Store, name: str, secrets: SecretsFile | None, files: FilePolicy | None = None
+) -> ProbeResult:
     """`probe` for the stored connection called `name` (NotFoundError if none)."""
-    return probe(store.connections.get(name), secrets)
+    return probe(store.connections.get(name), secrets, files)

@@ -34,6 +34,7 @@ from pipekit.engine.manifest_export import export_manifest
 from pipekit.errors import ManifestError, Problem
 
 if TYPE_CHECKING:
+    from pipekit.files import FilePolicy
     from pipekit.store import Store
 
 __all__ = [
@@ -55,6 +56,7 @@ def load_manifest(
     base_dir: Path | None = None,
     as_text: bool = False,
     source: str | None = None,
+    files: FilePolicy | None = None,
 ) -> Manifest:
     """Parse and validate a file against `store` (read only); ManifestError with every problem.
 
@@ -68,7 +70,7 @@ def load_manifest(
     data, problems = load_yaml(text)
     if problems and data is None:
         raise ManifestError(problems, source)
-    validator = Validator(store, base, prune)
+    validator = Validator(store, base, prune, files)
     manifest = validator.run(data)
     problems += validator.problems
     if prune and manifest.empty and not problems:
@@ -299,6 +301,7 @@ def apply_manifest(
     base_dir: Path | None = None,
     as_text: bool = False,
     source: str | None = None,
+    files: FilePolicy | None = None,
 ) -> ApplyReport:
     """Make the store hold what the file says; with `prune`, also remove what it does not.
 
@@ -320,6 +323,7 @@ def apply_manifest(
         base_dir=base_dir,
         as_text=as_text,
         source=source,
+        files=files,
     )
     if dry_run:
         plan = _plan(store, read(), prune, changed_by)

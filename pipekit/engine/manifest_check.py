@@ -22,6 +22,7 @@ from pipekit.errors import (
 )
 
 if TYPE_CHECKING:
+    from pipekit.files import FilePolicy
     from pipekit.store import Store
 
 TOP_KEYS = ("connections", "modules", "groups", "schedules")
@@ -76,7 +77,31 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+#: how deep a manifest's mappings and lists may nest: a real one needs 5 levels
+#: (modules.NAME.watermarks.NAME.key); far deeper input is an attack on the parser
+MAX_DEPTH = 32
+
+
+def _too_deep(data: Any) -> bool:
+    """Whether `data` nests deeper than ``MAX_DEPTH`` (walked without recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(value, Mapping):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return False
+
+
 def load_yaml(text: str) -> tuple[Any, list[Problem]]:
+    deep = Problem(
+        "",
+        f"the YAML nests mappings or lists more than {MAX_DEPTH} levels deep, which no "
+        "manifest needs; check the file's indentation and brackets",
+    )
     try:
         # The reader refuses some characters (control codes) as soon as it is made.
         loader = _Loader(text)
@@ -84,7 +109,11 @@ def load_yaml(text: str) -> tuple[Any, list[Problem]]:
         return None, [Problem("", f"not a YAML document: {exc}")]
     loader.duplicates = []
     try:
-        return loader.get_single_data(), loader.duplicates
+        data = loader.get_single_data()
+        return (None, [deep]) if _too_deep(data) else (data, loader.duplicates)
+    except RecursionError:
+        # PyYAML composes nodes recursively: deep nesting exhausts Python's stack
+        return None, [deep]
     except yaml.MarkedYAMLError as exc:
         # Position and reason only: the offending line may hold a secret.
         mark = exc.problem_mark or exc.context_mark
@@ -194,9 +223,13 @@ def _text(value: Any) -> str | None:
 class Validator:
     """Turns the parsed YAML into a Manifest, collecting every problem."""
 
-    def __init__(self, store: Store, base_dir: Path, prune: bool) -> None:
+    def __init__(
+        self, store: Store, base_dir: Path, prune: bool, files: FilePolicy | None = None
+    ) -> None:
         self.store = store
         self.base_dir = base_dir
+        #: the folders file URLs may name (``pipekit.files``); None: not checked here
+        self.files = files
         self.prune = prune
         self.problems: list[Problem] = []
         self.manifest = Manifest()
@@ -253,6 +286,7 @@ class Validator:
                 try:
                     validate_url(url)
                     url = absolute_file_url(url.strip(), self.base_dir)
+                    validate_url(url, self.files)
                 except PipekitError as exc:
                     self.add(f"{path}.url", str(exc))
                     url = None

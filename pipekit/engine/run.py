@@ -20,6 +20,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,7 @@ from pipekit.errors import ModuleBusyError
 if TYPE_CHECKING:
     from pipekit.config import Config
     from pipekit.drivers.base import Driver
+    from pipekit.files import FilePolicy
     from pipekit.secrets import SecretsFile
     from pipekit.store import Store
     from pipekit.store.runs import Run
@@ -74,12 +76,17 @@ class Engine:
     secrets: SecretsFile | None = None
     staging_schema: str = "pipekit_staging"
     now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    #: the files connections may open (``pipekit.files``); None: any but the state
+    #: database's own file. Every connection a run opens (source, destination, the
+    #: watermark resolvers, checks and hooks on them) is held to it.
+    files: FilePolicy | None = None
 
     @classmethod
     def from_config(cls, store: Store, config: Config) -> Engine:
         from pipekit.secrets import SecretsFile
 
-        return cls(store, SecretsFile(config.secrets_path), config.staging_schema)
+        files = config.file_policy()
+        return cls(store, SecretsFile(config.secrets_path), config.staging_schema, files=files)
 
     def run_module(
         self,
@@ -100,6 +107,7 @@ class Engine:
         With `run_id` (from ``start_module``, perhaps in another process) the lock
         is already held: this process adopts the run and carries it out.
         """
+        self.remember_secrets()
         if run_id is None:
             run_id = self._begin(name, group_run_id, triggered_by)
         else:
@@ -125,7 +133,22 @@ class Engine:
         """What the next run of module `name` would execute, planned as a dry run plans
         it (watermarks resolved, the query probed, the merge planned) but recorded
         nowhere: no run row, no live log, no lock. The connections are opened to read."""
+        self.remember_secrets()
         return PreviewRun(self, self.store.modules.get(name)).plan()
+
+    def remember_secrets(self) -> None:
+        """Read every secret value a run could meet, so it is masked wherever it turns
+        up (a query, an error, a watermark; ``pipekit.redact``): the secrets file's
+        values and the environment variables the connections refer to."""
+        from pipekit.errors import PipekitError
+        from pipekit.secrets import resolve
+
+        for connection in self.store.connections.list():
+            with suppress(PipekitError, OSError):
+                resolve(connection.password, self.secrets)
+        if self.secrets is not None:
+            with suppress(PipekitError, OSError):
+                self.secrets.read()
 
     def _begin(self, name: str, group_run_id: int | None, triggered_by: str) -> int:
         kwargs: dict[str, Any] = {
@@ -147,11 +170,13 @@ class Engine:
         return self.store.runs.request_cancel(run_id)
 
     def open_connection(self, name: str) -> Driver:
-        from pipekit.drivers import connect
-        from pipekit.secrets import resolve
+        from pipekit.engine.connections import open_driver
+        from pipekit.files import FilePolicy
 
-        conn = self.store.connections.get(name)
-        return connect(conn.url, user=conn.user, password=resolve(conn.password, self.secrets))
+        files = self.files or FilePolicy()
+        if self.store.target.path is not None:  # the users' password hashes are in it
+            files = files.protecting(self.store.target.path)
+        return open_driver(self.store.connections.get(name), self.secrets, files)
 
 
 # run_group lives in groups.py; imported here too, where callers have always found it.

@@ -100,6 +100,7 @@ class _Checker(QueryChecks):
         return value
 
     def run(self) -> list[Problem]:
+        self._nul()
         self._types()
         self._required()
         self._connections()
@@ -116,6 +117,25 @@ class _Checker(QueryChecks):
         return self.problems
 
     # -- shape -------------------------------------------------------------
+
+    def _nul(self) -> None:
+        """Refuse a NUL character in any text of the definition (settings, watermarks,
+        hooks, checks): PostgreSQL cannot store it, and a query holding one is cut short
+        by some clients and read whole by others."""
+        stack: list[tuple[str, Any]] = [(key, value) for key, value in self.spec.items()]
+        while stack:
+            path, value = stack.pop()
+            if isinstance(value, str) and "\x00" in value:
+                self.bad.add(path)
+                self.add(
+                    path,
+                    "contains a NUL character (\\0), which no setting may hold; remove it "
+                    "(a file pasted from a binary or UTF-16 source can carry one)",
+                )
+            elif isinstance(value, Mapping):
+                stack.extend((f"{path}.{k}", v) for k, v in value.items())
+            elif isinstance(value, list | tuple):
+                stack.extend((f"{path}[{i}]", v) for i, v in enumerate(value))
 
     def _types(self) -> None:
         for s in settings.SETTINGS:

@@ -16,6 +16,7 @@ from pipekit.api.errors import handle
 from pipekit.api.router import health_router, router
 from pipekit.errors import PipekitError
 from pipekit.server.docs import mount_docs
+from pipekit.server.limits import BodyLimit
 from pipekit.services import Services
 from pipekit.throttle import LoginThrottle
 from pipekit.web import mount as mount_web
@@ -38,4 +39,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(router, prefix="/api")
     mount_docs(app)
     mount_web(app)
+    app.add_middleware(BodyLimit, max_bytes=services.config["api.max_request_bytes"])
     return app

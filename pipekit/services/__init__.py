@@ -23,15 +23,19 @@ for the CLI (recorded in the audit trail).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipekit.errors import PipekitError
+
 if TYPE_CHECKING:
     from pipekit.config import Config
     from pipekit.engine.run import Engine
+    from pipekit.files import FilePolicy
     from pipekit.secrets import SecretsFile
     from pipekit.services.audit import AuditService
     from pipekit.services.connections import ConnectionService
@@ -76,6 +80,10 @@ class Services:
         from pipekit.store import Store
 
         secrets = SecretsFile(secrets_path or config.secrets_path)
+        # read once so its values are masked in every answer and record of this process
+        # (pipekit.redact.remember); a broken file is reported where it is used
+        with contextlib.suppress(PipekitError, OSError):
+            secrets.read()
         return cls(Store.open(config), config, secrets, actor)
 
     def as_actor(self, actor: str) -> Services:
@@ -118,7 +126,16 @@ class Services:
         """The data path, for runs in this process and for connecting to databases."""
         from pipekit.engine.run import Engine
 
-        return Engine(self.store, self.secrets, self.config.staging_schema)
+        return Engine(self.store, self.secrets, self.config.staging_schema, files=self.files)
+
+    @cached_property
+    def files(self) -> FilePolicy:
+        """The files connections may open (``files.allowed_directories``, never the state
+        database, the secrets file or the config)."""
+        policy = self.config.file_policy().protecting(self.secrets.path)
+        if self.store.target.path is not None:
+            policy = policy.protecting(self.store.target.path)
+        return policy
 
     # -- the resources -------------------------------------------------------
 

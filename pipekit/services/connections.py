@@ -59,6 +59,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from pipekit.drivers.base import Driver
+    from pipekit.files import FilePolicy
     from pipekit.services import Services
     from pipekit.services.drivers import DriverView
     from pipekit.store import Connection
@@ -142,14 +143,22 @@ def _raise(errors: list[PipekitError], what: str) -> None:
         raise ValidationError([Problem(e.path or "", e.message) for e in errors], what)
 
 
-def _check_url(url: Any, errors: list[PipekitError]) -> str | None:
-    """The URL to store (a relative file path made absolute), or None after an error."""
+def _check_url(url: Any, errors: list[PipekitError], files: FilePolicy) -> str | None:
+    """The URL to store (a relative file path made absolute), or None after an error
+    (a file outside the allowed folders among them)."""
     from pipekit.drivers.url import absolute_file_url
     from pipekit.engine.connections import validate_url
 
+    if isinstance(url, str) and "\x00" in url:
+        errors.append(
+            ConnectionSpecError("the URL contains a NUL character (\\0); remove it", path="url")
+        )
+        return None
     try:
         validate_url(url)
-        return absolute_file_url(url.strip(), Path.cwd())
+        stored = absolute_file_url(url.strip(), Path.cwd())
+        validate_url(stored, files)
+        return stored
     except ConnectionSpecError as exc:
         errors.append(with_path(exc, "url"))
     return None
@@ -242,7 +251,7 @@ class ConnectionService:
         """
         errors: list[PipekitError] = []
         _check_name(name, errors)
-        stored = _check_url(url, errors)
+        stored = _check_url(url, errors, self._sv.files)
         if password is not None and prompted:
             errors.append(
                 ConnectionSpecError(
@@ -268,7 +277,7 @@ class ConnectionService:
     ) -> ConnectionView:
         """Store a connection after every check (a relative file URL is stored absolute)."""
         self.check_new(name, url, password=password)
-        stored = _check_url(url, [])
+        stored = _check_url(url, [], self._sv.files)
         assert stored is not None
         c = self._repo.add(
             name, stored, user=user, password=password, supports_deletes=supports_deletes
@@ -329,7 +338,7 @@ class ConnectionService:
         if "name" in values:
             _check_name(values["name"], errors)
         if "url" in values:
-            values["url"] = _check_url(values["url"], errors)
+            values["url"] = _check_url(values["url"], errors, self._sv.files)
         if "password" in changes:
             _check_password(changes["password"], errors)
             values["password"] = changes["password"]
@@ -353,7 +362,7 @@ class ConnectionService:
     def _driver(self, c: Connection) -> Iterator[Driver]:
         from pipekit.engine.connections import open_driver
 
-        driver = open_driver(c, self._sv.secrets)
+        driver = open_driver(c, self._sv.secrets, self._sv.files)
         try:
             yield driver
         finally:
@@ -366,7 +375,7 @@ class ConnectionService:
 
         c = self._get(key)
         try:
-            r = probe(c, self._sv.secrets)
+            r = probe(c, self._sv.secrets, self._sv.files)
         except PipekitError as exc:
             if not strict:
                 return ProbeView(ok=False, error=exc.message)

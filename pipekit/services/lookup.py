@@ -24,7 +24,8 @@ def as_id(key: str | int) -> int | None:
     if isinstance(key, int):
         return key
     text = str(key)
-    return int(text) if text.isdigit() and len(text) <= 15 else None
+    # ASCII digits only: "²".isdigit() is true and int("²") fails
+    return int(text) if text.isdecimal() and text.isascii() and len(text) <= 15 else None
 
 
 def suggestion(name: str, known: Iterable[str]) -> str:

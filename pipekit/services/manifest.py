@@ -91,6 +91,7 @@ class ManifestService:
                 base_dir=base_dir,
                 as_text=as_text,
                 source=source,
+                files=self._sv.files,
             )
         except DBAPIError as exc:
             # The whole apply was rolled back; say so in the database's own words.

@@ -424,16 +424,23 @@ class ModuleService:
     def preview(self, key: str | int) -> PreviewView:
         """The SQL the next run would execute (watermarks resolved, merge planned), with
         no run recorded and no lock taken; the connections are opened to read only."""
+        from pipekit.redact import redact
+
         m = self._module(key)
         p = self._sv.engine.preview(m.name)
+
+        def masked(text: str | None) -> str | None:
+            # what a run would record is masked as the run record is (pipekit.redact)
+            return redact(text) if text else text
+
         return PreviewView(
             status="error" if p.error else "dry_run",
-            source_query=p.source_query,
-            merge_sql=p.merge_sql,
-            check_sql=p.check_sql,
+            source_query=masked(p.source_query),
+            merge_sql=masked(p.merge_sql),
+            check_sql=masked(p.check_sql),
             merge_strategy=p.merge_strategy,
-            watermarks=p.watermarks,
-            error=p.error,
+            watermarks={k: masked(v) if isinstance(v, str) else v for k, v in p.watermarks.items()},
+            error=masked(p.error),
         )
 
     def mapping(self, key: str | int) -> MappingView:

@@ -248,7 +248,10 @@ def _build(directory: Path, *, now: dt.datetime, seed: int) -> Quickstart:
     from pipekit.store import Store
 
     config_path = directory / CONFIG_FILE
-    text = default_config_text()
+    # its database files are all in its folder: connections are held to it
+    text = default_config_text().replace(
+        "  allowed_directories: null", "  allowed_directories:\n  - ."
+    )
     config_path.write_text(
         "# Written by `pipekit quickstart`: a self-contained demo (see docs/quickstart.md).\n"
         + text

@@ -143,6 +143,7 @@ def doctor(config_path: Path | None, *, connect: bool = False) -> DoctorView:
 
 
 def _check_store(config: Config, report: _Report) -> list[ConnectionView]:
+    from pipekit.files import loose_mode
     from pipekit.services import Services
 
     try:
@@ -150,6 +151,10 @@ def _check_store(config: Config, report: _Report) -> list[ConnectionView]:
             version = sv.check()
             conns = sv.connections.list()
             report.ok(f"state database: {sv.store.display()} at schema version {version}")
+            if sv.store.target.path is not None:
+                loose = loose_mode(sv.store.target.path, "state database")
+                if loose:
+                    report.warn(loose)
             return conns
     except PipekitError as exc:
         report.bad(f"state database: {exc}")
@@ -157,6 +162,7 @@ def _check_store(config: Config, report: _Report) -> list[ConnectionView]:
 
 
 def _check_secrets(config: Config, report: _Report) -> SecretsFile | None:
+    from pipekit.files import loose_mode
     from pipekit.secrets import SecretsFile
 
     sf = SecretsFile(config.secrets_path)
@@ -171,7 +177,10 @@ def _check_secrets(config: Config, report: _Report) -> SecretsFile | None:
     except (PipekitError, OSError) as exc:
         report.bad(f"secrets file: {exc}")
         return None
-    if not problem:
+    loose = None if problem else loose_mode(sf.path, "secrets file")
+    if loose:
+        report.warn(loose)
+    elif not problem:
         report.ok(f"secrets file: {sf.path} ({count} secret(s), permissions private)")
     return sf
 

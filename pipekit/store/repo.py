@@ -32,7 +32,7 @@ def check_name(kind: str, name: str, error: type[PipekitError], *, digits_ok: bo
             "starting with a letter or digit, at most 100 characters",
             path="name",
         )
-    if name.isdigit() and not digits_ok:
+    if name.isdecimal() and not digits_ok:
         # A path such as /api/modules/1 takes an id or a name: all digits would be both.
         raise error(
             f"invalid {kind} name {name!r}: a name of digits only would read as an id; "

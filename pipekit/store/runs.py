@@ -20,6 +20,7 @@ from sqlalchemy import Connection as SAConnection
 from sqlalchemy import Row, func, select
 
 from pipekit.errors import ModuleBusyError, NotFoundError
+from pipekit.redact import redact
 from pipekit.store import schema
 from pipekit.store.modules import require_module
 from pipekit.store.repo import inserted_id
@@ -203,6 +204,7 @@ class RunRepo:
         unknown = sorted(set(values) - allowed)
         if unknown:
             raise TypeError(f"unknown progress field(s): {', '.join(unknown)}")
+        values = _masked(values)
         with self._store.write() as conn:
             conn.execute(_r.update().where(_r.c.id == run_id).values(**values))
 
@@ -213,7 +215,7 @@ class RunRepo:
 
     def append_live(self, run_id: int, text: str) -> None:
         """Append a line to the run's live log, committed at once."""
-        line = text if text.endswith("\n") else text + "\n"
+        line = redact(text if text.endswith("\n") else text + "\n")
         with self._store.write() as conn:
             res = conn.execute(
                 _r.update()
@@ -229,6 +231,7 @@ class RunRepo:
         if unknown:
             raise TypeError(f"unknown run field(s): {', '.join(unknown)}")
         values.setdefault("finished_at", utcnow())
+        values = _masked(values)
         with self._store.write() as conn:
             res = conn.execute(
                 _r.update().where(_r.c.id == run_id).values(status=_status(status), **values)
@@ -333,7 +336,7 @@ class RunRepo:
             res = conn.execute(
                 _g.update()
                 .where(_g.c.id == group_run_id)
-                .values(status=_status(status), error=error, finished_at=utcnow())
+                .values(status=_status(status), error=_masked_text(error), finished_at=utcnow())
             )
             if res.rowcount == 0:
                 raise NotFoundError(f"no group run with id {group_run_id}")
@@ -422,6 +425,16 @@ class RunRepo:
                 )
             )
         return freed
+
+
+def _masked_text(value: str | None) -> str | None:
+    return redact(value) if value else value
+
+
+def _masked(values: dict[str, Any]) -> dict[str, Any]:
+    """Run fields with every secret value masked (``pipekit.redact``): a source query,
+    an error or a watermark may carry one (a resolver that selected it, say)."""
+    return {k: _masked_text(v) if isinstance(v, str) else v for k, v in values.items()}
 
 
 def _insert_run(

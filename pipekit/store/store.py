@@ -23,6 +23,7 @@ rolls everything back when it raises.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,6 +52,21 @@ if TYPE_CHECKING:
 
 # Key of the PostgreSQL advisory lock that serialises concurrent `pipekit init`s.
 _MIGRATION_LOCK_KEY = 0x50495045  # "PIPE"
+
+
+def create_private(path: Path) -> None:
+    """Create the SQLite file `path` readable by its owner only (0600), if it is missing:
+    it holds the users' password hashes and every run's SQL. SQLite gives its journal
+    and WAL files the database file's mode."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create state database {path}: {exc.strerror}; change 'database' in the config"
+        ) from None
+    os.close(fd)
 
 
 class Store:
@@ -148,6 +164,7 @@ class Store:
                     f"cannot create the folder of state database {self.display()}: "
                     f"{exc.strerror}; change 'database' in the config"
                 ) from None
+            create_private(self.target.path)
         applied: list[Migration] = []
         while True:
             with self._connection(write=True) as conn, conn.begin():

@@ -15,43 +15,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
 from pipekit.errors import (
-    AlreadyExistsError,
-    DriverMissingError,
-    InUseError,
-    InvalidError,
-    ModuleBusyError,
-    NotFoundError,
-    NotRunningError,
-    PermissionDeniedError,
     PipekitError,
-    SecretError,
-    StoreError,
-    UnavailableError,
-    UnsupportedMediaError,
+    http_status,
 )
 from pipekit.web.render import page
 
-STATUS_BY_CLASS: tuple[tuple[type[PipekitError], int], ...] = (
-    (PermissionDeniedError, 403),
-    (UnsupportedMediaError, 415),
-    (NotFoundError, 404),
-    (ModuleBusyError, 409),
-    (AlreadyExistsError, 409),
-    (InUseError, 409),
-    (NotRunningError, 409),
-    (InvalidError, 422),
-    (SecretError, 422),
-    (DriverMissingError, 422),
-    (UnavailableError, 503),
-    (StoreError, 503),
-)
-
 
 def status_of(exc: PipekitError) -> int:
-    for cls, status in STATUS_BY_CLASS:
-        if isinstance(exc, cls):
-            return status
-    return 400
+    return http_status(exc)
 
 
 def error_page(request: Request, exc: PipekitError) -> Response:

@@ -26,7 +26,9 @@ SCHEMA = pa.schema([("id", pa.int64()), ("v", pa.string())])
 
 @pytest.fixture
 def url(tmp_path: Path) -> str:
-    return f"duckdb:///{tmp_path / 'w.duckdb'}?create=true"
+    # external_access=true: the per-statement caps need SET, which a contained
+    # connection's locked configuration refuses (tests/drivers/test_containment.py)
+    return f"duckdb:///{tmp_path / 'w.duckdb'}?create=true&external_access=true"
 
 
 @pytest.fixture
@@ -136,7 +138,8 @@ def test_interrupt_stops_a_load_and_puts_the_settings_back(drv: Driver) -> None:
 
 
 def test_url_options_set_duckdb_settings_and_loads_leave_them_alone(tmp_path: Path) -> None:
-    url = f"duckdb:///{tmp_path / 'o.duckdb'}?create=true&memory_limit=1GB&threads=2"
+    path = tmp_path / "o.duckdb"
+    url = f"duckdb:///{path}?create=true&external_access=true&memory_limit=1GB&threads=2"
     with connect(url) as d:
         assert settings(d) == ("953.6 MiB", 2)
         d.execute("CREATE TABLE plain (id BIGINT, v VARCHAR)")

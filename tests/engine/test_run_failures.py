@@ -475,7 +475,9 @@ def test_failed_run_with_a_new_source_column(make_env: Callable[[str], Env], kin
     env.src_sql(f"UPDATE {src} SET v = 'bad' || id WHERE id = 3")
     run = env.run()
     env.assert_failed(run, "error", "check 'no_bad' failed")
-    assert "added column extra" in (run.live_log or "")
+    # the log names a schema change only once it happened: at once on MariaDB, with
+    # the commit elsewhere (this one was rolled back)
+    assert ("added column extra" in (run.live_log or "")) == (kind == "mysql")
     assert env.rows() == before
     with env.dest() as d:
         names = [c.name for c in d.list_columns(env.ref)]
