@@ -21,10 +21,12 @@ URL query option of a setting's name sets it for the connection, loads included
 Containment (``_contain``): SQL on a DuckDB connection runs inside the Pipekit
 process, so unless the URL says ``external_access=true`` the connection opens with
 ``enable_external_access = false``, ``allowed_directories`` from the file policy
-(``pipekit.files``: the allowed folders, less any holding a file Pipekit keeps)
-and ``lock_configuration = true``. The lock also keeps the
-load caps above from being set: such a connection runs at the settings it opened
-with (give ``memory_limit`` / ``threads`` in the URL).
+(``pipekit.files``: the allowed folders, less any holding a file Pipekit keeps).
+DuckDB refuses, while the database is open, to turn external access back on or to
+change the allowed folders, so no ``SET`` in a query or hook can undo it. The
+configuration is deliberately not locked (``lock_configuration``): the load caps
+above are SETs, and bounded memory is worth more than refusing the settings that
+remain (``memory_limit``, profiling), which give SQL no file or network access.
 """
 
 from __future__ import annotations
@@ -144,15 +146,14 @@ class DuckDBDriver(Driver):
             self._check_option(name, value)
         self._conn = duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
         try:
-            if self._locked():
+            if self._contained_already():
                 # another connection of this process has the file open and contained it
                 # (settings are the database's): this one shares its settings and limits,
                 # those its URL names included (the same URL opened twice, as source
                 # and destination, say)
                 self._refuse_external_when_locked()
             else:
-                # GLOBAL: the cursors reads open start from it (a locked configuration
-                # refuses a SET on each of them)
+                # GLOBAL: the cursors reads open start from it
                 self._conn.execute("SET GLOBAL TimeZone = 'UTC'")
                 self._conn.execute("SET GLOBAL arrow_lossless_conversion = true")
                 for name, value in given.items():
@@ -175,11 +176,10 @@ class DuckDBDriver(Driver):
         folders = self.files.sql_directories()
         self._conn.execute("SET allowed_directories = ?", [folders])
         self._conn.execute("SET enable_external_access = false")
-        self._conn.execute("SET lock_configuration = true")
 
-    def _locked(self) -> bool:
-        row = self._conn.execute("SELECT current_setting('lock_configuration')").fetchone()
-        return bool(row and row[0])
+    def _contained_already(self) -> bool:
+        row = self._conn.execute("SELECT current_setting('enable_external_access')").fetchone()
+        return bool(row) and not row[0]
 
     def _refuse_external_when_locked(self) -> None:
         if self._external:
@@ -322,9 +322,7 @@ class DuckDBDriver(Driver):
         load settings skip any the URL set). They are the database's, not the
         connection's, so they go through a cursor of their own: a failed statement
         aborts this connection's transaction, and they must be put back even then."""
-        if not settings or not self._external:
-            # a contained connection's configuration is locked (``_contain``): its
-            # statements run at the settings it was opened with
+        if not settings:
             yield
             return
         cur = self._conn.cursor()

@@ -50,14 +50,17 @@ def test_duckdb_sql_reads_and_writes_no_file_outside_the_allowed_folders(
             "INSTALL httpfs",
         ):
             assert "disabled by configuration" in _refused(d, sql), sql
-        # the configuration is locked: nothing undoes the containment from SQL
+        # nothing undoes the containment from SQL (the configuration is not locked,
+        # so the load caps can be set: memory_limit stays settable, and harmless)
         for sql in (
             "SET enable_external_access = true",
             "SET allowed_directories = ['/']",
+            "SET allowed_paths = ['/etc/passwd']",
             "SET temp_directory = '/tmp'",
-            "SET memory_limit = '1GB'",
         ):
             _refused(d, sql)
+        d.execute("SET memory_limit = '1GB'")
+        assert "disabled by configuration" in _refused(d, "SELECT * FROM read_text('/etc/hosts')")
         # inside the allowed folder, SQL may read and write files
         d.execute(f"COPY (SELECT 42 AS x) TO '{data / 'out.csv'}'")
         assert d.query(f"SELECT x FROM read_csv('{data / 'out.csv'}')") == [(42,)]

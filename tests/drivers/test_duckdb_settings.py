@@ -26,9 +26,8 @@ SCHEMA = pa.schema([("id", pa.int64()), ("v", pa.string())])
 
 @pytest.fixture
 def url(tmp_path: Path) -> str:
-    # external_access=true: the per-statement caps need SET, which a contained
-    # connection's locked configuration refuses (tests/drivers/test_containment.py)
-    return f"duckdb:///{tmp_path / 'w.duckdb'}?create=true&external_access=true"
+    # contained (no external_access): the per-statement caps apply all the same
+    return f"duckdb:///{tmp_path / 'w.duckdb'}?create=true"
 
 
 @pytest.fixture
