@@ -87,6 +87,25 @@ REGISTRY: dict[str, DriverEntry] = {
             "pip install duckdb",
             dialect="pipekit.drivers.duckdb_dialect:DuckDBDialect",
         ),
+        DriverEntry(
+            "jdbc",
+            "pipekit.drivers.jdbc",
+            "JdbcDriver",
+            ("jdbc",),
+            ("jpype", "jaydebeapiarrow"),
+            "pip install 'pipekit[jdbc]' (and a Java runtime: apt-get install "
+            "default-jdk-headless)",
+            dialect="pipekit.drivers.jdbc_dialect:JdbcDialect",
+        ),
+        DriverEntry(
+            "mssql",
+            "pipekit.drivers.mssql",
+            "MssqlDriver",
+            ("mssql", "sqlserver"),
+            ("pymssql",),
+            "pip install 'pipekit[mssql]'",
+            dialect="pipekit.drivers.mssql_dialect:MssqlDialect",
+        ),
     )
 }
 _BY_SCHEME = {scheme: e for e in REGISTRY.values() for scheme in e.schemes}
@@ -117,11 +136,14 @@ def driver_status() -> list[DriverStatus]:
 
 
 def _entry_for(url: ConnectionURL) -> DriverEntry:
+    if url.scheme == "jdbc":
+        return REGISTRY["jdbc"]
     entry = _BY_SCHEME.get(url.scheme)
     if entry is None:
         known = ", ".join(sorted(_BY_SCHEME))
         raise UnknownSchemeError(
-            f"no driver handles URLs starting '{url.scheme}://' (known schemes: {known})"
+            f"no driver handles URLs starting '{url.scheme}://' (known schemes: {known}, "
+            "and jdbc:<subprotocol>: for JDBC jars)"
         )
     return entry
 
