@@ -198,6 +198,12 @@ class Dialect:
         """The Arrow type a column of database type `db_type` reads as."""
         return T.arrow_type_from_sql(db_type, self.sqlglot)
 
+    def read_column_sql(self, column: str, db_type: str) -> tuple[str, pa.DataType] | None:
+        """How a drafted query (``propose``) reads `column` of type `db_type` when a
+        plain read would lose something: (the expression, the Arrow type it reads
+        as); None reads it as it is."""
+        return None
+
     # -- DDL ------------------------------------------------------------------
 
     def create_schema_sql(self, schema: str) -> str | None:

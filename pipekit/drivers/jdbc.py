@@ -30,6 +30,7 @@ import decimal
 import logging
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from typing import Any, ClassVar, Self
 
 import jpype
@@ -135,10 +136,9 @@ class JdbcDriver(Driver):
 
     def database_error(self, action: str, exc: BaseException) -> DatabaseError:
         log.debug("JDBC %s failed at %s", action, self.where(), exc_info=exc)
-        try:
+        # not every Java exception carries a stack trace
+        with suppress(Exception):
             log.debug("Java stack trace:\n%s", exc.stacktrace())  # type: ignore[attr-defined]
-        except Exception:  # not every Java exception carries one
-            pass
         return super().database_error(action, _JavaText(_message(exc)))
 
     def is_transient(self, exc: BaseException) -> bool:
@@ -178,6 +178,11 @@ class JdbcDriver(Driver):
                     f"{self.url.raw}; check the URL's subprotocol"
                 )
         else:
+            if self.profile.driver_class:
+                # JDBC 3 jars (jTDS) register with DriverManager only once loaded
+                # not installed: DriverManager says so below
+                with suppress(jpype.JException):
+                    jpype.JClass("java.lang.Class").forName(self.profile.driver_class)
             try:
                 conn = DriverManager.getConnection(self.url.raw, props)
             except jpype.JException as exc:
@@ -262,8 +267,7 @@ class JdbcDriver(Driver):
     # -- reading --------------------------------------------------------------------
 
     def read(self, sql: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
-        from org.jaydebeapiarrow.extension import JDBCUtils
-
+        JDBCUtils = jpype.JClass("org.jaydebeapiarrow.extension.JDBCUtils")
         own_transaction = not self._in_transaction
         with self.errors("query"):
             if own_transaction:
@@ -282,9 +286,9 @@ class JdbcDriver(Driver):
                             break
                         root = batches.next()
                         addresses = JDBCUtils.exportNextBatch(root)
-                        shared = pa.RecordBatch._import_from_c(
-                            int(addresses[0]), int(addresses[1])
-                        )
+                        # pyarrow-stubs want a Schema; pyarrow takes an exported one's address
+                        schema_address: Any = int(addresses[1])
+                        shared = pa.RecordBatch._import_from_c(int(addresses[0]), schema_address)
                         # Copied out of the JVM's memory at once (a memcpy per batch):
                         # the Java buffers are released here, in a thread the JVM
                         # knows, and never by a batch that outlives the JVM at exit.
@@ -428,9 +432,7 @@ class JdbcDriver(Driver):
             md = self._conn.getMetaData()
             keys = {
                 str(r[0])
-                for r in self._meta_rows(
-                    md.getPrimaryKeys(None, schema, ref.name), "COLUMN_NAME"
-                )
+                for r in self._meta_rows(md.getPrimaryKeys(None, schema, ref.name), "COLUMN_NAME")
             }
             rows = self._meta_rows(
                 md.getColumns(None, schema, ref.name, "%"),
@@ -487,9 +489,13 @@ def _exists(path: str) -> bool:
 
 def _system_schema(name: str) -> bool:
     upper = name.upper()
-    return upper in ("INFORMATION_SCHEMA", "PG_CATALOG", "SYSTEM_LOBS") or upper.startswith(
-        ("SYS", "PG_TOAST", "PG_TEMP")
-    )
+    return upper in (
+        "INFORMATION_SCHEMA",
+        "PG_CATALOG",
+        "SYSTEM_LOBS",
+        "NULLID",
+        "SQLJ",
+    ) or upper.startswith(("SYS", "PG_TOAST", "PG_TEMP"))
 
 
 def _arrow_type(code: int, type_name: str, precision: int, scale: int) -> pa.DataType:
@@ -536,7 +542,9 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema, times: set[int]) -> pa.Re
     for i, (column, field) in enumerate(zip(batch.columns, schema, strict=True)):
         if column.type == field.type:
             columns.append(column)
-        elif i in times and (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        elif i in times and (
+            pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        ):
             columns.append(_text_to_time(column))
         elif T.is_uuid(field.type):
             values = [_uuid_bytes(v) for v in column.to_pylist()]
@@ -641,5 +649,3 @@ def _binder(column: Column) -> Any:
             statement.setString(i, str(value))
 
     return bind
-
-

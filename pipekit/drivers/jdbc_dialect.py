@@ -262,31 +262,32 @@ class Db2Dialect(JdbcDialect):
             return super().ddl_type(pa.string(), key=key)  # beyond DECIMAL(31): as text
         return super().ddl_type(arrow_type, key=key)
 
-    def schemas_sql(self) -> str:
+    def schemas_sql(self) -> str | None:
         return (
             "SELECT SCHEMANAME FROM SYSCAT.SCHEMATA WHERE SCHEMANAME NOT LIKE 'SYS%' "
             "AND SCHEMANAME NOT IN ('NULLID', 'SQLJ') ORDER BY SCHEMANAME"
         )
 
-    def tables_sql(self, schema: str) -> str:
+    def tables_sql(self, schema: str) -> str | None:
         return (
             f"SELECT TABNAME FROM SYSCAT.TABLES WHERE TABSCHEMA = {self.literal(schema)} "
             "AND TYPE IN ('T', 'V') ORDER BY TABNAME"
         )
 
-    def columns_sql(self, table: TableRef) -> str:
+    def columns_sql(self, table: TableRef) -> str | None:
         schema = self.literal(table.schema or "")
         name = self.literal(table.name)
         return (
             "SELECT c.COLNAME, RTRIM(c.TYPENAME) || CASE "
             "WHEN c.TYPENAME = 'DECIMAL' THEN '(' || c.LENGTH || ',' || c.SCALE || ')' "
-            "WHEN c.TYPENAME IN ('CHARACTER', 'VARCHAR') THEN '(' || c.LENGTH || ')' ELSE '' END, "
-            "CASE WHEN c.NULLS = 'Y' THEN 1 ELSE 0 END, CASE WHEN c.KEYSEQ IS NULL THEN 0 ELSE 1 END "
+            "WHEN c.TYPENAME IN ('CHARACTER', 'VARCHAR') THEN '(' || c.LENGTH || ')' "
+            "ELSE '' END, CASE WHEN c.NULLS = 'Y' THEN 1 ELSE 0 END, "
+            "CASE WHEN c.KEYSEQ IS NULL THEN 0 ELSE 1 END "
             f"FROM SYSCAT.COLUMNS c WHERE c.TABSCHEMA = {schema} AND c.TABNAME = {name} "
             "ORDER BY c.COLNO"
         )
 
-    def estimates_sql(self, schema: str) -> str:
+    def estimates_sql(self, schema: str) -> str | None:
         # CARD is -1 until RUNSTATS has run
         return (
             f"SELECT TABNAME, CARD FROM SYSCAT.TABLES WHERE TABSCHEMA = {self.literal(schema)} "
@@ -337,36 +338,11 @@ class SqlServerJdbcDialect(MssqlDialect, JdbcDialect):
 
     kind = "jdbc"
     profile = "sqlserver"
-    subprotocols = ("sqlserver", "jtds")
+    subprotocols: ClassVar[tuple[str, ...]] = ("sqlserver", "jtds")
     driver_class = "com.microsoft.sqlserver.jdbc.SQLServerDriver"
     limit_style = "top"
     has_if_exists = True  # from SQL Server 2016
     time_text_type = "VARCHAR(16)"
-
-    def create_schema_sql(self, schema: str) -> str | None:
-        return MssqlDialect.create_schema_sql(self, schema)
-
-    def upsert_sql(
-        self,
-        dest: TableRef,
-        staged: TableRef,
-        columns: Sequence[str],
-        keys: Sequence[str],
-        extra: dict[str, str],
-    ) -> str:
-        return MssqlDialect.upsert_sql(self, dest, staged, columns, keys, extra)
-
-    def schemas_sql(self) -> str:
-        return MssqlDialect.schemas_sql(self)
-
-    def tables_sql(self, schema: str) -> str:
-        return MssqlDialect.tables_sql(self, schema)
-
-    def columns_sql(self, table: TableRef) -> str:
-        return MssqlDialect.columns_sql(self, table)
-
-    def estimates_sql(self, schema: str) -> str:
-        return MssqlDialect.estimates_sql(self, schema)
 
 
 class JtdsDialect(SqlServerJdbcDialect):

@@ -26,7 +26,6 @@ from __future__ import annotations
 import glob
 import logging
 import os
-import shutil
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +56,8 @@ class JvmSettings:
 _settings = JvmSettings()
 _lock = threading.Lock()
 _loaders: dict[tuple[str, ...], Any] = {}
+#: loggers silenced (held: java.util.logging keeps only weak references to them)
+_quiet: list[Any] = []
 
 
 def configure(
@@ -94,7 +95,7 @@ def java_path() -> str | None:
 
 
 def java_found() -> bool:
-    return java_path() is not None or shutil.which("java") is not None and java_path() is not None
+    return java_path() is not None
 
 
 def started() -> bool:
@@ -122,7 +123,7 @@ def driver_dir_jars() -> list[str]:
 def ensure_started(jars: Sequence[str] = ()) -> None:
     """Start the JVM if this process has none yet (with `jars` on its class path too)."""
     import jpype
-    import jpype.imports  # noqa: F401  (lets `from java.sql import …` work)
+    import jpype.imports
 
     with _lock:
         if jpype.isJVMStarted():
@@ -155,6 +156,12 @@ def ensure_started(jars: Sequence[str] = ()) -> None:
         ]
         log.debug("starting the JVM %s with %s and class path %s", path, args, classpath)
         jpype.startJVM(path, *args, classpath=classpath, convertStrings=False)
+        # The Arrow extension logs each fallback it takes (a stack trace per value) on
+        # stderr through java.util.logging; its errors still raise.
+        Level = jpype.JClass("java.util.logging.Level")
+        Logger = jpype.JClass("java.util.logging.Logger")
+        _quiet.append(Logger.getLogger("org.jaydebeapiarrow"))
+        _quiet[-1].setLevel(Level.SEVERE)
 
 
 def on_classpath(jar: str) -> bool:

@@ -229,7 +229,9 @@ class MssqlDialect(Dialect):
 
     def linked_servers_sql(self) -> str:
         """The linked servers a four-part name may start with."""
-        return "SELECT name, product, data_source FROM sys.servers WHERE is_linked = 1 ORDER BY name"
+        return (
+            "SELECT name, product, data_source FROM sys.servers WHERE is_linked = 1 ORDER BY name"
+        )
 
     def databases_sql(self, server: str | None = None) -> str:
         """The databases a three-part name may start with (on `server` if given)."""

@@ -10,7 +10,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipekit.drivers import connect, kind_for_url, parse_url
 from pipekit.drivers.url import absolute_file_url
@@ -19,6 +19,7 @@ from pipekit.secrets import SecretsFile, resolve
 from pipekit.store import Connection, Store
 
 if TYPE_CHECKING:
+    from pipekit.config import Config
     from pipekit.drivers.base import Driver
 
 
@@ -66,28 +67,58 @@ def add_connection(
     )
 
 
-def open_driver(connection: Connection, secrets: SecretsFile | None) -> Driver:
+def configure_jvm(config: Config) -> None:
+    """Give the JDBC bridge's JVM (started later, if ever) its heap limit and jar folder."""
+    from pipekit.drivers import jvm
+
+    jvm.configure(max_heap=config["jdbc.max_heap"], driver_dir=config["driver_dir"])
+
+
+def jdbc_options(connection: Connection, store: Store | None) -> dict[str, Any]:
+    """The registered driver a JDBC connection uses: its own (``driver_id``), else the
+    one whose URL template has the URL's subprotocol; none: the built-in profiles'
+    jars and ``driver_dir`` are on the JVM's class path."""
+    if store is None or not connection.url.lower().startswith("jdbc:"):
+        return {}
+    sub = parse_url(connection.url).options.get("subprotocol")
+    found = (
+        store.drivers.get_by_id(connection.driver_id)
+        if connection.driver_id is not None
+        else next((d for d in store.drivers.list() if d.subprotocol == sub), None)
+    )
+    if found is None:
+        return {}
+    return {"jars": found.jars, "driver_class": found.class_name}
+
+
+def open_driver(
+    connection: Connection, secrets: SecretsFile | None, store: Store | None = None
+) -> Driver:
     """A driver connected with the connection's resolved password (close it after use).
 
-    Raises SecretError (password reference not set), DriverMissingError,
-    ConnectionSpecError or DatabaseError (with the database's `reason`).
+    `store` finds the registered JDBC driver of a ``jdbc:`` URL. Raises SecretError
+    (password reference not set), DriverMissingError, ConnectionSpecError or
+    DatabaseError (with the database's `reason`).
     """
     kind = validate_url(connection.url)
     password = resolve(connection.password, secrets)
+    options = jdbc_options(connection, store)
     try:
-        return connect(connection.url, user=connection.user, password=password)
+        return connect(connection.url, user=connection.user, password=password, **options)
     except ImportError as exc:  # a registered kind whose module is not in this build
         raise DriverMissingError(f"the {kind} driver cannot be loaded: {exc}") from None
 
 
-def probe(connection: Connection, secrets: SecretsFile | None) -> ProbeResult:
+def probe(
+    connection: Connection, secrets: SecretsFile | None, store: Store | None = None
+) -> ProbeResult:
     """Connect with the connection's resolved password and ask for the server version.
 
     Raises what ``open_driver`` raises.
     """
     kind = validate_url(connection.url)
     start = time.perf_counter()
-    driver = open_driver(connection, secrets)
+    driver = open_driver(connection, secrets, store)
     try:
         version = driver.server_version()
     finally:
@@ -98,4 +129,4 @@ def probe(connection: Connection, secrets: SecretsFile | None) -> ProbeResult:
 
 def probe_by_name(store: Store, name: str, secrets: SecretsFile | None) -> ProbeResult:
     """`probe` for the stored connection called `name` (NotFoundError if none)."""
-    return probe(store.connections.get(name), secrets)
+    return probe(store.connections.get(name), secrets, store)

@@ -77,8 +77,10 @@ class Engine:
 
     @classmethod
     def from_config(cls, store: Store, config: Config) -> Engine:
+        from pipekit.engine.connections import configure_jvm
         from pipekit.secrets import SecretsFile
 
+        configure_jvm(config)
         return cls(store, SecretsFile(config.secrets_path), config.staging_schema)
 
     def run_module(
@@ -147,11 +149,9 @@ class Engine:
         return self.store.runs.request_cancel(run_id)
 
     def open_connection(self, name: str) -> Driver:
-        from pipekit.drivers import connect
-        from pipekit.secrets import resolve
+        from pipekit.engine.connections import open_driver
 
-        conn = self.store.connections.get(name)
-        return connect(conn.url, user=conn.user, password=resolve(conn.password, self.secrets))
+        return open_driver(self.store.connections.get(name), self.secrets, self.store)
 
 
 # run_group lives in groups.py; imported here too, where callers have always found it.

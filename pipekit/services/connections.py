@@ -225,11 +225,9 @@ class ConnectionService:
             return reference_name(view.password)
         return None
 
-    @staticmethod
-    def drivers() -> builtins.list[DriverView]:
-        from pipekit.services.drivers import list_drivers
-
-        return list_drivers()
+    def drivers(self) -> builtins.list[DriverView]:
+        """Native kinds, built-in JDBC profiles and registered drivers (``sv.drivers``)."""
+        return self._sv.drivers.list()
 
     # writes
     def check_new(
@@ -349,7 +347,7 @@ class ConnectionService:
     def _driver(self, c: Connection) -> Iterator[Driver]:
         from pipekit.engine.connections import open_driver
 
-        driver = open_driver(c, self._sv.secrets)
+        driver = open_driver(c, self._sv.secrets, self._sv.store)
         try:
             yield driver
         finally:
@@ -362,7 +360,7 @@ class ConnectionService:
 
         c = self._get(key)
         try:
-            r = probe(c, self._sv.secrets)
+            r = probe(c, self._sv.secrets, self._sv.store)
         except PipekitError as exc:
             if not strict:
                 return ProbeView(ok=False, error=exc.message)
