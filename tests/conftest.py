@@ -22,6 +22,7 @@ from tests.helpers import (
     MYSQL_ADMIN_URL,
     PASSWORD,
     USER,
+    DerbyServer,
     OpenedDrivers,
     Server,
     mysql_admin,
@@ -133,3 +134,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def api(server: Server) -> Iterator[httpx.Client]:
     with server.client() as c:
         yield c
+
+
+# ---- JDBC: a Derby network server per test worker (session), stopped afterwards
+
+
+@pytest.fixture(scope="session")
+def derby(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DerbyServer]:
+    server = DerbyServer(tmp_path_factory.mktemp("derby"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

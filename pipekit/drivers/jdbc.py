@@ -105,7 +105,8 @@ class JdbcDriver(Driver):
         self.driver_class = driver_class
         self._conn: Any = None
         self._statement: Any = None
-        self._time_names: set[str] = set()
+        #: columns of the running read that travel as text: name -> their Arrow type
+        self._text_types: dict[str, pa.DataType] = {}
 
     @classmethod
     def connect(
@@ -320,20 +321,27 @@ class JdbcDriver(Driver):
             meta = statement.getMetaData()
         except jpype.JException:  # some drivers describe a statement only once it ran
             meta = None
+        self._text_types = {}
         if meta is not None:
             names = [str(meta.getColumnLabel(i)) for i in range(1, meta.getColumnCount() + 1)]
-            times = {
-                i
-                for i in range(1, len(names) + 1)
-                if int(meta.getColumnType(i)) in (_TIME, _TIME_TZ)
-            }
-            if times and len(set(names)) == len(names):
-                # TIME through its text: the Arrow adapter keeps milliseconds only
+            # Read through their text form, as the Arrow adapter keeps only milliseconds
+            # of a TIME and microseconds of a TIMESTAMP: TIMEs, and TIMESTAMPs whose
+            # scale holds nanoseconds (parsed back exactly in _conform).
+            texts: dict[int, pa.DataType] = {}
+            for i in range(1, len(names) + 1):
+                code = int(meta.getColumnType(i))
+                if code in (_TIME, _TIME_TZ):
+                    texts[i] = pa.time64("us")
+                elif code == _TIMESTAMP and int(meta.getScale(i)) > 6:
+                    type_name = str(meta.getColumnTypeName(i) or "").lower()
+                    if type_name not in _TZ_NAMES:
+                        texts[i] = pa.timestamp("ns")
+            if texts and len(set(names)) == len(names):
                 statement.close()
                 q = self.dialect.quote
                 cols = [
                     f"{self.dialect.time_text_sql('pipekit_t.' + q(n))} AS {q(n)}"
-                    if i + 1 in times
+                    if i + 1 in texts
                     else f"pipekit_t.{q(n)}"
                     for i, n in enumerate(names)
                 ]
@@ -342,11 +350,7 @@ class JdbcDriver(Driver):
                     wrapped, ResultSet.TYPE_FORWARD_ONLY, ResultSet.CONCUR_READ_ONLY
                 )
                 statement.setFetchSize(min(batch_rows, 10_000))
-                self._time_names = {names[i - 1] for i in times}
-            else:
-                self._time_names = set()
-        else:
-            self._time_names = set()
+                self._text_types = {names[i - 1]: t for i, t in texts.items()}
         self._statement = statement
         return statement
 
@@ -357,11 +361,11 @@ class JdbcDriver(Driver):
             name = str(meta.getColumnLabel(i))
             code = int(meta.getColumnType(i))
             type_name = str(meta.getColumnTypeName(i) or "").lower()
-            if name in self._time_names:
-                time_columns.add(i - 1)
-                code = _TIME
             arrow = _arrow_type(code, type_name, int(meta.getPrecision(i)), int(meta.getScale(i)))
-            if code in (_TIME, _TIME_TZ):
+            if name in self._text_types:
+                arrow = self._text_types[name]
+                time_columns.add(i - 1)
+            elif code in (_TIME, _TIME_TZ):
                 time_columns.add(i - 1)
             nullable = int(meta.isNullable(i)) != 0  # columnNoNulls = 0
             fields.append(pa.field(name, arrow, nullable))
@@ -542,10 +546,10 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema, times: set[int]) -> pa.Re
     for i, (column, field) in enumerate(zip(batch.columns, schema, strict=True)):
         if column.type == field.type:
             columns.append(column)
-        elif i in times and (
-            pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
-        ):
+        elif i in times and pa.types.is_string(column.type) and pa.types.is_time(field.type):
             columns.append(_text_to_time(column))
+        elif i in times and pa.types.is_string(column.type):
+            columns.append(T.cast_array(column, field.type))  # ISO text -> timestamp[ns]
         elif T.is_uuid(field.type):
             values = [_uuid_bytes(v) for v in column.to_pylist()]
             storage = pa.array(values, pa.binary(16))

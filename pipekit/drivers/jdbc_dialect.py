@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 import pyarrow as pa
+from sqlglot import exp
 
 from pipekit.drivers.dialect import Dialect
 from pipekit.drivers.mssql_dialect import MssqlDialect
@@ -376,6 +377,15 @@ class OracleDialect(JdbcDialect):
         "string": "VARCHAR2(1000)", "binary": "RAW(2000)", "json": "VARCHAR2(1000)",
     }  # fmt: skip
     time_text_type = "VARCHAR2(32)"
+
+    def _cast_literal(self, text: str, arrow_type: pa.DataType) -> exp.Expression:
+        # CAST('…' AS TIMESTAMP) reads the text by the session's NLS format; the ANSI
+        # literals DATE '…' and TIMESTAMP '…' do not depend on it
+        if pa.types.is_date(arrow_type):
+            return exp.Var(this=f"DATE {exp.Literal.string(text).sql(dialect='oracle')}")
+        if pa.types.is_timestamp(arrow_type):
+            return exp.Var(this=f"TIMESTAMP {exp.Literal.string(text).sql(dialect='oracle')}")
+        return super()._cast_literal(text, arrow_type)
 
     def ddl_type(self, arrow_type: pa.DataType, *, key: bool = False) -> str:
         if pa.types.is_decimal(arrow_type) and arrow_type.precision > 38:
