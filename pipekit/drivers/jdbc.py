@@ -572,8 +572,9 @@ def _text_to_time(column: pa.Array) -> pa.Array:
 
     # HH:MM:SS[.fraction][+zone]: a zone (TIME WITH TIME ZONE) is dropped, the
     # fraction cut to microseconds
-    text = pc.utf8_slice_codeunits(column, 0, 15)
+    text = pc.replace_substring_regex(column, r"^(\d):", r"0\1:")  # 8:00 -> 08:00
     text = pc.replace_substring_regex(text, r"[+-]\d\d(:?\d\d)?$|Z$", "")
+    text = pc.utf8_slice_codeunits(text, 0, 15)
     return T.strings_to_time(text)
 
 

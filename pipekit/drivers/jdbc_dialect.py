@@ -78,6 +78,7 @@ class JdbcDialect(Dialect):
     ddl_types: ClassVar[dict[str, str]] = _ANSI_TYPES
     key_ddl_types: ClassVar[dict[str, str]] = _KEY_TYPES
     declares_primary_key = True
+    folds_to_upper = True
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(profile={self.profile!r})"
@@ -339,6 +340,7 @@ class SqlServerJdbcDialect(MssqlDialect, JdbcDialect):
 
     kind = "jdbc"
     profile = "sqlserver"
+    folds_to_upper = False
     subprotocols: ClassVar[tuple[str, ...]] = ("sqlserver", "jtds")
     driver_class = "com.microsoft.sqlserver.jdbc.SQLServerDriver"
     limit_style = "top"
@@ -433,6 +435,7 @@ class PostgresJdbcDialect(PostgresDialect, JdbcDialect):
 
     kind = "jdbc"
     profile = "postgresql"
+    folds_to_upper = False
     subprotocols = ("postgresql",)
     driver_class = "org.postgresql.Driver"
     jars = ("postgresql.jar",)

@@ -101,7 +101,10 @@ def _is_fixed_text(type_name: str, dialect: str) -> bool:
 
 
 def _alias(driver: Driver, dest: str) -> str:
-    """The alias as written in the query: bare, unless the dialect reserves the word."""
+    """The alias as written in the query: bare, unless the dialect reserves the word or
+    would store it in upper case (DB2, Derby, Oracle)."""
+    if driver.dialect.folds_to_upper:
+        return driver.quote(dest)
     if exp.to_identifier(dest).sql(dialect=driver.dialect.sqlglot) != dest:
         return driver.quote(dest)  # a reserved word there (MariaDB: `order`)
     try:
