@@ -99,6 +99,9 @@ def driver_urls(pg_url: str, mysql_url: str, file_dir: Path) -> dict[str, str]:
         "mysql": mysql_url,
         "sqlite": f"sqlite:///{file_dir / 'db.sqlite'}?create=true",
         "duckdb": f"duckdb:///{file_dir / 'db.duckdb'}?create=true",
+        # the JDBC kinds join as sources (tests/drivers/test_roundtrip.py)
+        "jdbc-postgresql": "jdbc:" + pg_url.replace("postgresql://postgres@", "postgresql://"),
+        "jdbc-hsqldb": f"jdbc:hsqldb:mem:{unique_name('rt')}",
     }
 
 

@@ -82,10 +82,17 @@ def mysql_admin():
 
 # ---- from tests/drivers/conftest.py
 KINDS = ("postgresql", "mysql", "sqlite", "duckdb")
+#: the JDBC kinds, as sources: PostgreSQL through its jar and HSQLDB in the test's JVM
+JDBC_SOURCE_KINDS = ("jdbc-postgresql", "jdbc-hsqldb")
 
 
 def open_driver(kind: str, urls: dict[str, str]) -> Driver:
-    user = {"postgresql": "postgres", "mysql": "root"}.get(kind)
+    user = {
+        "postgresql": "postgres",
+        "mysql": "root",
+        "jdbc-postgresql": "postgres",
+        "jdbc-hsqldb": "SA",
+    }.get(kind)
     return connect(urls[kind], user=user)
 
 
