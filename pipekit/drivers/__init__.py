@@ -27,6 +27,7 @@ __all__ = [
     "DriverStatus",
     "connect",
     "dialect_for",
+    "dialect_for_url",
     "driver_class",
     "driver_status",
     "kind_for_url",
@@ -177,6 +178,19 @@ def dialect_for(kind: str) -> Dialect:
     module, name = entry.dialect.split(":")
     cls: type[Dialect] = getattr(importlib.import_module(module), name)
     return cls()
+
+
+def dialect_for_url(url: str | ConnectionURL) -> Dialect:
+    """What the database behind `url` says in SQL: its kind's dialect, or for a JDBC
+    URL the profile of its subprotocol (``jdbc_dialect.py``). Imports the kind's
+    client library (a clear error when it is missing), as a connection would."""
+    parsed = parse_url(url) if isinstance(url, str) else url
+    if parsed.scheme == "jdbc":
+        driver_class("jdbc")  # the same error as a connection when JPype is missing
+        from pipekit.drivers.jdbc_dialect import profile_for
+
+        return profile_for(parsed.options.get("subprotocol"))()
+    return driver_class(_entry_for(parsed).kind).dialect
 
 
 def connect(

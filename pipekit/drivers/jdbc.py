@@ -86,7 +86,8 @@ class JdbcDriver(Driver):
     (built-in profiles, ``driver_dir``) are asked for the URL."""
 
     kind = "jdbc"
-    dialect: JdbcDialect
+    #: the generic profile; an instance has its URL's (``profile_for``)
+    dialect: JdbcDialect = JdbcDialect()
     error_types: ClassVar[tuple[type[BaseException], ...]] = (jpype.JException,)
 
     def __init__(

@@ -123,7 +123,7 @@ def driver_dir_jars() -> list[str]:
 def ensure_started(jars: Sequence[str] = ()) -> None:
     """Start the JVM if this process has none yet (with `jars` on its class path too)."""
     import jpype
-    import jpype.imports
+    import jpype.config
 
     with _lock:
         if jpype.isJVMStarted():
@@ -156,6 +156,11 @@ def ensure_started(jars: Sequence[str] = ()) -> None:
         ]
         log.debug("starting the JVM %s with %s and class path %s", path, args, classpath)
         jpype.startJVM(path, *args, classpath=classpath, convertStrings=False)
+        # At exit, do not wait for the JVM to wind down: DestroyJavaVM waits for every
+        # thread that ever called into Java (the engine's read-ahead thread), and so
+        # never returns; the drivers have closed their connections by then.
+        jpype.config.destroy_jvm = False
+        jpype.config.onexit = False
         # The Arrow extension logs each fallback it takes (a stack trace per value) on
         # stderr through java.util.logging; its errors still raise.
         Level = jpype.JClass("java.util.logging.Level")

@@ -267,9 +267,25 @@ class ConnectionService:
         stored = _check_url(url, [])
         assert stored is not None
         c = self._repo.add(
-            name, stored, user=user, password=password, supports_deletes=supports_deletes
+            name,
+            stored,
+            user=user,
+            password=password,
+            supports_deletes=supports_deletes,
+            driver_id=self._registered_driver(stored),
         )
         return connection_view(c)
+
+    def _registered_driver(self, url: str) -> int | None:
+        """The id of the registered JDBC driver whose template has `url`'s subprotocol
+        (so the driver cannot be removed while the connection uses it)."""
+        from pipekit.drivers.url import parse_url
+
+        if not url.lower().startswith("jdbc:"):
+            return None
+        sub = parse_url(url).options.get("subprotocol")
+        found = [d for d in self._sv.store.drivers.list() if d.subprotocol == sub]
+        return found[0].id if found else None
 
     def add_with_secret(
         self,

@@ -187,7 +187,7 @@ class DriverService:
             elif not zipfile.is_zipfile(p):
                 problems.append(Problem(f"jars.{i}", f"{jar} is not a jar (zip) file"))
             else:
-                paths.append(p.resolve())
+                paths.append(p.absolute())
         if not _CLASS_RE.match(class_name or ""):
             problems.append(
                 Problem(
