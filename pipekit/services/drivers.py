@@ -212,13 +212,9 @@ class DriverService:
                     "e.g. jdbc:as400://{host}",
                 )
             )
-        if not problems:
-            try:
-                self._repo.ensure_absent(name)
-            except PipekitError as exc:
-                problems.append(Problem("name", exc.message))
         if problems:
             raise ValidationError(problems, f"driver {name!r}")
+        self._repo.ensure_absent(name)  # AlreadyExistsError, as for a connection
         folder = self.driver_dir / name
         folder.mkdir(parents=True, exist_ok=True)
         copied = []
