@@ -89,6 +89,8 @@ def test_reads_in_bounded_batches_with_the_schema_first(hsqldb: object) -> None:
     reader = d.read("SELECT * FROM n", batch_rows=1000)  # type: ignore[attr-defined]
     sizes = [b.num_rows for b in reader]
     assert sum(sizes) == 5000 and max(sizes) <= 1000 and len(sizes) >= 5
+    estimates = d.table_estimates("PUBLIC")  # type: ignore[attr-defined]
+    assert estimates.get("N") == 5000  # the catalog's figure (SYSTEM_TABLESTATS)
     empty = d.read("SELECT * FROM n WHERE 1 = 0")  # type: ignore[attr-defined]
     assert empty.schema.names == ["I", "S"] and empty.read_all().num_rows == 0
 
