@@ -141,7 +141,7 @@ def _entry_for(url: ConnectionURL) -> DriverEntry:
         return REGISTRY["jdbc"]
     entry = _BY_SCHEME.get(url.scheme)
     if entry is None:
-        known = ", ".join(sorted(_BY_SCHEME))
+        known = ", ".join(sorted(s for s in _BY_SCHEME if s != "jdbc"))
         raise UnknownSchemeError(
             f"no driver handles URLs starting '{url.scheme}://' (known schemes: {known}, "
             "and jdbc:<subprotocol>: for JDBC jars)"
