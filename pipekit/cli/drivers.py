@@ -2,7 +2,15 @@
 
 import typer
 
-from pipekit.cli._context import JSON_HELP, OK, check_line, emit_json, json_mode, open_services, out
+from pipekit.cli._context import (
+    JSON_HELP,
+    OK,
+    check_line,
+    emit_json,
+    json_mode,
+    open_services,
+    print_table,
+)
 
 app = typer.Typer(help="Database drivers: kinds, URL schemes, JDBC jars and whether each loads.")
 
@@ -33,7 +41,7 @@ def list_(
                 status.append(f"; install with: {d.install}")
         what = d.class_name or ", ".join(d.packages) or "(standard library)"
         table.add_row(d.name, d.kind, d.origin, ", ".join(d.schemes), what, status)
-    out().print(table)
+    print_table(table)
 
 
 # role: admin (registering a jar runs its code wherever Pipekit connects)

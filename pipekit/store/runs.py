@@ -44,6 +44,9 @@ FINISH_FIELDS = (
     "check_sql",
     "watermarks_json",
     "schema_changes",
+    "committed",
+    "rows_replaced",
+    "rows_cleared",
 )
 INTERRUPTED = "interrupted"
 
@@ -76,11 +79,18 @@ class Run:
     cancel_requested: bool
     pid: int | None
     host: str | None
+    #: the merge committed: the destination changed (None: recorded before this was kept)
+    committed: bool | None
+    #: see pipekit.run_counters (None: recorded before migration 5, or not known)
+    rows_replaced: int | None
+    rows_cleared: int | None
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Run:
         m = dict(row._mapping)
         m["cancel_requested"] = bool(m["cancel_requested"])
+        if m["committed"] is not None:
+            m["committed"] = bool(m["committed"])
         return cls(**{f.name: m[f.name] for f in fields(cls)})
 
 

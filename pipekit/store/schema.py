@@ -100,7 +100,7 @@ driver = Table(
     Column("class_name", Text),
     Column("url_template", Text),
     _created(),
-    # JSON list of the jar files in driver_dir (migration 4)
+    # JSON list of the jar files in driver_dir (migration 6)
     Column("jars", Text),
 )
 
@@ -248,6 +248,11 @@ run_log = Table(
     Column("cancel_requested", Boolean, nullable=False, server_default=false()),
     Column("pid", Integer),
     Column("host", String(255)),
+    # migration 4: the merge committed (NULL for runs recorded before it)
+    Column("committed", Boolean),
+    # migration 5: rows_deleted is key_sync's alone since (pipekit.run_counters)
+    Column("rows_replaced", Integer),
+    Column("rows_cleared", Integer),
     CheckConstraint(_in("status", RUN_STATUSES), name="status"),
     Index("ix_run_log_module_id_started_at", "module_id", "started_at"),
     Index("ix_run_log_status", "status"),

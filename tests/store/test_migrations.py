@@ -183,3 +183,22 @@ def test_migration_3_drops_columns_json_and_keeps_the_modules(empty_store: Store
     assert "columns_json" not in columns
     module = empty_store.modules.get("m")
     assert (module.name, module.dest_table, module.merge_strategy) == ("m", "s.t", "full")
+
+
+def test_migration_4_adds_run_committed_unknown_for_earlier_runs(empty_store: Store) -> None:
+    """A run recorded at version 3 reads back with ``committed`` None (not known)."""
+    if empty_store.target.path is not None:
+        empty_store.target.path.parent.mkdir(parents=True, exist_ok=True)
+    with empty_store.engine.begin() as conn:
+        for migration in MIGRATIONS[:3]:
+            apply(conn, migration)
+        conn.execute(
+            text(
+                "INSERT INTO run_log (module_name, started_at, status, cancel_requested) "
+                "VALUES ('m', :now, 'error', FALSE)"
+            ),
+            {"now": utcnow()},
+        )
+    assert [m.version for m in empty_store.init()] == [m.version for m in MIGRATIONS[3:]]
+    (run,) = empty_store.runs.list()
+    assert run.status == "error" and run.committed is None

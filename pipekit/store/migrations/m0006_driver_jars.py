@@ -1,4 +1,4 @@
-"""Migration 4: a registered JDBC driver keeps a list of jars (``driver.jars``).
+"""Migration 6: a registered JDBC driver keeps a list of jars (``driver.jars``).
 
 ``driver.jar_file`` held one path and was never written; a driver may need several
 jars (a jar and its dependencies), so it becomes ``jars``, a JSON list of the
