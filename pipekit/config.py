@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("secrets_file", str, "secrets.env", "KEY=value file that `$VAR` references read."),
     Setting("driver_dir", str, "drivers", "Folder holding JDBC driver jars."),
+    Setting(
+        "jdbc.max_heap",
+        str,
+        "256m",
+        "Heap limit of the Java VM a process starts for JDBC connections (`-Xmx`: "
+        "a number with k, m or g); read when the first JDBC connection opens.",
+    ),
     Setting(
         "connectors_dir",
         str,
@@ -269,6 +277,11 @@ def parse_config(data: Any, path: Path | None) -> Config:
     folders = values["files.allowed_directories"]
     if isinstance(folders, list) and not all(isinstance(f, str) and f.strip() for f in folders):
         problems.append("'files.allowed_directories' must be a list of folder paths")
+    heap = values["jdbc.max_heap"]
+    if isinstance(heap, str) and not re.fullmatch(r"[1-9][0-9]*[kKmMgG]?", heap):
+        problems.append(
+            f"'jdbc.max_heap' must be a size such as 256m or 2g (Java's -Xmx), got {heap!r}"
+        )
     interval = values["scheduler.interval_s"]
     if isinstance(interval, int | float) and not interval > 0:
         problems.append(f"'scheduler.interval_s' must be more than 0, got {interval}")

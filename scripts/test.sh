@@ -144,6 +144,17 @@ command -v openssl >/dev/null || apt_install openssl
 command -v chromium >/dev/null || apt_install chromium
 # The TUI's terminal test runs `pipekit tui` in a real terminal (tests/tui/test_terminal.py).
 command -v tmux >/dev/null || apt_install tmux
+# The JDBC bridge's tests (tests/drivers/test_jdbc.py, tests/engine/test_run_jdbc.py,
+# tests/cli/test_jdbc.py) need a JDK and the jars of Debian's packages: PostgreSQL's,
+# Derby's (with its network server), HSQLDB's, jt400 (DB2 for i) and jTDS.
+jdbc_packages=()
+command -v java >/dev/null || jdbc_packages+=(default-jdk-headless)
+for pkg_jar in libpostgresql-jdbc-java:postgresql.jar libderby-java:derby.jar \
+    libderbyclient-java:derbyclient.jar derby-tools:derbytools.jar libhsqldb-java:hsqldb.jar \
+    libjt400-java:jt400.jar libjtds-java:jtds.jar; do
+    [ -e "/usr/share/java/${pkg_jar#*:}" ] || jdbc_packages+=("${pkg_jar%%:*}")
+done
+[ ${#jdbc_packages[@]} -eq 0 ] || apt_install "${jdbc_packages[@]}"
 
 ensure_server PostgreSQL "$PG_HOST" "$PG_PORT" start_postgres ||
     service_error PostgreSQL "$PG_HOST" "$PG_PORT"

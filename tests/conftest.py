@@ -22,6 +22,7 @@ from tests.helpers import (
     MYSQL_ADMIN_URL,
     PASSWORD,
     USER,
+    DerbyServer,
     OpenedDrivers,
     Server,
     mysql_admin,
@@ -98,6 +99,9 @@ def driver_urls(pg_url: str, mysql_url: str, file_dir: Path) -> dict[str, str]:
         "mysql": mysql_url,
         "sqlite": f"sqlite:///{file_dir / 'db.sqlite'}?create=true",
         "duckdb": f"duckdb:///{file_dir / 'db.duckdb'}?create=true",
+        # the JDBC kinds join as sources (tests/drivers/test_roundtrip.py)
+        "jdbc-postgresql": "jdbc:" + pg_url.replace("postgresql://postgres@", "postgresql://"),
+        "jdbc-hsqldb": f"jdbc:hsqldb:mem:{unique_name('rt')}",
     }
 
 
@@ -135,3 +139,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def api(server: Server) -> Iterator[httpx.Client]:
     with server.client() as c:
         yield c
+
+
+# ---- JDBC: a Derby network server per test worker (session), stopped afterwards
+
+
+@pytest.fixture(scope="session")
+def derby(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DerbyServer]:
+    server = DerbyServer(tmp_path_factory.mktemp("derby"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -83,10 +83,17 @@ def mysql_admin():
 
 # ---- from tests/drivers/conftest.py
 KINDS = ("postgresql", "mysql", "sqlite", "duckdb")
+#: the JDBC kinds, as sources: PostgreSQL through its jar and HSQLDB in the test's JVM
+JDBC_SOURCE_KINDS = ("jdbc-postgresql", "jdbc-hsqldb")
 
 
 def open_driver(kind: str, urls: dict[str, str]) -> Driver:
-    user = {"postgresql": "postgres", "mysql": "root"}.get(kind)
+    user = {
+        "postgresql": "postgres",
+        "mysql": "root",
+        "jdbc-postgresql": "postgres",
+        "jdbc-hsqldb": "SA",
+    }.get(kind)
     return connect(urls[kind], user=user)
 
 
@@ -531,6 +538,73 @@ async def showing(pilot: Any, cls: type, what: str) -> Any:
         what,
     )
     return app.screen
+
+
+# ---- JDBC: a Derby network server (a DB2-family database) for the JDBC bridge's tests
+
+JAVA_SHARE = Path("/usr/share/java")
+#: the Debian packages whose jars the JDBC tests use (scripts/test.sh installs them)
+JDBC_JARS = ("derby.jar", "derbynet.jar", "derbyclient.jar", "hsqldb.jar", "postgresql.jar")
+
+
+@dataclass
+class DerbyServer:
+    """Apache Derby's network server (derbynet.jar) on a free port, its databases in
+    `home`: several processes (the test, `pipekit` commands, the server's workers)
+    may open one database at once, which embedded Derby allows to one JVM only."""
+
+    home: Path
+    port: int = 0
+    proc: subprocess.Popen | None = None
+
+    def url(self, database: str, *, create: bool = False) -> str:
+        tail = ";create=true" if create else ""
+        return f"jdbc:derby://127.0.0.1:{self.port}/{database}{tail}"
+
+    def start(self) -> None:
+        self.port = free_port()
+        jars = ":".join(
+            str(JAVA_SHARE / j) for j in ("derby.jar", "derbynet.jar", "derbytools.jar")
+        )
+        log = open(self.home / "derby.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [
+                "java",
+                "-Xmx128m",
+                f"-Dderby.system.home={self.home}",
+                "-cp",
+                jars,
+                "org.apache.derby.drda.NetworkServerControl",
+                "start",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-noSecurityManager",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"Derby exited: {(self.home / 'derby.log').read_text()}")
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.2)
+        raise RuntimeError("the Derby network server did not listen within 60 s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
 
 
 # ---- tests/integrations/dagster: a Pipekit folder whose state store is on PostgreSQL

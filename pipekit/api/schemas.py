@@ -57,6 +57,16 @@ class ConnectionIn(In):
     supports_deletes: bool = True
 
 
+class DriverIn(In):
+    """A JDBC driver to register: jar paths on the server's machine, the driver class,
+    and a URL template (its subprotocol picks the connections that use it)."""
+
+    name: str = Field(min_length=1)
+    jars: list[str] = Field(min_length=1, description="paths of the jar files on the server")
+    class_name: str = Field(min_length=1, description="e.g. com.ibm.as400.access.AS400JDBCDriver")
+    url_template: str | None = Field(None, description="e.g. jdbc:as400://{host}")
+
+
 class ConnectionPatch(In):
     name: str | None = Field(None, min_length=1)
     url: str | None = Field(None, min_length=1)

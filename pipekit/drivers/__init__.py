@@ -28,6 +28,7 @@ __all__ = [
     "DriverStatus",
     "connect",
     "dialect_for",
+    "dialect_for_url",
     "driver_class",
     "driver_status",
     "kind_for_url",
@@ -88,6 +89,25 @@ REGISTRY: dict[str, DriverEntry] = {
             "pip install duckdb",
             dialect="pipekit.drivers.duckdb_dialect:DuckDBDialect",
         ),
+        DriverEntry(
+            "jdbc",
+            "pipekit.drivers.jdbc",
+            "JdbcDriver",
+            ("jdbc",),
+            ("jpype", "jaydebeapiarrow"),
+            "pip install 'pipekit[jdbc]' (and a Java runtime: apt-get install "
+            "default-jdk-headless)",
+            dialect="pipekit.drivers.jdbc_dialect:JdbcDialect",
+        ),
+        DriverEntry(
+            "mssql",
+            "pipekit.drivers.mssql",
+            "MssqlDriver",
+            ("mssql", "sqlserver"),
+            ("pymssql",),
+            "pip install 'pipekit[mssql]'",
+            dialect="pipekit.drivers.mssql_dialect:MssqlDialect",
+        ),
     )
 }
 _BY_SCHEME = {scheme: e for e in REGISTRY.values() for scheme in e.schemes}
@@ -118,11 +138,14 @@ def driver_status() -> list[DriverStatus]:
 
 
 def _entry_for(url: ConnectionURL) -> DriverEntry:
+    if url.scheme == "jdbc":
+        return REGISTRY["jdbc"]
     entry = _BY_SCHEME.get(url.scheme)
     if entry is None:
-        known = ", ".join(sorted(_BY_SCHEME))
+        known = ", ".join(sorted(s for s in _BY_SCHEME if s != "jdbc"))
         raise UnknownSchemeError(
-            f"no driver handles URLs starting '{url.scheme}://' (known schemes: {known})"
+            f"no driver handles URLs starting '{url.scheme}://' (known schemes: {known}, "
+            "and jdbc:<subprotocol>: for JDBC jars)"
         )
     return entry
 
@@ -156,6 +179,19 @@ def dialect_for(kind: str) -> Dialect:
     module, name = entry.dialect.split(":")
     cls: type[Dialect] = getattr(importlib.import_module(module), name)
     return cls()
+
+
+def dialect_for_url(url: str | ConnectionURL) -> Dialect:
+    """What the database behind `url` says in SQL: its kind's dialect, or for a JDBC
+    URL the profile of its subprotocol (``jdbc_dialect.py``). Imports the kind's
+    client library (a clear error when it is missing), as a connection would."""
+    parsed = parse_url(url) if isinstance(url, str) else url
+    if parsed.scheme == "jdbc":
+        driver_class("jdbc")  # the same error as a connection when JPype is missing
+        from pipekit.drivers.jdbc_dialect import profile_for
+
+        return profile_for(parsed.options.get("subprotocol"))()
+    return driver_class(_entry_for(parsed).kind).dialect
 
 
 def connect(

@@ -29,6 +29,7 @@ file per kind, ``drivers/<kind>_dialect.py``. A subclass declares:
                          ``swap_sql``, maybe ``lock_sql`` and ``swap_table``)
 ``declares_primary_key`` a table Pipekit creates gets a PRIMARY KEY on the merge key
 ``upsert_needs_key``     the upsert needs a unique key on the merge key to find its rows
+``folds_to_upper``       unquoted names are stored in upper case (DB2, Derby, Oracle)
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ class Dialect:
     swap_full_refresh: ClassVar[bool] = False
     declares_primary_key: ClassVar[bool] = True
     upsert_needs_key: ClassVar[bool] = True
+    #: unquoted names are stored in upper case (the SQL standard: DB2, Derby, HSQLDB,
+    #: Oracle), so a lower-case alias must be quoted to stay lower case
+    folds_to_upper: ClassVar[bool] = False
     #: the kind's default; an instance may know the connection's own (MariaDB)
     default_schema: str | None = None
 
@@ -197,6 +201,12 @@ class Dialect:
     def arrow_type(self, db_type: str) -> pa.DataType:
         """The Arrow type a column of database type `db_type` reads as."""
         return T.arrow_type_from_sql(db_type, self.sqlglot)
+
+    def read_column_sql(self, column: str, db_type: str) -> tuple[str, pa.DataType] | None:
+        """How a drafted query (``propose``) reads `column` of type `db_type` when a
+        plain read would lose something: (the expression, the Arrow type it reads
+        as); None reads it as it is."""
+        return None
 
     # -- DDL ------------------------------------------------------------------
 

@@ -179,7 +179,7 @@ class DuckDBDriver(Driver):
 
     def _contained_already(self) -> bool:
         row = self._conn.execute("SELECT current_setting('enable_external_access')").fetchone()
-        return bool(row) and not row[0]
+        return row is not None and not row[0]
 
     def _refuse_external_when_locked(self) -> None:
         if self._external:

@@ -87,6 +87,13 @@ class MySQLDialect(Dialect):
             t = t.replace("unsigned", "").replace("zerofill", "")
         return super().arrow_type(t)
 
+    def read_column_sql(self, column: str, db_type: str) -> tuple[str, pa.DataType] | None:
+        # FLOAT comes through the text protocol with 6 significant digits; as DOUBLE
+        # the stored float32 reads back exactly
+        if db_type.strip().lower().startswith("float"):
+            return f"CAST({self.quote(column)} AS DOUBLE)", pa.float64()
+        return None
+
     def create_schema_sql(self, schema: str) -> str | None:
         # A MariaDB schema is a database.
         return f"CREATE DATABASE IF NOT EXISTS {self.quote(schema)}"

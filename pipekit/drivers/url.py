@@ -39,6 +39,8 @@ def parse_url(url: str) -> ConnectionURL:
     if not isinstance(url, str) or not url.strip():
         raise ConnectionSpecError("connection URL is empty; expected e.g. postgresql://host/db")
     url = url.strip()
+    if url[:5].lower() == "jdbc:":
+        return parse_jdbc_url(url)
     if "://" not in url:
         raise ConnectionSpecError(
             f"malformed connection URL {url!r}: expected kind://host[:port]/database "
@@ -108,3 +110,66 @@ def absolute_file_url(url: str, base: Path) -> str:
     scheme_part = url.split("://", 1)[0]
     absolute = (base / parsed.path).resolve()
     return f"{scheme_part}:///{absolute}" + (f"?{query}" if query else "")
+
+
+#: JDBC URL properties that hold a password: refused, the password is a `$VAR` beside it
+_JDBC_SECRET_KEYS = ("password", "pwd", "passwd")
+#: file-backed JDBC subprotocols: the URL names a local path (created when missing)
+_JDBC_FILE_PREFIXES = {"derby": "", "hsqldb": "file:", "h2": "file:"}
+
+
+def parse_jdbc_url(url: str) -> ConnectionURL:
+    """A ``jdbc:<subprotocol>:…`` URL: the subprotocol (``options['subprotocol']``),
+    and where the URL says so, host, port, database and a local file (`path`).
+
+    Properties after ``;`` or ``?`` are kept in `options`; a password among them is
+    refused, as in every other URL."""
+    rest = url[5:]
+    sub, sep, tail = rest.partition(":")
+    sub = sub.lower()
+    if not sep or not sub or not sub.replace("-", "").isalnum():
+        raise ConnectionSpecError(
+            f"malformed JDBC URL {url!r}: expected jdbc:<subprotocol>:…, "
+            "e.g. jdbc:postgresql://host:5432/db or jdbc:as400://host"
+        )
+    if sub == "jtds":  # jdbc:jtds:sqlserver://host… (the server type is a second part)
+        _, _, tail = tail.partition(":")
+    body, _, query = tail.partition("?")
+    body, *props = body.split(";")
+    options = {"subprotocol": sub}
+    for prop in [*props, *query.split("&")]:
+        key, eq, value = prop.partition("=")
+        if eq:
+            options[key.strip()] = value.strip()
+    if any(k.lower() in _JDBC_SECRET_KEYS for k in options):
+        raise ConnectionSpecError(
+            "connection URLs must not contain a password; store it with "
+            "`pipekit secrets set NAME` and give the connection --password '$NAME'"
+        )
+    host = port = database = path = None
+    if body.startswith("//"):
+        netloc, _, database = body[2:].partition("/")
+        netloc = netloc.rpartition("@")[2]
+        host, _, port_text = netloc.partition(":")
+        if port_text:
+            if not port_text.isdigit():
+                raise ConnectionSpecError(f"malformed JDBC URL {url!r}: port {port_text!r}")
+            port = int(port_text)
+        database = database or options.get("databaseName") or options.get("database")
+    else:
+        prefix = _JDBC_FILE_PREFIXES.get(sub)
+        if prefix is not None and body.startswith(prefix) and not body.startswith("memory:"):
+            database = body[len(prefix) :]
+            if database and not database.startswith(("mem:", "res:", "classpath:")):
+                path = Path(database).expanduser()
+        else:
+            database = body or None
+    return ConnectionURL(
+        raw=url,
+        scheme="jdbc",
+        host=host or None,
+        port=port,
+        database=database or None,
+        path=path,
+        options=options,
+    )

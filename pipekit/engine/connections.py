@@ -10,7 +10,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipekit.drivers import connect, kind_for_url, parse_url
 from pipekit.drivers.url import absolute_file_url
@@ -20,6 +20,7 @@ from pipekit.secrets import SecretsFile, resolve
 from pipekit.store import Connection, Store
 
 if TYPE_CHECKING:
+    from pipekit.config import Config
     from pipekit.drivers.base import Driver
 
 
@@ -73,25 +74,59 @@ def add_connection(
     )
 
 
+def configure_jvm(config: Config) -> None:
+    """Give the JDBC bridge's JVM (started later, if ever) its heap limit and jar folder."""
+    from pipekit.drivers import jvm
+
+    jvm.configure(max_heap=config["jdbc.max_heap"], driver_dir=config["driver_dir"])
+
+
+def jdbc_options(connection: Connection, store: Store | None) -> dict[str, Any]:
+    """The registered driver a JDBC connection uses: its own (``driver_id``), else the
+    one whose URL template has the URL's subprotocol; none: the built-in profiles'
+    jars and ``driver_dir`` are on the JVM's class path."""
+    if store is None or not connection.url.lower().startswith("jdbc:"):
+        return {}
+    sub = parse_url(connection.url).options.get("subprotocol")
+    found = (
+        store.drivers.get_by_id(connection.driver_id)
+        if connection.driver_id is not None
+        else next((d for d in store.drivers.list() if d.subprotocol == sub), None)
+    )
+    if found is None:
+        return {}
+    return {"jars": found.jars, "driver_class": found.class_name}
+
+
 def open_driver(
-    connection: Connection, secrets: SecretsFile | None, files: FilePolicy | None = None
+    connection: Connection,
+    secrets: SecretsFile | None,
+    files: FilePolicy | None = None,
+    store: Store | None = None,
 ) -> Driver:
     """A driver connected with the connection's resolved password (close it after use),
     held to `files` (see ``pipekit.files``; the driver checks it again as it opens).
 
-    Raises SecretError (password reference not set), DriverMissingError,
-    ConnectionSpecError (PathNotAllowedError) or DatabaseError (with the database's `reason`).
+    `store` finds the registered JDBC driver of a ``jdbc:`` URL. Raises SecretError
+    (password reference not set), DriverMissingError, ConnectionSpecError
+    (PathNotAllowedError) or DatabaseError (with the database's `reason`).
     """
     kind = validate_url(connection.url, files)
     password = resolve(connection.password, secrets)
+    options = jdbc_options(connection, store)
     try:
-        return connect(connection.url, user=connection.user, password=password, files=files)
+        return connect(
+            connection.url, user=connection.user, password=password, files=files, **options
+        )
     except ImportError as exc:  # a registered kind whose module is not in this build
         raise DriverMissingError(f"the {kind} driver cannot be loaded: {exc}") from None
 
 
 def probe(
-    connection: Connection, secrets: SecretsFile | None, files: FilePolicy | None = None
+    connection: Connection,
+    secrets: SecretsFile | None,
+    files: FilePolicy | None = None,
+    store: Store | None = None,
 ) -> ProbeResult:
     """Connect with the connection's resolved password and ask for the server version.
 
@@ -99,7 +134,7 @@ def probe(
     """
     kind = validate_url(connection.url, files)
     start = time.perf_counter()
-    driver = open_driver(connection, secrets, files)
+    driver = open_driver(connection, secrets, files, store)
     try:
         version = driver.server_version()
     finally:
@@ -112,4 +147,4 @@ def probe_by_name(
     store: Store, name: str, secrets: SecretsFile | None, files: FilePolicy | None = None
 ) -> ProbeResult:
     """`probe` for the stored connection called `name` (NotFoundError if none)."""
-    return probe(store.connections.get(name), secrets, files)
+    return probe(store.connections.get(name), secrets, files, store)

@@ -477,10 +477,10 @@ def _dialect(url: str | None) -> str | None:
     """The sqlglot dialect of a connection URL, or None when its driver is not usable here."""
     if not url:
         return None
-    from pipekit.drivers import driver_class, kind_for_url
+    from pipekit.drivers import dialect_for_url
 
     try:
-        return driver_class(kind_for_url(url)).dialect.sqlglot
+        return dialect_for_url(url).sqlglot
     except (PipekitError, ImportError):
         return None
 

@@ -1,8 +1,9 @@
 """Auto-propose: a module definition drafted from one source table's introspection.
 
 Given a table, ``propose_module`` writes the SELECT a module would use (every
-column, quoted the source's way, fixed-width CHAR columns wrapped in RTRIM, each
-aliased to a safe destination name), and suggests the merge key (the primary
+column, quoted the source's way, fixed-width CHAR columns wrapped in RTRIM, a
+column the dialect reads better another way so (``read_column_sql``: MariaDB
+FLOAT as DOUBLE), each aliased to a safe destination name), and suggests the merge key (the primary
 key), a watermark column (a timestamp/date column named like a change time) and
 the merge strategy that fits them. With a destination driver it also renders
 the CREATE TABLE the first run would issue there; without one, the destination
@@ -100,7 +101,10 @@ def _is_fixed_text(type_name: str, dialect: str) -> bool:
 
 
 def _alias(driver: Driver, dest: str) -> str:
-    """The alias as written in the query: bare, unless the dialect reserves the word."""
+    """The alias as written in the query: bare, unless the dialect reserves the word or
+    would store it in upper case (DB2, Derby, Oracle)."""
+    if driver.dialect.folds_to_upper:
+        return driver.quote(dest)
     if exp.to_identifier(dest).sql(dialect=driver.dialect.sqlglot) != dest:
         return driver.quote(dest)  # a reserved word there (MariaDB: `order`)
     try:
@@ -147,9 +151,14 @@ def propose_module(
     arrow: dict[str, pa.DataType] = {}
     for c, name in zip(found, dests, strict=True):
         trimmed = _is_fixed_text(c.type, driver.dialect.sqlglot)
-        expr = f"RTRIM({driver.quote(c.name)})" if trimmed else driver.quote(c.name)
+        special = None if trimmed else driver.dialect.read_column_sql(c.name, c.type)
+        if trimmed:
+            expr, arrow[name] = f"RTRIM({driver.quote(c.name)})", pa.string()
+        elif special is not None:
+            expr, arrow[name] = special
+        else:
+            expr, arrow[name] = driver.quote(c.name), c.arrow_type
         projections.append(f"{expr} AS {_alias(driver, name)}")
-        arrow[name] = pa.string() if trimmed else c.arrow_type
         columns.append(
             ProposedColumn(
                 source=c.name,

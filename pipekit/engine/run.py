@@ -83,8 +83,10 @@ class Engine:
 
     @classmethod
     def from_config(cls, store: Store, config: Config) -> Engine:
+        from pipekit.engine.connections import configure_jvm
         from pipekit.secrets import SecretsFile
 
+        configure_jvm(config)
         files = config.file_policy()
         return cls(store, SecretsFile(config.secrets_path), config.staging_schema, files=files)
 
@@ -176,7 +178,7 @@ class Engine:
         files = self.files or FilePolicy()
         if self.store.target.path is not None:  # the users' password hashes are in it
             files = files.protecting(self.store.target.path)
-        return open_driver(self.store.connections.get(name), self.secrets, files)
+        return open_driver(self.store.connections.get(name), self.secrets, files, self.store)
 
 
 # run_group lives in groups.py; imported here too, where callers have always found it.

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from pipekit.services.connections import ConnectionService
     from pipekit.services.connectors import ConnectorService
     from pipekit.services.dashboard import DashboardService
+    from pipekit.services.drivers import DriverService
     from pipekit.services.groups import GroupService
     from pipekit.services.health import HealthView
     from pipekit.services.manifest import ManifestService
@@ -76,6 +77,7 @@ class Services:
         cls, config: Config, *, actor: str = "cli", secrets_path: Path | None = None
     ) -> Services:
         """Services for a loaded config (nothing is connected until used)."""
+        from pipekit.engine.connections import configure_jvm
         from pipekit.secrets import SecretsFile
         from pipekit.store import Store
 
@@ -84,6 +86,7 @@ class Services:
         # (pipekit.redact.remember); a broken file is reported where it is used
         with contextlib.suppress(PipekitError, OSError):
             secrets.read()
+        configure_jvm(config)  # settings only: no JVM starts until a JDBC connection opens
         return cls(Store.open(config), config, secrets, actor)
 
     def as_actor(self, actor: str) -> Services:
@@ -124,8 +127,10 @@ class Services:
     @cached_property
     def engine(self) -> Engine:
         """The data path, for runs in this process and for connecting to databases."""
+        from pipekit.engine.connections import configure_jvm
         from pipekit.engine.run import Engine
 
+        configure_jvm(self.config)
         return Engine(self.store, self.secrets, self.config.staging_schema, files=self.files)
 
     @cached_property
@@ -150,6 +155,12 @@ class Services:
         from pipekit.services.connections import ConnectionService
 
         return ConnectionService(self)
+
+    @cached_property
+    def drivers(self) -> DriverService:
+        from pipekit.services.drivers import DriverService
+
+        return DriverService(self)
 
     @cached_property
     def connectors(self) -> ConnectorService:

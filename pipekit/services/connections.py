@@ -235,11 +235,9 @@ class ConnectionService:
             return reference_name(view.password)
         return None
 
-    @staticmethod
-    def drivers() -> builtins.list[DriverView]:
-        from pipekit.services.drivers import list_drivers
-
-        return list_drivers()
+    def drivers(self) -> builtins.list[DriverView]:
+        """Native kinds, built-in JDBC profiles and registered drivers (``sv.drivers``)."""
+        return self._sv.drivers.list()
 
     # writes
     def check_new(
@@ -280,9 +278,25 @@ class ConnectionService:
         stored = _check_url(url, [], self._sv.files)
         assert stored is not None
         c = self._repo.add(
-            name, stored, user=user, password=password, supports_deletes=supports_deletes
+            name,
+            stored,
+            user=user,
+            password=password,
+            supports_deletes=supports_deletes,
+            driver_id=self._registered_driver(stored),
         )
         return connection_view(c)
+
+    def _registered_driver(self, url: str) -> int | None:
+        """The id of the registered JDBC driver whose template has `url`'s subprotocol
+        (so the driver cannot be removed while the connection uses it)."""
+        from pipekit.drivers.url import parse_url
+
+        if not url.lower().startswith("jdbc:"):
+            return None
+        sub = parse_url(url).options.get("subprotocol")
+        found = [d for d in self._sv.store.drivers.list() if d.subprotocol == sub]
+        return found[0].id if found else None
 
     def add_with_secret(
         self,
@@ -362,7 +376,7 @@ class ConnectionService:
     def _driver(self, c: Connection) -> Iterator[Driver]:
         from pipekit.engine.connections import open_driver
 
-        driver = open_driver(c, self._sv.secrets, self._sv.files)
+        driver = open_driver(c, self._sv.secrets, self._sv.files, self._sv.store)
         try:
             yield driver
         finally:
@@ -375,7 +389,7 @@ class ConnectionService:
 
         c = self._get(key)
         try:
-            r = probe(c, self._sv.secrets, self._sv.files)
+            r = probe(c, self._sv.secrets, self._sv.files, self._sv.store)
         except PipekitError as exc:
             if not strict:
                 return ProbeView(ok=False, error=exc.message)

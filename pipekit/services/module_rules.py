@@ -148,7 +148,7 @@ def source_dialect(store: Store, source: str | None) -> tuple[str | None, str | 
 
     Only the driver class is imported, for its ``dialect``: nothing connects.
     """
-    from pipekit.drivers import driver_class, kind_for_url
+    from pipekit.drivers import dialect_for_url
     from pipekit.errors import NotFoundError, PipekitError
 
     if not source or not isinstance(source, str):
@@ -158,7 +158,7 @@ def source_dialect(store: Store, source: str | None) -> tuple[str | None, str | 
     except NotFoundError:
         return None, None  # the validator reports the unknown connection
     try:
-        return driver_class(kind_for_url(url)).dialect.sqlglot, None
+        return dialect_for_url(url).sqlglot, None
     except PipekitError as exc:
         return None, f"the source query was not parsed: {exc}"
 

@@ -12,6 +12,7 @@ migrations (``pipekit.store.migrations``) serve both. See docs/state-store.md.
 
 from pipekit.errors import GroupSpecError, ModuleSpecError, ScheduleSpecError, UserSpecError
 from pipekit.store.connections import Connection, ConnectionRepo
+from pipekit.store.drivers import DriverRepo, RegisteredDriver
 from pipekit.store.groups import Group, GroupRepo
 from pipekit.store.migrations import LATEST_VERSION, Migration
 from pipekit.store.module_hooks import Hook, HookRepo
@@ -33,6 +34,7 @@ __all__ = [
     "CheckRepo",
     "Connection",
     "ConnectionRepo",
+    "DriverRepo",
     "Group",
     "GroupRepo",
     "GroupRun",
@@ -46,6 +48,7 @@ __all__ = [
     "Module",
     "ModuleRepo",
     "ModuleSpecError",
+    "RegisteredDriver",
     "Run",
     "RunRepo",
     "Schedule",

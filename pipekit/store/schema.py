@@ -97,10 +97,11 @@ driver = Table(
     _id(),
     Column("kind", String(50), nullable=False),
     Column("name", String(200), nullable=False, unique=True),
-    Column("jar_file", Text),
     Column("class_name", Text),
     Column("url_template", Text),
     _created(),
+    # JSON list of the jar files in driver_dir (migration 7)
+    Column("jars", Text),
 )
 
 connection = Table(

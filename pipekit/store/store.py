@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from pipekit.config import Config
     from pipekit.store.audit import AuditRepo
     from pipekit.store.connections import ConnectionRepo
+    from pipekit.store.drivers import DriverRepo
     from pipekit.store.groups import GroupRepo
     from pipekit.store.module_hooks import HookRepo
     from pipekit.store.module_parts import CheckRepo, WatermarkRepo
@@ -78,6 +79,7 @@ class Store:
     def __init__(self, target: Target) -> None:
         from pipekit.store.audit import AuditRepo
         from pipekit.store.connections import ConnectionRepo
+        from pipekit.store.drivers import DriverRepo
         from pipekit.store.groups import GroupRepo
         from pipekit.store.module_hooks import HookRepo
         from pipekit.store.module_parts import CheckRepo, WatermarkRepo
@@ -92,6 +94,7 @@ class Store:
         self._checked = False
         self._local = threading.local()  # .conn: this thread's open transaction, if any
         self.connections: ConnectionRepo = ConnectionRepo(self)
+        self.drivers: DriverRepo = DriverRepo(self)
         self.settings: SettingsRepo = SettingsRepo(self)
         self.modules: ModuleRepo = ModuleRepo(self)
         self.watermarks: WatermarkRepo = WatermarkRepo(self)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from tests.helpers import PASSWORD
@@ -180,11 +182,25 @@ def test_modules_and_parts_round_trip(api: httpx.Client) -> None:
     assert api.get(f"/api/modules/{mid}").status_code == 404
 
 
-def test_drivers(api: httpx.Client) -> None:
+def test_drivers(api: httpx.Client, tmp_path: Path) -> None:
     kinds = {d["kind"] for d in api.get("/api/drivers").json()}
-    assert "postgresql" in kinds
-    r = api.post("/api/drivers")
-    assert r.status_code == 501 and "JDBC" in r.json()["detail"]
+    assert {"postgresql", "jdbc", "mssql"} <= kinds
+    body = {
+        "name": "db2i",
+        "jars": ["/usr/share/java/jt400.jar"],
+        "class_name": "com.ibm.as400.access.AS400JDBCDriver",
+        "url_template": "jdbc:as400://{host}",
+    }
+    r = api.post("/api/drivers", json=body)
+    assert r.status_code == 201, r.text
+    assert (r.json()["origin"], r.json()["available"]) == ("registered", True)
+    assert api.post("/api/drivers", json=body).status_code == 409
+    bad = {**body, "name": "x", "jars": [str(tmp_path / "nope.jar")], "class_name": "nope"}
+    r = api.post("/api/drivers", json=bad)
+    assert r.status_code == 422
+    assert {".".join(d["loc"][1:]) for d in r.json()["detail"]} == {"jars.0", "class_name"}
+    assert api.delete("/api/drivers/db2i").status_code == 200
+    assert api.delete("/api/drivers/db2i").status_code == 404
 
 
 def test_nothing_shows_the_users_password(api: httpx.Client) -> None:

@@ -13,6 +13,7 @@ import decimal
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 
@@ -306,4 +307,77 @@ def cases(dialect: Dialect) -> dict[str, Callable[[], str]]:
         found[name] = lambda m=m: render_plan(dialect, m)  # type: ignore[misc]
     for name, render in OTHERS.items():
         found[name] = lambda render=render: render(dialect)  # type: ignore[misc]
+    return found
+
+
+# -- the catalog queries `pipekit browse` and `propose` run, and the limit and trim
+# forms, for the dialects that have them (JDBC profiles, SQL Server)
+
+#: a table of the seed documents' DB2 for i users: a library, a name with '#'
+SEED_TABLE = TableRef("QCRH", "LGDAT")
+
+
+def _catalog(dialect: Dialect) -> str:
+    d: Any = dialect
+    lines = []
+    for label, render in (
+        ("schemas", lambda: d.schemas_sql()),
+        ("tables", lambda: d.tables_sql("LGDAT")),
+        ("columns", lambda: d.columns_sql(SEED_TABLE)),
+        ("row estimates", lambda: d.estimates_sql("LGDAT")),
+    ):
+        sql = render()
+        lines.append(f"-- {label}")
+        lines.append(f"{sql};" if sql else "-- (JDBC DatabaseMetaData)")
+    return "\n".join(lines)
+
+
+def _reading(dialect: Dialect) -> str:
+    d: Any = dialect
+    col = dialect.quote("DCORD#")
+    trimmed = d.rtrim_sql(col) if hasattr(d, "rtrim_sql") else f"RTRIM({col})"
+    watermark = dt.datetime(2024, 3, 1, 12, 30, 0, 123456)
+    return "\n".join(
+        [
+            "-- the first rows of a query",
+            d.limit_sql(f"SELECT * FROM {dialect.table_sql(SEED_TABLE)}", 10) + ";",
+            "-- fixed-width text, trimmed",
+            f"SELECT {trimmed} FROM {dialect.table_sql(SEED_TABLE)};",
+            "-- a watermark on a timestamp and on a fixed-width text column",
+            f"SELECT * FROM {dialect.table_sql(SEED_TABLE)} WHERE {dialect.quote('DCTS')} > "
+            f"{dialect.literal(watermark, pa.timestamp('us'))} AND {col} > "
+            f"{dialect.literal('A1        ', pa.string())};",
+            "-- names with #, @ and $",
+            ", ".join(dialect.quote(n) for n in ("DCORD#", "@ADDR", "AMT$", "dcord#")) + ";",
+        ]
+    )
+
+
+def _linked(dialect: Dialect) -> str:
+    d: Any = dialect
+    return "\n".join(
+        [
+            "-- linked servers and databases",
+            d.linked_servers_sql() + ";",
+            d.databases_sql() + ";",
+            d.databases_sql(server="ERP1") + ";",
+            "-- four-part and three-part names",
+            d.four_part_sql("QCRH", "dbo", "erp", "ERP1") + ";",
+            d.four_part_sql("QCRH", None, "erp") + ";",
+            "-- the catalog of a table on a linked server",
+            d.columns_sql(TableRef("orders", "dbo"), "erp", "ERP1") + ";",
+        ]
+    )
+
+
+def catalog_cases(dialect: Dialect) -> dict[str, Callable[[], str]]:
+    """The catalog and reading cases of `dialect`, where it has catalog queries."""
+    if not hasattr(dialect, "schemas_sql"):
+        return {}
+    found: dict[str, Callable[[], str]] = {
+        "catalog": lambda: _catalog(dialect),
+        "reading": lambda: _reading(dialect),
+    }
+    if hasattr(dialect, "linked_servers_sql"):
+        found["linked_servers"] = lambda: _linked(dialect)
     return found

@@ -68,6 +68,8 @@ def test_each_driver_owns_its_kinds_dialect_without_connecting(kind: str) -> Non
         "mysql": "mysql://h/db",
         "sqlite": "sqlite:////tmp/x.db",
         "duckdb": "duckdb:////tmp/x.duckdb",
+        "jdbc": "jdbc:anydb://h/db",  # a subprotocol without a profile: the generic one
+        "mssql": "mssql://h/db",
     }
     unopened = cls(parse_url(urls[kind]), None, None)
     assert type(unopened.dialect) is type(dialect_for(kind))

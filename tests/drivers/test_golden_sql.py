@@ -18,11 +18,28 @@ from pathlib import Path
 import pytest
 
 from pipekit.drivers import REGISTRY, dialect_for
-from tests.drivers.golden_cases import cases
+from pipekit.drivers.dialect import Dialect
+from pipekit.drivers.jdbc_dialect import PROFILES
+from tests.drivers.golden_cases import cases, catalog_cases
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("PIPEKIT_UPDATE_GOLDEN") == "1"
-ALL = [(kind, name) for kind in REGISTRY for name in cases(dialect_for(kind))]
+
+
+def dialect_named(kind: str) -> Dialect:
+    """A registered kind's dialect, or a JDBC profile's (``jdbc-<profile>``)."""
+    if kind.startswith("jdbc-"):
+        return next(p for p in PROFILES if p.profile == kind[5:])()
+    return dialect_for(kind)
+
+
+#: every kind, and every JDBC profile apart from the generic one (the kind "jdbc")
+KINDS = [*REGISTRY, *(f"jdbc-{p.profile}" for p in PROFILES if p.profile != "generic")]
+ALL = [
+    (kind, name)
+    for kind in KINDS
+    for name in {**cases(dialect_named(kind)), **catalog_cases(dialect_named(kind))}
+]
 
 
 def _header(kind: str, name: str) -> str:
@@ -34,7 +51,8 @@ def _header(kind: str, name: str) -> str:
 
 @pytest.mark.parametrize(("kind", "name"), ALL, ids=[f"{k}-{n}" for k, n in ALL])
 def test_golden_sql(kind: str, name: str) -> None:
-    rendered = _header(kind, name) + cases(dialect_for(kind))[name]() + "\n"
+    dialect = dialect_named(kind)
+    rendered = _header(kind, name) + {**cases(dialect), **catalog_cases(dialect)}[name]() + "\n"
     path = GOLDEN / kind / f"{name}.sql"
     if UPDATE:
         path.parent.mkdir(parents=True, exist_ok=True)

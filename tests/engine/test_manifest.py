@@ -602,7 +602,8 @@ BAD_FILES = [
     pytest.param(
         "connections:\n  erp: {url: 'oracle://h/db'}\n",
         "connections.erp.url: no driver handles URLs starting 'oracle://' (known schemes: "
-        "duckdb, mariadb, mysql, pg, postgres, postgresql, sqlite)",
+        "duckdb, mariadb, mssql, mysql, pg, postgres, postgresql, sqlite, sqlserver, and "
+        "jdbc:<subprotocol>: for JDBC jars)",
         id="url-scheme",
     ),
     pytest.param(

@@ -152,3 +152,18 @@ def test_unknown_table(source) -> None:
     driver, schema = source
     with pytest.raises(NotFoundError, match="nope"):
         propose_module(driver, _table(schema, "nope"))
+
+
+def test_mariadb_float_is_read_as_double(mysql_url: str) -> None:
+    """FLOAT reads through MariaDB's text protocol with 6 digits: propose casts it."""
+    d = connect(mysql_url)
+    try:
+        d.execute("CREATE TABLE `FLT` (`id` int PRIMARY KEY, `f` FLOAT, `d` DOUBLE)")
+        d.execute("INSERT INTO `FLT` VALUES (1, 16777216, 0.1)")
+        p = propose_module(d, "FLT")
+        assert "CAST(`f` AS DOUBLE) AS f" in p.source_query
+        assert {c.dest: c.dest_type for c in p.columns}["f"] == "double"
+        assert d.read(p.source_query).read_all().column("f").to_pylist() == [16777216.0]
+    finally:
+        d.execute("DROP TABLE IF EXISTS `FLT`")
+        d.close()

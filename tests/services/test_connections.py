@@ -406,10 +406,14 @@ def test_propose_defaults_and_refusals(sv: Services, tmp_path: Path) -> None:
 
 
 def test_drivers_lists_every_kind(sv: Services) -> None:
-    kinds = {d.kind: d for d in sv.connections.drivers()}
-    assert set(kinds) == {"postgresql", "mysql", "sqlite", "duckdb"}
-    assert kinds["sqlite"].available and kinds["sqlite"].packages == []
-    assert "pg" in kinds["postgresql"].schemes
+    native = {d.kind: d for d in sv.connections.drivers() if d.origin == "native"}
+    assert set(native) == {"postgresql", "mysql", "sqlite", "duckdb", "jdbc", "mssql"}
+    assert native["sqlite"].available and native["sqlite"].packages == []
+    assert "pg" in native["postgresql"].schemes
+    profiles = {d.name: d for d in sv.connections.drivers() if d.origin == "jdbc"}
+    # the jars scripts/test.sh installs from Debian's packages, and Java, are found
+    for name in ("postgresql", "derby", "hsqldb", "as400", "jtds"):
+        assert profiles[name].available, profiles[name].problems
 
 
 # -- system: init, doctor, secrets ------------------------------------------------------------

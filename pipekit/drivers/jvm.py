@@ -1,0 +1,198 @@
+"""The one Java virtual machine of a process, for the JDBC bridge (``drivers/jdbc.py``).
+
+A JVM cannot be stopped and started again inside a process, so it is started
+once, lazily, on the first JDBC connection, with:
+
+- the heap bounded by ``jdbc.max_heap`` (``-Xmx``, from the bootstrap config, which
+  ``configure`` receives from the engine and the services);
+- on its class path, jaydebeapiarrow's Java extension (ResultSet -> Arrow batches
+  inside the JVM), the jars of the built-in JDBC profiles found on this machine
+  (Debian's ``/usr/share/java``), every jar under ``driver_dir`` and the jars
+  passed to ``configure``.
+
+A jar that is not on that class path (registered after the JVM started, or
+outside those folders) is still used: its driver class is loaded through a
+``URLClassLoader`` of its own and connected directly (``Driver.connect``), not
+through ``DriverManager``. The limit is the JVM's settings: a changed
+``jdbc.max_heap`` takes effect in the next process (the server's run workers
+are new processes).
+
+Nothing here imports JPype until a JVM is needed, so ``pipekit --help`` and the
+other kinds never pay for it.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipekit.errors import DriverMissingError
+
+log = logging.getLogger("pipekit.drivers.jvm")
+
+#: what to install when no Java runtime is found
+JAVA_HINT = (
+    "install a Java runtime (Debian/Ubuntu: `apt-get install default-jdk-headless`) "
+    "or point JAVA_HOME at one"
+)
+DEFAULT_MAX_HEAP = "256m"
+
+
+@dataclass
+class JvmSettings:
+    """What the JVM starts with; changed by ``configure`` until it has started."""
+
+    max_heap: str = DEFAULT_MAX_HEAP
+    driver_dir: Path | None = None
+    classpath: list[str] = field(default_factory=list)
+
+
+_settings = JvmSettings()
+_lock = threading.Lock()
+_loaders: dict[tuple[str, ...], Any] = {}
+#: loggers silenced (held: java.util.logging keeps only weak references to them)
+_quiet: list[Any] = []
+
+
+def configure(
+    *,
+    max_heap: str | None = None,
+    driver_dir: str | Path | None = None,
+    classpath: Iterable[str] = (),
+) -> None:
+    """Set the heap limit, the jar folder and extra jars for the JVM this process
+    will start. After the JVM has started, only jars can still be used (through
+    their own class loader); a new heap limit waits for the next process."""
+    if max_heap is not None:
+        _settings.max_heap = max_heap
+    if driver_dir is not None:
+        _settings.driver_dir = Path(driver_dir)
+    for jar in classpath:
+        if jar not in _settings.classpath:
+            _settings.classpath.append(jar)
+
+
+def settings() -> JvmSettings:
+    return _settings
+
+
+def java_path() -> str | None:
+    """The JVM library JPype would load, or None when no Java runtime is found."""
+    try:
+        import jpype
+    except ImportError:
+        return None
+    try:
+        return str(jpype.getDefaultJVMPath())
+    except Exception:  # JVMNotFoundException, or a JAVA_HOME pointing nowhere
+        return None
+
+
+def java_found() -> bool:
+    return java_path() is not None
+
+
+def started() -> bool:
+    try:
+        import jpype
+    except ImportError:
+        return False
+    return bool(jpype.isJVMStarted())
+
+
+def arrow_extension_jars() -> list[str]:
+    """jaydebeapiarrow's Java extension: ResultSet -> Arrow record batches in the JVM."""
+    import jaydebeapiarrow
+
+    folder = Path(jaydebeapiarrow.__file__).parent / "lib"
+    return sorted(glob.glob(str(folder / "arrow-jdbc-extension*.jar")))
+
+
+def driver_dir_jars() -> list[str]:
+    if _settings.driver_dir is None or not _settings.driver_dir.is_dir():
+        return []
+    return sorted(str(p) for p in _settings.driver_dir.rglob("*.jar"))
+
+
+def ensure_started(jars: Sequence[str] = ()) -> None:
+    """Start the JVM if this process has none yet (with `jars` on its class path too)."""
+    import jpype
+    import jpype.config
+
+    with _lock:
+        if jpype.isJVMStarted():
+            if not jpype.java.lang.Thread.isAttached():
+                jpype.java.lang.Thread.attach()
+            return
+        path = java_path()
+        if path is None:
+            raise DriverMissingError(f"JDBC needs Java, which was not found: {JAVA_HINT}")
+        from pipekit.drivers.jdbc_dialect import builtin_jars
+
+        classpath: list[str] = []
+        for jar in [
+            *arrow_extension_jars(),
+            *builtin_jars(),
+            *driver_dir_jars(),
+            *_settings.classpath,
+            *jars,
+        ]:
+            if jar not in classpath and os.path.exists(jar):
+                classpath.append(jar)
+        args = [
+            f"-Xmx{_settings.max_heap}",
+            # Arrow's Java memory needs reflective access to java.nio on Java 9+
+            "--add-opens=java.base/java.nio=ALL-UNNAMED",
+            "-Dfile.encoding=UTF-8",
+            # Arrow's allocator logs at INFO on stdout through slf4j-simple
+            "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+            "-Djava.awt.headless=true",
+        ]
+        log.debug("starting the JVM %s with %s and class path %s", path, args, classpath)
+        jpype.startJVM(path, *args, classpath=classpath, convertStrings=False)
+        # At exit, do not wait for the JVM to wind down: DestroyJavaVM waits for every
+        # thread that ever called into Java (the engine's read-ahead thread), and so
+        # never returns; the drivers have closed their connections by then.
+        jpype.config.destroy_jvm = False
+        jpype.config.onexit = False
+        # The Arrow extension logs each fallback it takes (a stack trace per value) on
+        # stderr through java.util.logging; its errors still raise.
+        Level = jpype.JClass("java.util.logging.Level")
+        Logger = jpype.JClass("java.util.logging.Logger")
+        _quiet.append(Logger.getLogger("org.jaydebeapiarrow"))
+        _quiet[-1].setLevel(Level.SEVERE)
+
+
+def on_classpath(jar: str) -> bool:
+    """Whether `jar` was on the class path the JVM started with."""
+    import jpype
+
+    cp = str(jpype.java.lang.System.getProperty("java.class.path")).split(os.pathsep)
+    return os.path.realpath(jar) in {os.path.realpath(p) for p in cp}
+
+
+def load_class(name: str, jars: Sequence[str]) -> Any:
+    """The Java class `name`: from the JVM's class path, or else from `jars` through a
+    class loader of their own (cached, so a driver class loads once per process)."""
+    import jpype
+
+    Class = jpype.JClass("java.lang.Class")
+    missing = [j for j in jars if not on_classpath(j)]
+    if not missing:
+        return Class.forName(name)
+    key = tuple(missing)
+    with _lock:
+        loader = _loaders.get(key)
+        if loader is None:
+            URL = jpype.JClass("java.net.URL")
+            urls = jpype.JArray(URL)([jpype.java.io.File(j).toURI().toURL() for j in missing])
+            system = jpype.java.lang.ClassLoader.getSystemClassLoader()
+            loader = jpype.JClass("java.net.URLClassLoader")(urls, system)
+            _loaders[key] = loader
+    return Class.forName(name, True, loader)

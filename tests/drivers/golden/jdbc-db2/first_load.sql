@@ -1,0 +1,12 @@
+-- golden SQL: jdbc-db2 / first_load, rendered by tests/drivers/golden_cases.py
+-- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
+-- strategy: incremental
+-- schema change: created table sales.orders
+-- ddl
+CREATE SCHEMA "sales";
+-- ddl
+CREATE TABLE "sales"."orders" ("id" BIGINT NOT NULL, "name" VARCHAR(32000), "amount" DECIMAL(18,2), "ratio" DOUBLE, "active" BOOLEAN, "born" DATE, "updated_at" TIMESTAMP(6), "seen_at" TIMESTAMP(6), "ref" CHAR(36), "doc" VARCHAR(32000), "blob" VARBINARY(32000), PRIMARY KEY ("id"));
+-- replace
+DELETE FROM "sales"."orders" WHERE EXISTS (SELECT 1 FROM "pipekit_staging"."orders" s WHERE s."id" = "sales"."orders"."id");
+-- insert
+INSERT INTO "sales"."orders" ("id", "name", "amount", "ratio", "active", "born", "updated_at", "seen_at", "ref", "doc", "blob") SELECT s."id", s."name", s."amount", s."ratio", s."active", s."born", s."updated_at", s."seen_at", s."ref", s."doc", s."blob" FROM "pipekit_staging"."orders" s;

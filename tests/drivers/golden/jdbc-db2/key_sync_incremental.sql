@@ -1,0 +1,9 @@
+-- golden SQL: jdbc-db2 / key_sync_incremental, rendered by tests/drivers/golden_cases.py
+-- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
+-- strategy: incremental
+-- replace
+DELETE FROM "sales"."orders" WHERE EXISTS (SELECT 1 FROM "pipekit_staging"."orders" s WHERE s."id" = "sales"."orders"."id");
+-- insert
+INSERT INTO "sales"."orders" ("id", "name", "amount", "ratio", "active", "born", "updated_at", "seen_at", "ref", "doc", "blob") SELECT s."id", s."name", s."amount", s."ratio", s."active", s."born", s."updated_at", s."seen_at", s."ref", s."doc", s."blob" FROM "pipekit_staging"."orders" s;
+-- key_sync
+DELETE FROM "sales"."orders" WHERE NOT EXISTS (SELECT 1 FROM "pipekit_staging"."orders__keys" k WHERE k."id" = "sales"."orders"."id");

@@ -1,0 +1,10 @@
+-- golden SQL: jdbc-derby / catalog, rendered by tests/drivers/golden_cases.py
+-- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
+-- schemas
+-- (JDBC DatabaseMetaData)
+-- tables
+-- (JDBC DatabaseMetaData)
+-- columns
+-- (JDBC DatabaseMetaData)
+-- row estimates
+-- (JDBC DatabaseMetaData)

@@ -1,0 +1,21 @@
+-- golden SQL: jdbc-derby / staging, rendered by tests/drivers/golden_cases.py
+-- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
+-- staging table: "pipekit_staging"."orders"
+-- key table: "pipekit_staging"."orders__keys"
+-- swap table: "pipekit_staging"."orders"
+-- create schema
+CREATE SCHEMA "pipekit_staging";
+-- create staging
+CREATE TABLE "pipekit_staging"."orders" ("id" BIGINT, "name" VARCHAR(32672), "amount" DECIMAL(18,2), "ratio" DOUBLE, "active" BOOLEAN, "born" DATE, "updated_at" TIMESTAMP, "seen_at" TIMESTAMP, "ref" CHAR(36), "doc" VARCHAR(32672), "blob" BLOB);
+-- create if missing
+CREATE TABLE "sales"."orders" ("id" BIGINT NOT NULL, "name" VARCHAR(32672), "amount" DECIMAL(18,2), "ratio" DOUBLE, "active" BOOLEAN, "born" DATE, "updated_at" TIMESTAMP, "seen_at" TIMESTAMP, "ref" CHAR(36), "doc" VARCHAR(32672), "blob" BLOB, PRIMARY KEY ("id"));
+-- odd names
+CREATE TABLE "My Schema"."we""ird" ("Order ID" INTEGER, "line""no" SMALLINT, "select" VARCHAR(32672), "it's" VARCHAR(32672));
+-- duplicate keys
+SELECT * FROM (SELECT "id", "name", COUNT(*) AS pipekit_n FROM "pipekit_staging"."orders" GROUP BY "id", "name" HAVING COUNT(*) > 1 ORDER BY COUNT(*) DESC) pipekit_q FETCH FIRST 3 ROWS ONLY;
+-- count
+SELECT COUNT(*) FROM "sales"."orders";
+-- lock
+-- (none)
+-- drop staging
+DROP TABLE "pipekit_staging"."orders";

@@ -1,0 +1,28 @@
+-- golden SQL: jdbc-derby / types, rendered by tests/drivers/golden_cases.py
+-- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
+-- int8: SMALLINT (key: SMALLINT)
+-- int16: SMALLINT (key: SMALLINT)
+-- int32: INTEGER (key: INTEGER)
+-- int64: BIGINT (key: BIGINT)
+-- uint64: DECIMAL(20,0) (key: DECIMAL(20,0))
+-- float: REAL (key: REAL)
+-- double: DOUBLE (key: DOUBLE)
+-- decimal128(18, 2): DECIMAL(18,2) (key: DECIMAL(18,2))
+-- decimal128(38, 10): VARCHAR(32672) (key: VARCHAR(255))
+-- decimal256(70, 40): VARCHAR(32672) (key: VARCHAR(255))
+-- string: VARCHAR(32672) (key: VARCHAR(255))
+-- bool: BOOLEAN (key: BOOLEAN)
+-- date32[day]: DATE (key: DATE)
+-- time64[us]: TIME (key: TIME)
+-- timestamp[us]: TIMESTAMP (key: TIMESTAMP)
+-- timestamp[ns]: TIMESTAMP (key: TIMESTAMP)
+-- timestamp[us, tz=UTC]: TIMESTAMP (key: TIMESTAMP)
+-- binary: BLOB (key: VARCHAR(255) FOR BIT DATA)
+-- extension<arrow.uuid>: CHAR(36) (key: CHAR(36))
+-- extension<arrow.json>: VARCHAR(32672) (key: VARCHAR(255))
+-- list<item: int32>: VARCHAR(32672) (key: VARCHAR(32672))
+-- read bigint: int64
+-- read numeric(20,4): decimal128(20, 4)
+-- read varchar(10): string
+-- read timestamp: timestamp[us]
+-- read double precision: double

@@ -1,0 +1,28 @@
+-- golden SQL: jdbc-hsqldb / types, rendered by tests/drivers/golden_cases.py
+-- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
+-- int8: TINYINT (key: TINYINT)
+-- int16: SMALLINT (key: SMALLINT)
+-- int32: INTEGER (key: INTEGER)
+-- int64: BIGINT (key: BIGINT)
+-- uint64: DECIMAL(20,0) (key: DECIMAL(20,0))
+-- float: REAL (key: REAL)
+-- double: DOUBLE (key: DOUBLE)
+-- decimal128(18, 2): DECIMAL(18,2) (key: DECIMAL(18,2))
+-- decimal128(38, 10): DECIMAL(38,10) (key: DECIMAL(38,10))
+-- decimal256(70, 40): DECIMAL(70,40) (key: DECIMAL(70,40))
+-- string: LONGVARCHAR (key: VARCHAR(255))
+-- bool: BOOLEAN (key: BOOLEAN)
+-- date32[day]: DATE (key: DATE)
+-- time64[us]: TIME(6) (key: TIME(6))
+-- timestamp[us]: TIMESTAMP(6) (key: TIMESTAMP(6))
+-- timestamp[ns]: TIMESTAMP(6) (key: TIMESTAMP(6))
+-- timestamp[us, tz=UTC]: TIMESTAMP(6) WITH TIME ZONE (key: TIMESTAMP(6) WITH TIME ZONE)
+-- binary: LONGVARBINARY (key: VARBINARY(255))
+-- extension<arrow.uuid>: UUID (key: UUID)
+-- extension<arrow.json>: LONGVARCHAR (key: VARCHAR(255))
+-- list<item: int32>: LONGVARCHAR (key: LONGVARCHAR)
+-- read bigint: int64
+-- read numeric(20,4): decimal128(20, 4)
+-- read varchar(10): string
+-- read timestamp: timestamp[us]
+-- read double precision: double

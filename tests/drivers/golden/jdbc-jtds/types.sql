@@ -1,0 +1,28 @@
+-- golden SQL: jdbc-jtds / types, rendered by tests/drivers/golden_cases.py
+-- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
+-- int8: SMALLINT (key: SMALLINT)
+-- int16: SMALLINT (key: SMALLINT)
+-- int32: INT (key: INT)
+-- int64: BIGINT (key: BIGINT)
+-- uint64: DECIMAL(20,0) (key: DECIMAL(20,0))
+-- float: REAL (key: REAL)
+-- double: FLOAT (key: FLOAT)
+-- decimal128(18, 2): DECIMAL(18,2) (key: DECIMAL(18,2))
+-- decimal128(38, 10): DECIMAL(38,10) (key: DECIMAL(38,10))
+-- decimal256(70, 40): DECIMAL(70,40) (key: DECIMAL(70,40))
+-- string: NVARCHAR(MAX) (key: NVARCHAR(450))
+-- bool: BIT (key: BIT)
+-- date32[day]: DATE (key: DATE)
+-- time64[us]: TIME(6) (key: TIME(6))
+-- timestamp[us]: DATETIME2(6) (key: DATETIME2(6))
+-- timestamp[ns]: DATETIME2(6) (key: DATETIME2(6))
+-- timestamp[us, tz=UTC]: DATETIMEOFFSET(6) (key: DATETIMEOFFSET(6))
+-- binary: VARBINARY(MAX) (key: VARBINARY(900))
+-- extension<arrow.uuid>: UNIQUEIDENTIFIER (key: UNIQUEIDENTIFIER)
+-- extension<arrow.json>: NVARCHAR(MAX) (key: NVARCHAR(450))
+-- list<item: int32>: NVARCHAR(MAX) (key: NVARCHAR(450))
+-- read bigint: int64
+-- read numeric(20,4): decimal128(20, 4)
+-- read varchar(10): string
+-- read timestamp: binary
+-- read double precision: double

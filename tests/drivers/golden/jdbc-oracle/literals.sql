@@ -1,0 +1,58 @@
+-- golden SQL: jdbc-oracle / literals, rendered by tests/drivers/golden_cases.py
+-- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
+-- int
+SELECT 42;
+-- negative int
+SELECT -7;
+-- int64 max
+SELECT 9223372036854775807;
+-- decimal
+SELECT 12345.6789;
+-- small decimal
+SELECT -0.001;
+-- float
+SELECT 1.5;
+-- bool
+SELECT TRUE;
+-- null
+SELECT NULL;
+-- text
+SELECT 'plain';
+-- text with quotes
+SELECT 'O''Brien said "hi"';
+-- text with backslash
+SELECT 'C:\temp\new';
+-- date
+SELECT DATE '2024-01-31';
+-- time
+SELECT CAST('23:59:59.500000' AS VARCHAR2(15));
+-- timestamp
+SELECT TIMESTAMP '2024-03-01 12:30:05.120000';
+-- timestamp with zone (+02:00)
+SELECT TIMESTAMP '2024-03-01 12:30:05.120000+00:00';
+-- uuid
+SELECT CAST('12345678-1234-5678-1234-567812345678' AS RAW(16));
+-- bytes
+SELECT 16736610;
+-- text as timestamp column
+SELECT TIMESTAMP '2024-03-01 12:30:05';
+-- text as date column
+SELECT DATE '2024-01-31';
+-- watermark int64
+SELECT 1234567890123;
+-- watermark decimal(18,2)
+SELECT 99.95;
+-- watermark double
+SELECT 0.1;
+-- watermark date
+SELECT DATE '2024-01-31';
+-- watermark timestamp >
+SELECT TIMESTAMP '2024-03-01 12:30:05.120000';
+-- watermark timestamp >=
+SELECT TIMESTAMP '2024-03-01 12:30:05.120000';
+-- watermark timestamp with zone
+SELECT TIMESTAMP '2024-03-01 12:30:05.120000+00:00';
+-- watermark text
+SELECT 'O''Brien';
+-- watermark null
+SELECT NULL;

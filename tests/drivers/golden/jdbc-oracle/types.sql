@@ -1,0 +1,28 @@
+-- golden SQL: jdbc-oracle / types, rendered by tests/drivers/golden_cases.py
+-- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
+-- int8: NUMBER(3) (key: NUMBER(3))
+-- int16: NUMBER(5) (key: NUMBER(5))
+-- int32: NUMBER(10) (key: NUMBER(10))
+-- int64: NUMBER(19) (key: NUMBER(19))
+-- uint64: NUMBER(20) (key: NUMBER(20))
+-- float: BINARY_FLOAT (key: BINARY_FLOAT)
+-- double: BINARY_DOUBLE (key: BINARY_DOUBLE)
+-- decimal128(18, 2): NUMBER(18,2) (key: NUMBER(18,2))
+-- decimal128(38, 10): NUMBER(38,10) (key: NUMBER(38,10))
+-- decimal256(70, 40): CLOB (key: VARCHAR2(1000))
+-- string: CLOB (key: VARCHAR2(1000))
+-- bool: NUMBER(1) (key: NUMBER(1))
+-- date32[day]: DATE (key: DATE)
+-- time64[us]: VARCHAR2(15) (key: VARCHAR2(15))
+-- timestamp[us]: TIMESTAMP(6) (key: TIMESTAMP(6))
+-- timestamp[ns]: TIMESTAMP(6) (key: TIMESTAMP(6))
+-- timestamp[us, tz=UTC]: TIMESTAMP(6) WITH TIME ZONE (key: TIMESTAMP(6) WITH TIME ZONE)
+-- binary: BLOB (key: RAW(2000))
+-- extension<arrow.uuid>: RAW(16) (key: RAW(16))
+-- extension<arrow.json>: CLOB (key: VARCHAR2(1000))
+-- list<item: int32>: CLOB (key: CLOB)
+-- read bigint: int64
+-- read numeric(20,4): decimal128(20, 4)
+-- read varchar(10): string
+-- read timestamp: timestamp[us]
+-- read double precision: double

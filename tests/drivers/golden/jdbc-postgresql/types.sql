@@ -1,0 +1,28 @@
+-- golden SQL: jdbc-postgresql / types, rendered by tests/drivers/golden_cases.py
+-- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
+-- int8: smallint (key: smallint)
+-- int16: smallint (key: smallint)
+-- int32: integer (key: integer)
+-- int64: bigint (key: bigint)
+-- uint64: numeric(20,0) (key: numeric(20,0))
+-- float: real (key: real)
+-- double: double precision (key: double precision)
+-- decimal128(18, 2): numeric(18,2) (key: numeric(18,2))
+-- decimal128(38, 10): numeric(38,10) (key: numeric(38,10))
+-- decimal256(70, 40): numeric(70,40) (key: numeric(70,40))
+-- string: text (key: VARCHAR(255))
+-- bool: boolean (key: boolean)
+-- date32[day]: date (key: date)
+-- time64[us]: time(6) (key: time(6))
+-- timestamp[us]: timestamp(6) (key: timestamp(6))
+-- timestamp[ns]: timestamp(6) (key: timestamp(6))
+-- timestamp[us, tz=UTC]: timestamptz(6) (key: timestamptz(6))
+-- binary: bytea (key: VARBINARY(255))
+-- extension<arrow.uuid>: uuid (key: uuid)
+-- extension<arrow.json>: json (key: VARCHAR(255))
+-- list<item: int32>: text (key: text)
+-- read bigint: int64
+-- read numeric(20,4): decimal128(20, 4)
+-- read varchar(10): string
+-- read timestamp: timestamp[us]
+-- read double precision: double

@@ -1,0 +1,12 @@
+-- golden SQL: jdbc-sqlserver / first_load, rendered by tests/drivers/golden_cases.py
+-- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
+-- strategy: incremental
+-- schema change: created table sales.orders
+-- ddl
+IF SCHEMA_ID('sales') IS NULL EXEC('CREATE SCHEMA [sales]');
+-- ddl
+CREATE TABLE [sales].[orders] ([id] BIGINT NOT NULL, [name] NVARCHAR(MAX), [amount] DECIMAL(18,2), [ratio] FLOAT, [active] BIT, [born] DATE, [updated_at] DATETIMEOFFSET(6), [seen_at] DATETIME2(6), [ref] UNIQUEIDENTIFIER, [doc] NVARCHAR(MAX), [blob] VARBINARY(MAX), PRIMARY KEY ([id]));
+-- replace
+DELETE FROM [sales].[orders] WHERE EXISTS (SELECT 1 FROM [pipekit_staging].[orders] s WHERE s.[id] = [sales].[orders].[id]);
+-- insert
+INSERT INTO [sales].[orders] ([id], [name], [amount], [ratio], [active], [born], [updated_at], [seen_at], [ref], [doc], [blob]) SELECT s.[id], s.[name], s.[amount], s.[ratio], s.[active], s.[born], s.[updated_at], s.[seen_at], s.[ref], s.[doc], s.[blob] FROM [pipekit_staging].[orders] s;

@@ -1,0 +1,10 @@
+-- golden SQL: mssql / reading, rendered by tests/drivers/golden_cases.py
+-- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
+-- the first rows of a query
+SELECT TOP 10 * FROM (SELECT * FROM [LGDAT].[QCRH]) pipekit_q;
+-- fixed-width text, trimmed
+SELECT RTRIM([DCORD#]) FROM [LGDAT].[QCRH];
+-- a watermark on a timestamp and on a fixed-width text column
+SELECT * FROM [LGDAT].[QCRH] WHERE [DCTS] > CAST('2024-03-01 12:30:00.123456' AS DATETIME2(6)) AND [DCORD#] > 'A1        ';
+-- names with #, @ and $
+[DCORD#], [@ADDR], [AMT$], [dcord#];

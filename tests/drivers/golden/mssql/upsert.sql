@@ -1,0 +1,5 @@
+-- golden SQL: mssql / upsert, rendered by tests/drivers/golden_cases.py
+-- regenerate: PIPEKIT_UPDATE_GOLDEN=1 pytest tests/drivers/test_golden_sql.py
+-- strategy: upsert
+-- upsert
+MERGE INTO [sales].[orders] WITH (HOLDLOCK) d USING [pipekit_staging].[orders] s ON d.[id] = s.[id] WHEN MATCHED THEN UPDATE SET d.[name] = s.[name], d.[amount] = s.[amount], d.[ratio] = s.[ratio], d.[active] = s.[active], d.[born] = s.[born], d.[updated_at] = s.[updated_at], d.[seen_at] = s.[seen_at], d.[ref] = s.[ref], d.[doc] = s.[doc], d.[blob] = s.[blob] WHEN NOT MATCHED THEN INSERT ([id], [name], [amount], [ratio], [active], [born], [updated_at], [seen_at], [ref], [doc], [blob]) VALUES (s.[id], s.[name], s.[amount], s.[ratio], s.[active], s.[born], s.[updated_at], s.[seen_at], s.[ref], s.[doc], s.[blob]);;
