@@ -104,7 +104,8 @@ class Services:
         """The data path, for runs in this process and for connecting to databases."""
         from pipekit.engine.run import Engine
 
-        return Engine(self.store, self.secrets, self.config.staging_schema)
+        lease_s = float(self.config["runs.lease_s"])
+        return Engine(self.store, self.secrets, self.config.staging_schema, lease_s=lease_s)
 
     # -- the resources -------------------------------------------------------
 

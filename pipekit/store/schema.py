@@ -313,9 +313,7 @@ schedule_firing = Table(
     "schedule_firing",
     metadata,
     _id(),
-    Column(
-        "schedule_id", Integer, ForeignKey("schedule.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("schedule_id", Integer, ForeignKey("schedule.id", ondelete="CASCADE"), nullable=False),
     Column("slot_at", UTCDateTime, nullable=False),
     Column("fired_at", UTCDateTime, nullable=False),
     Column("fired_by", String(255)),

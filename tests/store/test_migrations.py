@@ -219,13 +219,10 @@ def test_durable_queue_migration_keeps_runs_and_allows_queued(empty_store: Store
     with empty_store.engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO run_log (module_name, started_at, status) "
-                "VALUES ('m', :now, 'queued')"
+                "INSERT INTO run_log (module_name, started_at, status) VALUES ('m', :now, 'queued')"
             ),
             {"now": now},
         )
-        conn.execute(
-            text("UPDATE group_run SET status = 'queued' WHERE id = :g"), {"g": gid}
-        )
+        conn.execute(text("UPDATE group_run SET status = 'queued' WHERE id = :g"), {"g": gid})
     assert empty_store.runs.get_group(gid).status == "queued"
     assert durable.STATUSES[0] == "queued"
