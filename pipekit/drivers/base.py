@@ -163,6 +163,10 @@ class Driver(ABC):
         """
         return None
 
+    #: called with ``session()``'s form of each further session the driver opens for a
+    #: while (a binary copy's side sessions), so a run can record those too
+    on_session: Callable[[str], None] | None = None
+
     def session(self) -> str | None:
         """This connection's session on the server, as ``end_session`` takes it, or None
         where the kind has none to end (embedded databases). A run records it, so the

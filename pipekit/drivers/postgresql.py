@@ -447,12 +447,27 @@ class PostgresDriver(Driver):
                 conn = psycopg.connect(self._uri, autocommit=autocommit)
             except psycopg.Error as exc:
                 raise self.database_error("connect", exc) from None
+        with suppress(Exception):  # bookkeeping: never what fails the copy
+            self._side_session(conn)
         self._side.append(conn)
         try:
             yield conn
         finally:
             self._side.remove(conn)
             conn.close()
+
+    def _side_session(self, conn: Any) -> None:
+        """Give a side session what the main one has: the client check, and a report
+        to ``on_session`` (a run records it, to end it if its process is killed)."""
+        started = conn.execute(
+            "SELECT backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+        ).fetchone()[0]
+        if (self.dialect.server_version_num or 0) >= 140000:
+            conn.execute(f"SET client_connection_check_interval = '{CLIENT_CHECK_MS}ms'")
+        if not conn.autocommit:
+            conn.commit()  # the caller's transaction starts clean (SET TRANSACTION SNAPSHOT)
+        if self.on_session is not None:
+            self.on_session(f"{conn.info.backend_pid}@{started}")
 
     # -- full refresh by swap -------------------------------------------------
 

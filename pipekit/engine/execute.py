@@ -182,13 +182,20 @@ class ModuleRun(StagingSteps, CommitSteps, HookSteps):
     def open(self, connection: str) -> Driver:
         driver = self.engine.open_connection(connection)
         self.drivers.append(driver)
-        record = session_record(connection, driver)
-        if record is not None:
-            # recorded before any statement of the run: a killed run's sessions are ended
-            self.sessions.append(record)
-            with suppress(Exception):
-                self.engine.store.runs.set_sessions(self.run_id, json.dumps(self.sessions))
+        # Recorded before any statement of the run, so a killed run's sessions can be
+        # ended; the side sessions a binary copy opens are reported as they open.
+        self._record_session(session_record(connection, driver))
+        driver.on_session = lambda session: self._record_session(
+            {"connection": connection, "kind": driver.kind, "session": session}
+        )
         return driver
+
+    def _record_session(self, record: dict[str, str] | None) -> None:
+        if record is None:
+            return
+        self.sessions.append(record)
+        with suppress(Exception):  # bookkeeping must never be what fails a run
+            self.engine.store.runs.set_sessions(self.run_id, json.dumps(self.sessions))
 
     # -- the run -------------------------------------------------------------
 

@@ -154,14 +154,14 @@ class ScheduleRepo:
         if self._store.dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-            stmt: Any = pg_insert(_f).values(row).on_conflict_do_nothing()
+            stmt: Any = pg_insert(_f).values(row).on_conflict_do_nothing().returning(_f.c.id)
         else:
             from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-            stmt = sqlite_insert(_f).values(row).on_conflict_do_nothing()
+            stmt = sqlite_insert(_f).values(row).on_conflict_do_nothing().returning(_f.c.id)
         with self._store.write() as conn:
             self._require(conn, schedule_id)
-            if conn.execute(stmt).rowcount != 1:
+            if conn.execute(stmt).first() is None:  # the slot's row was there already
                 return False
             conn.execute(_t.update().where(_t.c.id == schedule_id).values(last_fired_at=at))
             conn.execute(
