@@ -533,14 +533,14 @@ def flagged_sleep(flag_table: str, secs: float) -> str:
     return f"pg_sleep(CASE WHEN EXISTS (SELECT 1 FROM {flag_table}) THEN {secs} ELSE 0 END)"
 
 
-def pg_sleeping(pg_url: str) -> bool:
-    """Whether a session other than this one is inside pg_sleep on `pg_url`'s database."""
+def pg_sleeping(pg_url: str) -> int:
+    """How many sessions other than this one are inside pg_sleep on `pg_url`'s database."""
     with psycopg.connect(pg_url, autocommit=True) as conn:
         row = conn.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
             "AND pid <> pg_backend_pid() AND state = 'active' AND wait_event = 'PgSleep'"
         ).fetchone()
-    return bool(row and row[0])
+    return int(row[0]) if row else 0
 
 
 def pg_backend_alive(pg_url: str, pid: int) -> bool:

@@ -168,54 +168,66 @@ def test_kill_9_of_the_server_keeps_the_queue_and_interrupts_the_run_going(
 # -- kill -9 during staging, merge and hooks ---------------------------------------------
 
 
-@pytest.mark.parametrize("phase", ["staging", "merge", "hooks"])
-def test_kill_9_during_a_phase_then_a_rerun_makes_the_destination_equal(
-    home: Path, state_url: str, pg_url: str, phase: str
+def test_kill_9_during_staging_merge_and_hooks_then_reruns_make_the_destinations_equal(
+    home: Path, state_url: str, pg_url: str
 ) -> None:
+    """Three modules, each killed in another phase by one SIGKILL of the server: one
+    stages (a slow source), one merges (a slow check, inside the merge transaction),
+    one runs its hooks (a slow hook, after the commit)."""
     slow_flag = flag(pg_url, False)
-    sleep = flagged_sleep(slow_flag, 30)
-    srv = start_server(home, state_url)
+    sleep = flagged_sleep(slow_flag, 60)
+    phases = ("staging", "merge", "hooks")
+    srv = start_server(home, state_url, max_concurrent_runs=3)
     try:
         with srv.client() as api:
-            if phase == "staging":
-                query = (
-                    "SELECT g AS id, 'v' || g AS v FROM generate_series(1, 40) g "
-                    f"WHERE {flagged_sleep(slow_flag, 0.5)} IS NOT NULL"
+            slow_source = (
+                "SELECT g AS id, 'v' || g AS v FROM generate_series(1, 40) g "
+                f"WHERE {flagged_sleep(slow_flag, 1)} IS NOT NULL"
+            )
+            names = {
+                phase: add_module(
+                    api, pg_url, slow_source if phase == "staging" else fast_query(40)
                 )
-            else:
-                query = fast_query(40)
-            name = add_module(api, pg_url, fast_query(10))
-            first = wait_done(api, api.post(f"/api/modules/{name}/run").json()["run_id"])
-            assert first["status"] == "success"
-            assert api.put(f"/api/modules/{name}", json={"source_query": query}).status_code == 200
-            if phase == "merge":
-                r = api.post(
-                    f"/api/modules/{name}/checks",
-                    json={"name": "slow", "sql": f"SELECT 1 AS x WHERE {sleep} IS NULL"},
-                )
-                assert r.status_code == 201, r.text
-            if phase == "hooks":
-                r = api.post("/api/hooks", json={"module": name, "sql": f"SELECT {sleep}"})
-                assert r.status_code == 201, r.text
+                for phase in phases
+            }
+            with psycopg.connect(pg_url, autocommit=True) as conn:  # what an earlier run left
+                for name in names.values():
+                    conn.execute(f"CREATE TABLE public.{name} (id int PRIMARY KEY, v text)")
+                    conn.execute(f"INSERT INTO public.{name} {fast_query(10)}")
+            r = api.post(
+                f"/api/modules/{names['merge']}/checks",
+                json={"name": "slow", "sql": f"SELECT 1 AS x WHERE {sleep} IS NULL"},
+            )
+            assert r.status_code == 201, r.text
+            r = api.post("/api/hooks", json={"module": names["hooks"], "sql": f"SELECT {sleep}"})
+            assert r.status_code == 201, r.text
             flag(pg_url, True)
-            run_id = api.post(f"/api/modules/{name}/run").json()["run_id"]
+            run_ids = {
+                p: api.post(f"/api/modules/{n}/run").json()["run_id"] for p, n in names.items()
+            }
             needle = {"staging": "staging the rows", "merge": "merging into", "hooks": "committed:"}
-            wait_live(api, run_id, needle[phase])
-            wait_until(lambda: pg_sleeping(pg_url), 30, f"the slow statement in {phase}")
+            for phase, run_id in run_ids.items():
+                wait_live(api, run_id, needle[phase])
+            wait_until(lambda: pg_sleeping(pg_url) == 3, 30, "a slow statement in each phase")
         srv.stop(signal.SIGKILL)
         flag(pg_url, False)
-        if phase != "hooks":  # the merge never committed
-            assert pg_rows(pg_url, f"public.{name}") == expected(10)
+        assert pg_rows(pg_url, f"public.{names['staging']}") == expected(10)
+        assert pg_rows(pg_url, f"public.{names['merge']}") == expected(10)  # rolled back
 
-        srv = start_server(home, state_url)
+        srv = start_server(home, state_url, max_concurrent_runs=3)
         with srv.client() as api:
-            killed = api.get(f"/api/runs/{run_id}").json()
-            assert (killed["status"], killed["error"]) == ("error", "interrupted")
-            assert api.get(f"/api/modules/{name}").json()["running"] is False  # no lock left
-            rerun = wait_done(api, api.post(f"/api/modules/{name}/run").json()["run_id"])
-            assert rerun["status"] == "success", rerun["error"]
-            assert pg_rows(pg_url, f"public.{name}") == expected(40)
-            assert api.get(f"/api/modules/{name}").json()["running"] is False
+            for phase, run_id in run_ids.items():
+                killed = api.get(f"/api/runs/{run_id}").json()
+                assert (killed["status"], killed["error"]) == ("error", "interrupted"), phase
+            for name in names.values():
+                assert api.get(f"/api/modules/{name}").json()["running"] is False  # no lock left
+            reruns = [api.post(f"/api/modules/{n}/run").json()["run_id"] for n in names.values()]
+            for run_id in reruns:
+                rerun = wait_done(api, run_id)
+                assert rerun["status"] == "success", rerun["error"]
+            for name in names.values():
+                assert pg_rows(pg_url, f"public.{name}") == expected(40)
+                assert api.get(f"/api/modules/{name}").json()["running"] is False
     finally:
         srv.stop()
 
