@@ -227,7 +227,7 @@ class MySQLDriver(Driver):
         try:
             with self._conn.cursor() as cur:
                 cur.execute(f"KILL CONNECTION {int(session)}")
-        except pymysql.err.InternalError as exc:
+        except pymysql.err.MySQLError as exc:
             if exc.args[0] == 1094:  # unknown thread: it is gone already
                 return False
             raise
