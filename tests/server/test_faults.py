@@ -244,9 +244,11 @@ def test_pg_terminate_backend_of_a_run_session_fails_it_cleanly(
     with Store.open(state_url) as store:
         store.connections.add("src", pg_url, user="postgres")
         store.connections.add("dw", pg_url, user="postgres")
+        # 4 s of sleep in all: the flag is read once per query (an InitPlan), so the
+        # other session of a run sleeps on after the flag is cleared
         query = (
-            "SELECT g AS id, 'v' || g AS v FROM generate_series(1, 30) g "
-            f"WHERE {flagged_sleep(slow_flag, 0.5)} IS NOT NULL"
+            "SELECT g AS id, 'v' || g AS v FROM generate_series(1, 16) g "
+            f"WHERE {flagged_sleep(slow_flag, 0.25)} IS NOT NULL"
         )
         store.modules.add(
             "m", source="src", dest="dw", dest_table=f"public.{table}", source_query=query,
@@ -268,14 +270,14 @@ def test_pg_terminate_backend_of_a_run_session_fails_it_cleanly(
             with psycopg.connect(pg_url, autocommit=True) as conn:
                 for pid in pids:
                     conn.execute("SELECT pg_terminate_backend(%s)", [pid])
-            flag(pg_url, False)  # the other session finishes its sleep at once
+            flag(pg_url, False)
         finally:
             runner.join(60)
         (run,) = result
         assert run.status == "error"
         assert "terminat" in (run.error or "") or "closed" in (run.error or ""), run.error
         assert "(destination unchanged)" in (run.live_log or "")
-        assert pg_rows(pg_url, f"public.{table}") == expected(30)  # the first run's rows
+        assert pg_rows(pg_url, f"public.{table}") == expected(16)  # the first run's rows
         assert store.runs.lock_holder("m") is None
         assert engine.run_module("m").status == "success"
 
@@ -439,10 +441,6 @@ def test_modules_unlock_frees_a_lock_and_says_when_there_is_none(
         assert store.runs.lock_holder("m") is None
         run = store.runs.get(stuck)
         assert run.error == "interrupted: module unlocked by cli" and run.cancel_requested
-        # a queued run holding the lock is cancelled and leaves the queue
-        queued = store.queue.enqueue_module("m", triggered_by="api")
-        assert "run " in srv.cli("modules", "unlock", "m").stdout
-        assert store.runs.get(queued).status == "cancelled" and store.queue.count() == 0
 
 
 def test_api_unlock_answers_409_when_not_locked(api: httpx.Client, pg_url: str) -> None:

@@ -133,6 +133,12 @@ def test_force_unlock(mods: Store) -> None:
         True,
     )
     assert store.runs.lock_holder("a") is None
+    # a queued run holding the lock is cancelled and leaves the queue
+    queued = store.queue.enqueue_module("a", triggered_by="api")
+    assert store.runs.force_unlock("a", by="ann") is not None
+    run = store.runs.get(queued)
+    assert (run.status, run.error) == ("cancelled", "cancelled: unlocked by ann")
+    assert store.queue.count() == 0 and store.queue.claim(lease()) is None
     with pytest.raises(NotFoundError):
         store.runs.force_unlock("nope", by="ann")
 
