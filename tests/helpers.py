@@ -171,6 +171,12 @@ def table_rows(url: str, table: str, columns: Sequence[str]) -> list[tuple[Any, 
 Invoke = Callable[..., Result]
 
 
+def tsv(output: str) -> list[list[str]]:
+    """The tab-separated lines a CLI table prints when its output is piped (as
+    CliRunner's is): the header, then one list of cells per row."""
+    return [line.split("\t") for line in output.splitlines() if "\t" in line]
+
+
 def error_lines(output: str) -> list[str]:
     return [line for line in output.splitlines() if line.startswith("error: ")]
 
@@ -558,3 +564,77 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
             return value
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+# ---- tests/integrations/dagster: a Pipekit folder whose state store is on PostgreSQL
+#: (module, asset key) of the Dagster test site, in the `nightly` group's order
+DAGSTER_MODULES = {
+    "orders": ("dw", "main", "orders"),
+    "broken": ("dw", "main", "broken"),
+    "customers": ("dw", "main", "customers"),
+}
+
+
+def make_dagster_site(folder: Path, pg_url: str) -> Path:
+    """A Pipekit folder for the Dagster tests; answers its config file's path.
+
+    The state store and the `shop.orders` source are on the PostgreSQL database
+    `pg_url` (the several-machines shape), `customers` comes from a SQLite file and
+    everything lands in a DuckDB warehouse. Modules: `orders` (PostgreSQL, incremental
+    on `updated_at`), `broken` (its query fails), `customers` (SQLite, full, check
+    `no_negative`); group `nightly` runs orders, broken, customers; schedule 1 runs it
+    at 02:30.
+    """
+    import sqlite3
+    from contextlib import closing
+
+    from pipekit.config import load_config
+    from pipekit.services import Services
+
+    config = folder / "pipekit.yaml"
+    config.write_text(f"database: {pg_url}\n")
+    with closing(psycopg.connect(pg_url, autocommit=True)) as pg:
+        pg.execute("CREATE SCHEMA shop")
+        pg.execute(
+            "CREATE TABLE shop.orders (id int PRIMARY KEY, amount numeric(10,2), "
+            "updated_at timestamptz NOT NULL)"
+        )
+        pg.execute(
+            "INSERT INTO shop.orders VALUES (1, 10.50, '2026-01-01T00:00Z'), "
+            "(2, 20.00, '2026-01-02T00:00Z'), (3, 30.25, '2026-01-03T00:00Z')"
+        )
+    with closing(sqlite3.connect(folder / "crm.db")) as lite:
+        lite.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, balance REAL)")
+        lite.executemany("INSERT INTO customers VALUES (?, ?)", [(1, 5.0), (2, 7.5)])
+        lite.commit()
+    with Services.open(load_config(config)) as sv:
+        store = sv.store
+        store.init()
+        add_connection(store, "shop", pg_url)
+        store.connections.add("crm", f"sqlite:///{folder / 'crm.db'}")
+        store.connections.add("dw", f"duckdb:///{folder / 'dw.duckdb'}?create=true")
+        store.modules.add(
+            "orders", source="shop", dest="dw", dest_table="main.orders",
+            source_query="SELECT id, amount, updated_at FROM shop.orders",
+            merge_strategy="incremental", merge_key="id", watermark_column="updated_at",
+        )  # fmt: skip
+        store.modules.add(
+            "broken", source="shop", dest="dw", dest_table="main.broken",
+            source_query="SELECT x FROM shop.no_such_table",
+        )  # fmt: skip
+        store.modules.add(
+            "customers", source="crm", dest="dw", dest_table="main.customers",
+            source_query="SELECT id, balance FROM customers",
+        )  # fmt: skip
+        sv.checks.add("customers", "no_negative", "SELECT * FROM main.customers WHERE balance < 0")
+        store.groups.add("nightly", members=list(DAGSTER_MODULES))
+        sv.schedules.add("nightly", "30 2 * * *")
+    return config
+
+
+def duckdb_rows(path: Path, table: str) -> list[tuple[Any, ...]]:
+    """The rows of `table` in the DuckDB file `path`, sorted (read-only, closed after)."""
+    import duckdb
+
+    with duckdb.connect(str(path), read_only=True) as db:
+        return sorted(db.execute(f"SELECT * FROM {table}").fetchall())

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
@@ -46,6 +47,30 @@ def out() -> Console:
 
 def err() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def print_table(table: Table) -> None:
+    """A table, every value whole: drawn for a terminal (long values fold onto more
+    lines, never cut with "…"); piped or redirected, plain tab-separated lines — the
+    title (if any), the header, one line per row — for `cut`, `awk` and spreadsheets.
+    Tabs and line breaks inside a value become spaces, so a row stays one line."""
+    console = out()
+    if console.is_terminal:
+        for column in table.columns:
+            column.overflow = "fold"
+        console.print(table)
+        return
+
+    def plain(value: object) -> str:
+        text = value.plain if isinstance(value, Text) else str(value)
+        return " ".join(text.replace("\t", " ").splitlines())
+
+    lines = [plain(table.title)] if table.title else []
+    if table.show_header:
+        lines.append("\t".join(plain(c.header) for c in table.columns))
+    for row in zip(*(c.cells for c in table.columns), strict=True):
+        lines.append("\t".join(plain(cell) for cell in row))
+    console.file.write("".join(line + "\n" for line in lines))
 
 
 def say(message: str, style: str | None = None) -> None:

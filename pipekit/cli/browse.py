@@ -18,7 +18,7 @@ from pipekit.cli._context import (
     emit_json,
     json_mode,
     open_services,
-    out,
+    print_table,
     say,
 )
 
@@ -58,7 +58,7 @@ def browse(
             grid = Table("table", "rows (estimate)")
             for t in found.tables_detail:
                 grid.add_row(t.name, "-" if t.rows is None else f"{t.rows:,}")
-            out().print(grid)
+            print_table(grid)
             return
         columns = sv.connections.columns(connection, where)
     if as_json:
@@ -67,7 +67,7 @@ def browse(
     grid = Table("column", "type", "nullable", "key")
     for c in columns:
         grid.add_row(c.name, c.type, "yes" if c.nullable else "no", "PK" if c.primary_key else "")
-    out().print(grid)
+    print_table(grid)
 
 
 def propose(
@@ -123,7 +123,7 @@ def propose(
             "yes" if c.nullable else "no",
             "PK" if c.primary_key else "",
         )
-    out().print(grid)
+    print_table(grid)
     if p.dest_ddl:
         say("destination table, as the first run creates it:")
         say(f"  {p.dest_ddl}")

@@ -17,7 +17,7 @@ from pipekit.cli._context import (
     emit_json,
     json_mode,
     open_services,
-    out,
+    print_table,
     say,
 )
 from pipekit.cli._parts import labelled, one_line, print_fields, print_sql, read_sql, warn_all
@@ -112,7 +112,7 @@ def list_(
     table.columns[2].overflow = "fold"
     for i, c in enumerate(checks, 1):
         table.add_row(str(i), c.name, one_line(c.sql, 100))
-    out().print(table)
+    print_table(table)
 
 
 @app.command("show")

@@ -17,7 +17,7 @@ from pipekit.cli._context import (
     emit_json,
     json_mode,
     open_services,
-    out,
+    print_table,
     say,
 )
 
@@ -96,7 +96,7 @@ def list_(ctx: typer.Context, as_json: bool = JSON) -> None:
             c.password or "",
             "yes" if c.supports_deletes else "no",
         )
-    out().print(table)
+    print_table(table)
 
 
 @app.command("show")

@@ -21,8 +21,8 @@ from pipekit.cli._context import (
     err,
     json_mode,
     open_services,
-    out,
     print_error,
+    print_table,
     say,
 )
 
@@ -58,7 +58,7 @@ def list_(ctx: typer.Context, as_json: bool = JSON) -> None:
         else:
             status = Text("invalid: " + "; ".join(v.problems), style="red")
         table.add_row(v.name, v.version or "-", ", ".join(v.capabilities), v.source, status)
-    out().print(table)
+    print_table(table)
 
 
 @app.command("discover")

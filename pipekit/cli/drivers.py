@@ -2,7 +2,7 @@
 
 import typer
 
-from pipekit.cli._context import JSON_HELP, emit_json, json_mode, out
+from pipekit.cli._context import JSON_HELP, emit_json, json_mode, print_table
 
 app = typer.Typer(help="Database drivers: kinds, URL schemes, installed packages.")
 
@@ -33,4 +33,4 @@ def list_(
             status.append(f"; install with: {d.install}")
         packages = ", ".join(d.packages) or "(standard library)"
         table.add_row(d.kind, ", ".join(d.schemes), packages, status)
-    out().print(table)
+    print_table(table)

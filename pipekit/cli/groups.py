@@ -16,7 +16,7 @@ from pipekit.cli._context import (
     emit_json,
     json_mode,
     open_services,
-    out,
+    print_table,
     say,
 )
 from pipekit.cli._parts import labelled, print_fields, when, yes_no
@@ -192,7 +192,7 @@ def list_(ctx: typer.Context, as_json: bool = JSON) -> None:
             f"{last.status} {when(last.started_at)}" if last else "never",
             g.group.description or "",
         )
-    out().print(table)
+    print_table(table)
 
 
 @app.command("show")
@@ -223,7 +223,7 @@ def show(
                 m.merge_strategy,
                 f"{m.source or '-'} → {m.dest or '-'}:{m.dest_table or '-'}",
             )
-        out().print(table)
+        print_table(table)
     else:
         say("members: none; add them with `pipekit groups add-member`")
     if detail.schedules:
@@ -236,7 +236,7 @@ def show(
                 when(s.next_fire_at, seconds=False) if s.next_fire_at else "- (disabled)",
                 when(s.last_fired_at),
             )
-        out().print(table)
+        print_table(table)
     else:
         say(f"schedules: none; add one with `pipekit schedules add {group.name} CRON`")
     if detail.runs:
@@ -251,7 +251,7 @@ def show(
                 r.triggered_by or "",
                 r.error or "",
             )
-        out().print(table)
+        print_table(table)
     else:
         say("recent runs: none")
 

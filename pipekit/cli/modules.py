@@ -18,8 +18,8 @@ from pipekit.cli._context import (
     emit_json,
     json_mode,
     open_services,
-    out,
     print_error,
+    print_table,
     say,
 )
 from pipekit.cli._parts import (
@@ -182,7 +182,7 @@ def list_(
             yes_no(m.running),
             f"{run.status} {when(run.started_at)}" if run else "never",
         )
-    out().print(table)
+    print_table(table)
 
 
 @app.command("show")
@@ -250,7 +250,7 @@ def _print_details(d: "ModuleDetails") -> None:
                 w.default_value or "-",
                 w.last_value or "-",
             )
-        out().print(t)
+        print_table(t)
     else:
         say("watermarks: none")
     if d.hooks:
@@ -258,7 +258,7 @@ def _print_details(d: "ModuleDetails") -> None:
         t.columns[3].overflow = "fold"
         for i, h in enumerate(d.hooks, 1):
             t.add_row(str(i), str(h.id), h.run_on, one_line(h.sql))
-        out().print(t)
+        print_table(t)
     else:
         say("hooks: none")
     if d.checks:
@@ -266,7 +266,7 @@ def _print_details(d: "ModuleDetails") -> None:
         t.columns[2].overflow = "fold"
         for i, c in enumerate(d.checks, 1):
             t.add_row(str(i), c.name, one_line(c.sql))
-        out().print(t)
+        print_table(t)
     else:
         say("checks: none")
     if d.runs:
@@ -282,7 +282,7 @@ def _print_details(d: "ModuleDetails") -> None:
                 r.triggered_by or "",
                 one_line(r.error, 80),
             )
-        out().print(t)
+        print_table(t)
     else:
         say(f"last runs: none; try `pipekit run {m.name} --dry-run`")
     if d.history is not None:

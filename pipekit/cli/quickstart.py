@@ -17,7 +17,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from pipekit.cli._context import BAD, OK, WARN, check_line, err, out, say
+from pipekit.cli._context import BAD, OK, WARN, check_line, err, print_table, say
+from pipekit.run_counters import COUNTERS
 from pipekit.status import RunStatus
 
 if TYPE_CHECKING:
@@ -180,19 +181,18 @@ def _results(result: "GroupRunOutcome") -> None:
     table.add_column("module")
     table.add_column("status")
     table.add_column("strategy")
-    for col in ("read", "written", "dest rows", "time"):
-        table.add_column(col, justify="right")
+    for counter in COUNTERS:  # the words `pipekit run` and `runs show` use
+        table.add_column(counter.word, justify="right")
+    table.add_column("time", justify="right")
     for r in result.group_run.runs:
         table.add_row(
             r.module_name,
             Text(r.status, style=STATUS_STYLE.get(r.status, "")),
             r.merge_strategy or "",
-            _fmt(r.rows_read),
-            _fmt(r.rows_inserted),
-            _fmt(r.row_count),
+            *(_fmt(getattr(r, counter.field)) for counter in COUNTERS),
             _duration(r),
         )
-    out().print(table)
+    print_table(table)
 
 
 def _failed(result: "GroupRunOutcome", shown: str) -> None:
@@ -250,7 +250,7 @@ def _verify(demo: "Quickstart", result: "GroupRunOutcome", changes: "Changes") -
     left = qs.ids_present(demo, "orders", changes.orders_deleted)
     line(
         not left,
-        f"key_sync removed the {len(changes.orders_deleted)} orders deleted in the source"
+        f"key_sync deleted the {len(changes.orders_deleted)} orders deleted in the source"
         + (f" (still there: {', '.join(map(str, left))})" if left else ""),
     )
     for c in qs.compare_tables(demo):

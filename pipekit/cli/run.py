@@ -2,9 +2,11 @@
 
 A run goes on in a worker thread while the main thread draws the progress bar
 and waits for Ctrl-C: the first Ctrl-C asks the run to stop (it rolls back and
-releases the lock), so the destination is never left half-written. Exit codes:
-0 success or dry run, 1 error, 130 cancelled. Every command calls ``sv.runs``;
-with ``--json`` it prints what the REST API answers for the same request.
+releases the lock), so the destination is never left half-written. Exit codes
+(``pipekit.status.exit_code``): 0 success or dry run, 1 error, 3 error after the merge
+committed (a hook failed), 130 cancelled; a group exits with its worst member's. Every
+command calls ``sv.runs``; with ``--json`` it prints what the REST API answers for the
+same request.
 """
 
 import threading
@@ -15,8 +17,18 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from pipekit.cli._context import JSON_HELP, emit_json, err, json_mode, open_services, out, say
-from pipekit.status import RUN_STATUSES, RunStatus
+from pipekit.cli._context import (
+    JSON_HELP,
+    emit_json,
+    err,
+    json_mode,
+    open_services,
+    out,
+    print_table,
+    say,
+)
+from pipekit.run_counters import COUNTERS, counter_text
+from pipekit.status import RUN_STATUSES, RunStatus, exit_code, worst_exit_code
 
 if TYPE_CHECKING:
     from pipekit.engine.run import RunEvent
@@ -27,14 +39,6 @@ runs_app = typer.Typer(
     help="The run log: list runs, show one (SQL, live log), follow one, cancel one."
 )
 
-# keyed by RunStatus, looked up with the plain strings the services return (a StrEnum
-# hashes as its value)
-EXIT_CODES: dict[str, int] = {
-    RunStatus.SUCCESS: 0,
-    RunStatus.DRY_RUN: 0,
-    RunStatus.ERROR: 1,
-    RunStatus.CANCELLED: 130,
-}
 STATUS_STYLE: dict[str, str] = {
     RunStatus.SUCCESS: "green",
     RunStatus.DRY_RUN: "cyan",
@@ -142,7 +146,7 @@ def run(
         _summary([finished])
         if finished.status == RunStatus.DRY_RUN:
             _print_plan(finished)
-    raise typer.Exit(EXIT_CODES.get(finished.status, 1))
+    raise typer.Exit(exit_code(finished.status, finished.committed))
 
 
 def _print_plan(r: "RunView") -> None:
@@ -212,14 +216,19 @@ def run_group(
             )
         )
     gr = outcome.group_run
+    # the worst of its members' codes; a member refused (busy, disabled) is an error
+    members = [exit_code(r.status, r.committed) for r in gr.runs]
+    code = worst_exit_code(members + [exit_code(RunStatus.ERROR)] * len(outcome.refused))
+    if not members and not outcome.refused:
+        code = exit_code(gr.status)
     if as_json:
         emit_json(ctx, gr)
-        raise typer.Exit(EXIT_CODES.get(gr.status, 1))
+        raise typer.Exit(code)
     _summary(gr.runs)
     for message in outcome.refused:
         err().print(Text(f"not run: {message}", style="red"))
     say(f"group {gr.group_name} (group run {gr.id}): {gr.status}", STATUS_STYLE.get(gr.status))
-    raise typer.Exit(EXIT_CODES.get(gr.status, 1))
+    raise typer.Exit(code)
 
 
 def _fmt(n: int | None) -> str:
@@ -234,8 +243,10 @@ def _duration(run: "RunView") -> str:
 
 def _summary(runs: "list[RunView]") -> None:
     table = Table(title=None, show_edge=False)
-    for col in ("run", "module", "status", "strategy", "read", "inserted", "deleted", "rows"):
-        table.add_column(col, justify="right" if col in ("run", "read") else "left")
+    for col in ("run", "module", "status", "strategy"):
+        table.add_column(col, justify="right" if col == "run" else "left")
+    for counter in COUNTERS:  # the same words as runs show, the API docs and the console
+        table.add_column(counter.word, justify="right")
     table.add_column("time", justify="right")
     for r in runs:
         table.add_row(
@@ -243,13 +254,10 @@ def _summary(runs: "list[RunView]") -> None:
             r.module_name,
             Text(r.status, style=STATUS_STYLE.get(r.status, "")),
             r.merge_strategy or "",
-            _fmt(r.rows_read),
-            _fmt(r.rows_inserted),
-            _fmt(r.rows_deleted),
-            _fmt(r.row_count),
+            *(_fmt(getattr(r, counter.field)) for counter in COUNTERS),
             _duration(r),
         )
-    out().print(table)
+    print_table(table)
     for r in runs:
         for change in (r.schema_changes or "").splitlines():
             say(f"run {r.id} ({r.module_name}): {change}", "yellow")
@@ -311,7 +319,7 @@ def runs_list(
             _duration(r),
             r.triggered_by or "",
         )
-    out().print(table)
+    print_table(table)
 
 
 def _print_log(line: str, as_json: bool) -> None:
@@ -341,7 +349,7 @@ def runs_show(
         r = sv.runs.show(run_id)
     # Followed to its end, the exit code is the run's (as `pipekit run` gives it);
     # only showing a run is a read that worked: 0.
-    code = EXIT_CODES.get(r.status, 1) if follow else 0
+    code = exit_code(r.status, r.committed) if follow else 0
     if as_json:
         emit_json(ctx, r)
         raise typer.Exit(code)
@@ -351,11 +359,7 @@ def runs_show(
     say(f"  started {started}, {_duration(r) or 'still running'}, by {r.triggered_by}")
     if r.group_run_id:
         say(f"  group run {r.group_run_id}")
-    say(
-        f"  strategy {r.merge_strategy or '-'}; read {_fmt(r.rows_read) or '-'}, inserted "
-        f"{_fmt(r.rows_inserted) or '-'}, deleted {_fmt(r.rows_deleted) or '-'}, "
-        f"destination rows {_fmt(r.row_count) or '-'}"
-    )
+    say(f"  strategy {r.merge_strategy or '-'}; rows: {counter_text(r) or '-'}")
     for i, line in enumerate(watermark_lines(r.watermarks_json)):
         say(f"  {'watermarks' if i == 0 else '':<10} {line}")
     if r.schema_changes:
@@ -389,7 +393,8 @@ def runs_follow(
     """Print a run's live log as it grows, until the run ends.
 
     The exit code is the run's, as `pipekit run` gives it (0 success or dry run, 1
-    error, 130 cancelled); a run that has ended prints its whole log at once.
+    error, 3 committed but a hook failed, 130 cancelled); a run that has ended prints
+    its whole log at once.
     """
     from pipekit.services.runs import RunView
 
@@ -411,7 +416,7 @@ def runs_follow(
         )
         if finished.error:
             err().print(Text(f"  error: {finished.error}", style="red"))
-    raise typer.Exit(EXIT_CODES.get(finished.status, 1))
+    raise typer.Exit(exit_code(finished.status, finished.committed))
 
 
 @runs_app.command("prune")

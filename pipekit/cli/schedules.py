@@ -19,7 +19,7 @@ from pipekit.cli._context import (
     emit_json,
     json_mode,
     open_services,
-    out,
+    print_table,
     say,
 )
 from pipekit.cli._parts import print_fields, when, yes_no
@@ -113,7 +113,7 @@ def list_(
         table.add_row(
             str(s.id), s.group, s.cron_expr, yes_no(s.enabled), _next(s), when(s.last_fired_at)
         )
-    out().print(table)
+    print_table(table)
 
 
 @app.command("show")

@@ -19,7 +19,7 @@ from pipekit.cli._context import (
     emit_json,
     json_mode,
     open_services,
-    out,
+    print_table,
     say,
 )
 from pipekit.cli._parts import (
@@ -179,7 +179,7 @@ def list_(
             w.default_value if w.default_value is not None else "-",
             w.last_value if w.last_value is not None else "-",
         )
-    out().print(table)
+    print_table(table)
 
 
 @app.command("show")

@@ -116,6 +116,8 @@ class Run:
     hook_sql: str | None
     cancel_requested: bool
     live_log: str | None = None
+    rows_replaced: int | None = None  # servers before migration 5 do not send these
+    rows_cleared: int | None = None
 
     @property
     def seconds(self) -> float | None:

@@ -11,9 +11,11 @@ where they are exact, else from a count inside the transaction.
 from __future__ import annotations
 
 from contextlib import ExitStack, nullcontext
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from pipekit.errors import CheckFailedError, DatabaseError, PipekitError
+from pipekit.run_counters import counter_text
 
 if TYPE_CHECKING:
     from pipekit.drivers.base import Driver, TableRef
@@ -131,18 +133,16 @@ class CommitSteps:
             # every staged row is inserted or updates its row; MariaDB's affected-row
             # count says 2 for an update and 0 for an unchanged row, so it is not used
             inserted = self.rows
-        deleted = counts.get("replace", 0) + counts.get("key_sync", 0)
-        if before is not None:
-            deleted += before
-        self.record.update(rows_inserted=inserted, rows_deleted=deleted, row_count=total)
-        parts = [f"{inserted:,} rows written"]
-        if "replace" in counts:
-            parts.append(f"{counts['replace']:,} replaced")
-        if "key_sync" in counts:
-            parts.append(f"{counts['key_sync']:,} deleted by key_sync")
-        if before is not None:
-            parts.append(f"{before:,} old rows replaced")
-        self.log(f"committed: {', '.join(parts)}; {self.table} has {total:,} rows")
+        self.record.update(
+            rows_inserted=inserted,
+            # an upsert updates in place: how many rows it replaced is not known
+            rows_replaced=None if "upsert" in counts else counts.get("replace", 0),
+            rows_deleted=counts.get("key_sync", 0),
+            rows_cleared=before or 0,
+            row_count=total,
+        )
+        summary = SimpleNamespace(**{**self.record, "rows_read": self.rows})
+        self.log(f"committed into {self.table}: {counter_text(summary)}")
 
     def _count_alongside(self, plan: MergePlan) -> bool:
         """Whether the rows after the merge follow from a count of the table before

@@ -240,6 +240,7 @@ class ModuleRun(StagingSteps, CommitSteps, HookSteps):
         if self.hook_sql:
             self.record["hook_sql"] = "\n".join(self.hook_sql)
         self.record.setdefault("rows_read", self.rows)
+        self.record["committed"] = self.committed
         if not (self.committed or self.ddl_committed):
             # planned, never applied (dry run, cancel, failure before the commit): the
             # run record tells what changed, and nothing did

@@ -262,11 +262,15 @@ class ModuleService:
         )
 
     def last_runs(self) -> dict[str, RecentRun | None]:
-        """Each module's latest run (None: never ran), for `modules list`."""
+        """Each module's latest run (None: never ran), for `modules list`: one query,
+        however many modules there are."""
+        from pipekit.store.run_queries import RunQueries
+
+        latest = RunQueries(self._store).latest_by_module()
         out: dict[str, RecentRun | None] = {}
         for m in self._store.modules.list():
-            runs = self._store.runs.list(module=m.name, limit=1)
-            out[m.name] = view(RecentRun, runs[0]) if runs else None
+            last = latest.get(m.id)
+            out[m.name] = None if last is None else view(RecentRun, last, id=last.run_id)
         return out
 
     def history(self, key: str | int, limit: int | None = None) -> builtins.list[HistoryView]:

@@ -80,6 +80,12 @@ class RunView:
     cancel_requested: bool
     pid: int | None
     host: str | None
+    #: the merge committed, so the destination changed — also on an ``error`` run whose
+    #: hook failed after the commit (None: recorded before Pipekit kept this)
+    committed: bool | None
+    #: the counters' words and meanings: pipekit.run_counters
+    rows_replaced: int | None
+    rows_cleared: int | None
 
 
 @dataclass(frozen=True)
@@ -439,6 +445,20 @@ class RunService:
         rows = RunQueries(self._sv.store).page(
             module=module, group=group, status=status, since=when, before=before, limit=limit
         )
+        return [run_view(r) for r in rows]
+
+    def after(
+        self, run_id: int, *, also: Sequence[int] = (), limit: int = 200
+    ) -> builtins.list[RunView]:
+        """Runs whose id is above `run_id`, by id (at most `limit`), then the runs `also`
+        names (ones a follower saw running, to look at again): for readers that follow
+        the run log with a cursor, such as the Dagster sensor. Ids of no run are left out."""
+        from pipekit.store.run_queries import RunQueries
+
+        if run_id < 0:
+            raise InvalidError(f"run id {run_id} is negative; start at 0", path="after")
+        _check_page(limit, 0)
+        rows = RunQueries(self._sv.store).after(run_id, also=also, limit=limit)
         return [run_view(r) for r in rows]
 
     def show(self, run_id: int) -> RunDetailView:

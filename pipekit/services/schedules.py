@@ -101,6 +101,26 @@ class ScheduleService:
         """The next `count` fire times (UTC), as if enabled when it is not."""
         return self._times(self._store.schedules.get(schedule_id), count, self.now())
 
+    def fired_lately(self, slots: int = 2) -> builtins.list[ScheduleView]:
+        """Enabled schedules that a Pipekit scheduler fired at one of their last `slots`
+        cron slots: the sign that a server's scheduler is on and fires them (another
+        orchestrator, such as Dagster, must then not fire the same group too)."""
+        from croniter import croniter
+
+        now = self.now()
+        local = now.astimezone(self.tz)
+        lately: builtins.list[ScheduleView] = []
+        for s in self._store.schedules.list(enabled=True):
+            if s.last_fired_at is None:
+                continue
+            it = croniter(s.cron_expr, local)
+            slot = local
+            for _ in range(slots):
+                slot = it.get_prev(dt.datetime)
+            if s.last_fired_at >= slot:
+                lately.append(self._view(s, now))
+        return lately
+
     # -- writing ---------------------------------------------------------------
 
     def add(self, group: str | int, cron_expr: str, enabled: bool = True) -> ScheduleView:

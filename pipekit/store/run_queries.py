@@ -4,13 +4,16 @@
   id of the previous page), never by OFFSET, so page 1,000 costs what page 1 does;
 - ``latest_by_module``: every module's latest run, one index probe per module;
 - ``last_success``: every module's last successful start, one index probe per module;
-- ``daily_totals``: rows moved, run time and failures per UTC day.
+- ``daily_totals``: rows moved, run time and failures per UTC day;
+- ``after``: runs by id order after a cursor, for readers that follow the run log
+  (the Dagster sensor).
 
 The indexes these rely on are made by migration 2.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -36,6 +39,9 @@ class LatestRun:
     finished_at: datetime | None
     row_count: int | None
     error: str | None
+    triggered_by: str | None = None
+    merge_strategy: str | None = None
+    rows_read: int | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,19 @@ class RunQueries:
             rows = conn.execute(query.limit(limit)).all()
         return [Run.from_row(r) for r in rows]
 
+    def after(self, run_id: int, *, also: Sequence[int] = (), limit: int = 200) -> list[Run]:
+        """The first `limit` runs whose id is above `run_id`, by id, then the runs whose
+        ids are in `also` (runs a follower saw still running); ids that are no run are
+        left out."""
+        with self._store.read() as conn:
+            rows = list(
+                conn.execute(select(_r).where(_r.c.id > run_id).order_by(_r.c.id).limit(limit))
+            )
+            wanted = sorted(set(also))
+            if wanted:
+                rows += conn.execute(select(_r).where(_r.c.id.in_(wanted)).order_by(_r.c.id)).all()
+        return [Run.from_row(r) for r in rows]
+
     def latest_by_module(self) -> dict[int, LatestRun]:
         """Each module's latest run (modules that never ran are left out)."""
         latest = (
@@ -120,10 +139,27 @@ class RunQueries:
             _r.c.finished_at,
             _r.c.row_count,
             _r.c.error,
+            _r.c.triggered_by,
+            _r.c.merge_strategy,
+            _r.c.rows_read,
         ).select_from(_mod.join(_r, _r.c.id == latest))
         with self._store.read() as conn:
             rows = conn.execute(query).all()
-        return {r.module_id: LatestRun(r.module_id, r.id, *r[2:]) for r in rows}
+        return {
+            r.module_id: LatestRun(
+                module_id=r.module_id,
+                run_id=r.id,
+                status=r.status,
+                started_at=r.started_at,
+                finished_at=r.finished_at,
+                row_count=r.row_count,
+                error=r.error,
+                triggered_by=r.triggered_by,
+                merge_strategy=r.merge_strategy,
+                rows_read=r.rows_read,
+            )
+            for r in rows
+        }
 
     def last_success(self) -> dict[int, datetime | None]:
         """Each module's last successful run's start (None: never succeeded)."""

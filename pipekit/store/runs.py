@@ -52,6 +52,9 @@ FINISH_FIELDS = (
     "check_sql",
     "watermarks_json",
     "schema_changes",
+    "committed",
+    "rows_replaced",
+    "rows_cleared",
 )
 INTERRUPTED = "interrupted"
 #: a run still going has one of these statuses (queued, running)
@@ -86,6 +89,11 @@ class Run:
     cancel_requested: bool
     pid: int | None
     host: str | None
+    #: the merge committed: the destination changed (None: recorded before this was kept)
+    committed: bool | None
+    #: see pipekit.run_counters (None: recorded before migration 5, or not known)
+    rows_replaced: int | None
+    rows_cleared: int | None
     dry_run: bool = False
     full_refresh: bool = False
     sessions_json: str | None = None
@@ -95,6 +103,8 @@ class Run:
         m = dict(row._mapping)
         for key in ("cancel_requested", "dry_run", "full_refresh"):
             m[key] = bool(m[key])
+        if m["committed"] is not None:
+            m["committed"] = bool(m["committed"])
         return cls(**{f.name: m[f.name] for f in fields(cls)})
 
 

@@ -131,7 +131,7 @@ module = Table(
     Column("locked_pid", Integer),
     Column("locked_host", String(255)),
     Column("locked_at", UTCDateTime),
-    # migration 4: the lock is a lease; its holder renews lease_expires_at (a heartbeat)
+    # migration 6: the lock is a lease; its holder renews lease_expires_at (a heartbeat)
     # and a lease that expired is recovered on any host. NULL while a queued run holds it.
     Column("lease_owner", String(255)),  # host:pid:random of the process holding it
     Column("lease_expires_at", UTCDateTime),
@@ -207,7 +207,7 @@ group_run = Table(
     Column("status", String(20), nullable=False, server_default="running"),
     Column("triggered_by", String(200)),  # manual | schedule:{id} | api:{user} | ...
     Column("error", Text),
-    Column("dry_run", Boolean, nullable=False, server_default=false()),  # migration 4
+    Column("dry_run", Boolean, nullable=False, server_default=false()),  # migration 6
     CheckConstraint(_in("status", RUN_STATUSES), name="status"),
     Index("ix_group_run_group_id_started_at", "group_id", "started_at"),
 )
@@ -252,7 +252,12 @@ run_log = Table(
     Column("cancel_requested", Boolean, nullable=False, server_default=false()),
     Column("pid", Integer),
     Column("host", String(255)),
-    # migration 4: what was asked (a queued run is started from it, perhaps elsewhere),
+    # migration 4: the merge committed (NULL for runs recorded before it)
+    Column("committed", Boolean),
+    # migration 5: rows_deleted is key_sync's alone since (pipekit.run_counters)
+    Column("rows_replaced", Integer),
+    Column("rows_cleared", Integer),
+    # migration 6: what was asked (a queued run is started from it, perhaps elsewhere),
     # and the run's database sessions ([{"connection", "kind", "backend", "started"}])
     Column("dry_run", Boolean, nullable=False, server_default=false()),
     Column("full_refresh", Boolean, nullable=False, server_default=false()),
@@ -296,7 +301,7 @@ user = Table(
     _created(),
 )
 
-# migration 4: accepted runs waiting for a worker, claimed in id order (FIFO) by any
+# migration 6: accepted runs waiting for a worker, claimed in id order (FIFO) by any
 # server sharing the store (PostgreSQL: FOR UPDATE SKIP LOCKED)
 run_queue = Table(
     "run_queue",
@@ -307,7 +312,7 @@ run_queue = Table(
     Column("queued_at", UTCDateTime, nullable=False),
 )
 
-# migration 4: one row per schedule slot fired; the unique key makes a slot fire once
+# migration 6: one row per schedule slot fired; the unique key makes a slot fire once
 # across every server sharing the store
 schedule_firing = Table(
     "schedule_firing",

@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
+from pipekit.run_counters import COUNTERS
 from pipekit.status import RUN_STATUSES
 from pipekit.web.security import CSRF_FIELD, CSRF_HEADER, session_of
 
@@ -206,7 +207,13 @@ def _make() -> Jinja2Templates:
         run_seconds=run_seconds,
         pretty_json=pretty_json,
     )
-    env.globals.update(seconds=seconds, sparkline=sparkline, bars=bars, change_diff=change_diff)
+    env.globals.update(
+        seconds=seconds,
+        sparkline=sparkline,
+        bars=bars,
+        change_diff=change_diff,
+        run_counters=COUNTERS,  # the counters' words, as the CLI and TUI show them
+    )
     env.trim_blocks = True
     env.lstrip_blocks = True
     return t

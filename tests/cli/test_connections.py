@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipekit.store import Store
-from tests.helpers import Invoke, assert_clean_failure
+from tests.helpers import Invoke, assert_clean_failure, tsv
 
 
 def state(home: Path) -> tuple[list[tuple[str, str, str | None]], str | None]:
@@ -31,10 +31,18 @@ def test_add_list_show_rm(cli: Invoke, home: Path) -> None:
 
     listed = cli("connections", "list")
     assert listed.exit_code == 0, listed.output
-    rows = {line.split()[1]: line for line in listed.output.splitlines() if "│" in line}
-    assert re.search(r"erp\s+│\s+postgresql\s+│\s+postgresql://db1:5432/erp\s+│\s+etl", rows["erp"])
-    assert "$ERP_PW" in rows["erp"] and "yes" in rows["erp"]
-    assert "sqlite" in rows["files"] and "no" in rows["files"]
+    header, *lines = tsv(listed.output)
+    assert header == ["name", "kind", "url", "user", "password", "deletes"]
+    rows = {line[0]: line for line in lines}
+    assert rows["erp"] == [
+        "erp",
+        "postgresql",
+        "postgresql://db1:5432/erp",
+        "etl",
+        "$ERP_PW",
+        "yes",
+    ]
+    assert rows["files"][1] == "sqlite" and rows["files"][-1] == "no"
 
     shown = cli("connections", "show", "erp")
     assert shown.exit_code == 0
@@ -160,9 +168,9 @@ def test_browse_and_propose(cli: Invoke, home: Path, tmp_path: Path) -> None:
     cli("connections", "add", "dst", f"duckdb:///{tmp_path / 'dst.duckdb'}?create=true")
     assert cli("browse", "src").output.split() == ["main"]
     tables = cli("browse", "src", "main")
-    assert tables.exit_code == 0 and re.search(r"orders\s+│\s+-", tables.output), tables.output
+    assert tables.exit_code == 0 and tsv(tables.output)[1] == ["orders", "-"], tables.output
     columns = cli("browse", "src", "main.orders")
-    assert re.search(r"id\s+│\s+INTEGER\s+│\s+yes\s+│\s+PK", columns.output), columns.output
+    assert ["id", "INTEGER", "yes", "PK"] in tsv(columns.output), columns.output
     assert_clean_failure(cli("browse", "src", "mian"), "no schema named 'mian'")
 
     module_file = tmp_path / "orders.yaml"

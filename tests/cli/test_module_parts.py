@@ -10,7 +10,7 @@ import pytest
 from typer.testing import Result
 
 from pipekit.store import Store
-from tests.helpers import Invoke, assert_clean_failure
+from tests.helpers import Invoke, assert_clean_failure, tsv
 
 QUERY = "SELECT id, updated_at FROM orders"
 RESOLVER = "SELECT max(updated_at) FROM sync.orders"
@@ -211,10 +211,11 @@ def test_hooks_add_in_order_edit_move_rm(cli: Invoke, orders: Path, tmp_path: Pa
         ids = [h.id for h in store.hooks.list("orders")]
     listed = cli("hooks", "list", "orders")
     assert listed.exit_code == 0, listed.output
-    rows = [line for line in listed.output.splitlines() if "│" in line and "sql" not in line]
-    assert [r.split("│")[1].strip() for r in rows] == ["1", "2", "3"]
-    assert [int(r.split("│")[2]) for r in rows] == ids
-    assert "always" in rows[0] and "SELECT 1" in rows[0]
+    header, *rows = tsv(listed.output)
+    assert header == ["#", "id", "runs on", "sql"]
+    assert [r[0] for r in rows] == ["1", "2", "3"]
+    assert [int(r[1]) for r in rows] == ids
+    assert rows[0][2:] == ["always", "SELECT 1"]
 
     moved = cli("hooks", "edit", str(ids[0]), "--position", "3", "--run-on", "success")
     assert moved.exit_code == 0, moved.output
@@ -290,9 +291,10 @@ def test_checks_add_list_show_edit_rm(cli: Invoke, orders: Path) -> None:
     assert stdin.exit_code == 0, stdin.output
 
     listed = cli("checks", "list", "orders")
-    rows = [line for line in listed.output.splitlines() if "│" in line and "name" not in line]
-    assert "no_dupes" in rows[0] and dupes in rows[0]
-    assert "has_rows" in rows[1]
+    header, *rows = tsv(listed.output)
+    assert header == ["#", "name", "sql"]
+    assert rows[0][1] == "no_dupes" and rows[0][2].split() == dupes.split()  # one line
+    assert rows[1][1] == "has_rows"
 
     shown = cli("checks", "show", "orders", "has_rows")
     assert "position:           2 of 2" in shown.output

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 from typer.testing import Result
 
 from pipekit.store import Store
-from tests.helpers import Invoke, assert_clean_failure, error_lines
+from tests.helpers import Invoke, assert_clean_failure, error_lines, tsv
 
 QUERY = 'SELECT "DCORD#" AS dcord, RTRIM(dcname) AS name, updated_at FROM lgdat.qcrh'
 BASE = ["--source", "erp", "--dest", "wh", "--dest-table", "sync.orders"]
@@ -109,11 +108,20 @@ def test_add_list_show(cli: Invoke, conns: Path) -> None:
 
     listed = cli("modules", "list")
     assert listed.exit_code == 0, listed.output
-    row = next(line for line in listed.output.splitlines() if "│ orders" in line)
-    assert re.search(r"orders\s+│ erp → wh\s+│ sync.orders\s+│ incremental\s+│ yes\s+│ no", row)
-    assert "success" in row
-    items = next(line for line in listed.output.splitlines() if "│ items" in line)
-    assert re.search(r"full\s+│ no\s+│ no\s+│ never", items)
+    header, *lines = tsv(listed.output)
+    assert header == [
+        "name",
+        "source → dest",
+        "table",
+        "strategy",
+        "enabled",
+        "running",
+        "last run",
+    ]
+    rows = {line[0]: line for line in lines}
+    assert rows["orders"][:6] == ["orders", "erp → wh", "sync.orders", "incremental", "yes", "no"]
+    assert "success" in rows["orders"][6]
+    assert rows["items"][3:] == ["full", "no", "no", "never"]
 
     shown = cli("modules", "show", "orders")
     assert shown.exit_code == 0, shown.output
@@ -135,7 +143,8 @@ def test_add_list_show(cli: Invoke, conns: Path) -> None:
         "checks: none",
     ):
         assert expected in out, expected
-    assert re.search(r"│ \d+\s+│ .* │ success │ 42", out)
+    last = next(row for row in tsv(out) if "success" in row)
+    assert last[0].isdigit() and last[3:5] == ["success", "42"]
     assert "history" not in out
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from pipekit.services import quickstart as qs
 from pipekit.store import Store
-from tests.helpers import Invoke, assert_clean_failure
+from tests.helpers import Invoke, assert_clean_failure, tsv
 
 
 def _snapshot(directory: Path) -> dict[str, bytes]:
@@ -28,15 +28,21 @@ def test_quickstart_builds_syncs_and_explains(cli: Invoke, tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     out = result.output
     # the results table, twice
-    assert out.count("dest rows") == 2, out
-    for header in ("module", "strategy", "read", "written", "time"):
-        assert header in out
+    header = "module\tstatus\tstrategy\tread\tinserted\treplaced\tdeleted\tcleared\ttotal\ttime"
+    assert out.count(header) == 2, out
+    # run 2: every order read is inserted; all but the 20 new ones replace their old
+    # version (50 updated + those the lookback re-read: how many depends on the clock)
+    read, inserted, replaced, deleted, cleared, total = [
+        row for row in tsv(out) if row[0] == "orders"
+    ][-1][3:9]
+    assert read == inserted and int(replaced) == int(read) - 20 >= 50
+    assert (deleted, cleared, total) == ("5", "0", "20,015")
     assert "Run 1: the first sync reads every row" in out
     assert "Run 2: incremental" in out
     assert "20,000" in out and "20,015" in out
     # what the second run proved
     assert "✓ customers read 10 row(s)" in out
-    assert "✓ key_sync removed the 5 orders deleted in the source" in out
+    assert "✓ key_sync deleted the 5 orders deleted in the source" in out
     for table, rows in (("products", "12"), ("customers", "1,000"), ("orders", "20,015")):
         assert f"✓ shop.{table}: {rows} rows, source {table}: {rows} (every row identical)" in out
     assert "✗" not in out

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from pipekit.store import Store
-from tests.helpers import Invoke, assert_clean_failure
+from tests.helpers import Invoke, assert_clean_failure, tsv
 
 
 @pytest.fixture
@@ -78,6 +78,45 @@ def test_failed_run_exits_1_with_the_error(cli: Invoke, shop: Path, home: Path) 
     assert listed.exit_code == 0 and "orders" in listed.output
 
 
+def test_a_hook_failing_after_the_commit_exits_3_and_the_data_stays(
+    cli: Invoke, shop: Path, home: Path
+) -> None:
+    with Store.open(home / "pipekit.db") as store:
+        store.hooks.add("orders", "SELECT * FROM no_such_hook_table")
+    result = cli("run", "orders")
+    assert result.exit_code == 3, result.output
+    assert "no_such_hook_table" in result.output
+    assert dest_count(shop) == 30  # the merge committed before the hook failed
+    run = json.loads(cli("runs", "list", "--json").stdout)[0]
+    assert run["status"] == "error" and run["committed"] is True
+    followed = cli("runs", "show", str(run["id"]), "--follow")
+    assert followed.exit_code == 3, followed.output
+    assert cli("runs", "show", str(run["id"])).exit_code == 0  # only a read
+
+
+def test_run_group_exits_with_its_worst_members_code(cli: Invoke, shop: Path, home: Path) -> None:
+    with Store.open(home / "pipekit.db") as store:
+        store.hooks.add("orders", "SELECT * FROM no_such_hook_table")
+        store.modules.add(
+            "broken",
+            source="src",
+            dest="dw",
+            dest_table="sales.broken",
+            source_query="SELECT id FROM no_such_table",
+            merge_strategy="full",
+        )
+        store.groups.add("hook_only", members=["orders"])
+        store.groups.add("both", members=["orders", "broken"])
+    assert cli("run-group", "hook_only").exit_code == 3
+    both = cli("run-group", "both", "--json")
+    assert both.exit_code == 1, both.output  # an error before any commit beats 3
+    runs = json.loads(both.stdout)["runs"]
+    assert [(r["module_name"], r["committed"]) for r in runs] == [
+        ("orders", True),
+        ("broken", False),
+    ]
+
+
 def test_unknown_module_is_one_error_line(cli: Invoke, shop: Path) -> None:
     assert_clean_failure(cli("run", "ordrs"), "ordrs", "orders")
 
@@ -88,7 +127,7 @@ def test_run_group_and_runs_show(cli: Invoke, shop: Path) -> None:
     assert "group g" in result.output and "success" in result.output
     listed = cli("runs", "list", "--module", "orders")
     assert listed.exit_code == 0
-    run_id = listed.output.split("\n")[2].split()[0]
+    run_id = tsv(listed.output)[1][0]
     shown = cli("runs", "show", run_id, "--sql")
     assert shown.exit_code == 0, shown.output
     assert "-- source SQL" in shown.output and "-- merge SQL" in shown.output

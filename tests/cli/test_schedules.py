@@ -10,7 +10,7 @@ import pytest
 
 from pipekit.runtime.scheduler import local_zone, next_occurrence
 from pipekit.store import Store
-from tests.helpers import Invoke, assert_clean_failure
+from tests.helpers import Invoke, assert_clean_failure, tsv
 
 
 def open_store(home: Path) -> Store:
@@ -72,7 +72,7 @@ def test_add_list_show_edit_enable_disable_rm(cli: Invoke, groups: Path) -> None
 
     listed = cli("schedules", "list")
     assert listed.exit_code == 0, listed.output
-    rows = [line for line in listed.output.splitlines() if "│" in line]
+    rows = ["\t".join(cells) for cells in tsv(listed.output)]
     nightly = next(r for r in rows if "nightly" in r)
     hourly = next(r for r in rows if "hourly" in r)
     assert expected_next in nightly and "yes" in nightly

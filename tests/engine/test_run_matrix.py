@@ -193,9 +193,10 @@ def test_strategy_into_every_destination(
     gone = [r for r in before if r[0] in (6, 7, 8)]
     if strategy in ("full", "incremental+key_sync"):
         assert got == after
-        # rows_deleted counts every row a statement removed: the 50 old rows of a full
-        # replace; for incremental the 5 changed rows replaced plus 3 gone by key_sync
-        assert second.rows_deleted == (50 if strategy == "full" else 5 + 3)
+        # a full load clears the 50 old rows; incremental replaces the 5 changed rows
+        # and key_sync deletes the 3 gone from the source
+        counters = (second.rows_replaced, second.rows_deleted, second.rows_cleared)
+        assert counters == ((0, 0, 50) if strategy == "full" else (5, 3, 0))
     elif strategy in ("incremental", "upsert"):
         # no key_sync: deleted source rows stay, changed rows are replaced in place
         assert got == sort_rows(after + gone)
@@ -232,7 +233,7 @@ def test_destination_without_deletes_only_inserts_new_keys(
     second = ok(Engine(run_store).run_module("m"))
     assert second.merge_strategy == "insert-only"
     assert "DELETE" not in (second.merge_sql or "").upper()
-    assert second.rows_deleted == 0
+    assert (second.rows_replaced, second.rows_deleted, second.rows_cleared) == (0, 0, 0)
     # nothing deleted, nothing updated: only the five new keys came in
     new = [r for r in source.rows() if r[0] > 50]
     assert table_rows(run_urls[dest_kind], table, COLUMNS) == sort_rows(before + new)

@@ -27,9 +27,16 @@ def test_keyed_table_is_merged_in_one_statement_with_exact_counts(
     assert "ON CONFLICT" in (run.merge_sql or "")
     assert "DELETE" not in (run.merge_sql or "")
     # rows 2 and 3 replaced (n moved past the watermark), 6 and 7 new
-    assert (run.rows_read, run.rows_inserted, run.rows_deleted, run.row_count) == (4, 4, 2, 7)
+    assert (
+        run.rows_read,
+        run.rows_inserted,
+        run.rows_replaced,
+        run.rows_deleted,
+        run.rows_cleared,
+        run.row_count,
+    ) == (4, 4, 2, 0, 0, 7)
     assert s.dest_rows() == s.source_rows()
-    assert "4 rows written, 2 replaced" in (run.live_log or "")
+    assert "read 4, inserted 4, replaced 2, deleted 0, cleared 0, total 7" in (run.live_log or "")
 
 
 def test_a_rerun_of_the_same_rows_counts_them_all_as_replaced(
@@ -39,7 +46,14 @@ def test_a_rerun_of_the_same_rows_counts_them_all_as_replaced(
     s = Setup(run_store, run_urls, watermark_column="n", watermark_op=">=")
     ok(s.run())
     run = ok(s.run())
-    assert (run.rows_read, run.rows_inserted, run.rows_deleted, run.row_count) == (1, 1, 1, 5)
+    assert (
+        run.rows_read,
+        run.rows_inserted,
+        run.rows_replaced,
+        run.rows_deleted,
+        run.rows_cleared,
+        run.row_count,
+    ) == (1, 1, 1, 0, 0, 5)
     assert s.dest_rows() == s.source_rows()
 
 
@@ -54,7 +68,7 @@ def test_a_column_the_merge_does_not_write_keeps_delete_and_insert(
     s.dest_sql("UPDATE {d} SET note = 'old'")
     run = _second_run(s)
     assert "DELETE" in (run.merge_sql or "") and "ON CONFLICT" not in (run.merge_sql or "")
-    assert (run.rows_inserted, run.rows_deleted, run.row_count) == (4, 2, 7)
+    assert (run.rows_inserted, run.rows_replaced, run.rows_deleted, run.row_count) == (4, 2, 0, 7)
     assert s.dest_rows() == s.source_rows()
     from tests.helpers import table_rows
 
@@ -74,7 +88,7 @@ def test_a_table_keyed_otherwise_or_deferrably_keeps_delete_and_insert(
     ok(s.run())
     run = _second_run(s)
     assert "DELETE" in (run.merge_sql or "") and "ON CONFLICT" not in (run.merge_sql or "")
-    assert (run.rows_inserted, run.rows_deleted, run.row_count) == (4, 2, 7)
+    assert (run.rows_inserted, run.rows_replaced, run.rows_deleted, run.row_count) == (4, 2, 0, 7)
     assert s.dest_rows() == s.source_rows()
 
 

@@ -62,7 +62,14 @@ def test_full_refresh_swaps_in_a_new_table_keeping_grants_comment_and_key(
     run = ok(s.run())
 
     assert s.dest_rows() == s.source_rows()
-    assert (run.rows_read, run.rows_inserted, run.rows_deleted, run.row_count) == (41, 41, 50, 41)
+    assert (
+        run.rows_read,
+        run.rows_inserted,
+        run.rows_replaced,
+        run.rows_deleted,
+        run.rows_cleared,
+        run.row_count,
+    ) == (41, 41, 0, 0, 50, 41)
     assert _q(s, "SELECT '{d}'::regclass::oid")[0][0] != old_oid  # a new table, swapped in
     assert "new table" in (run.live_log or "")
     grants = _q(

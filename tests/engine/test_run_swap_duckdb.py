@@ -59,7 +59,14 @@ def test_full_refresh_swaps_keeping_not_nulls_defaults_comments_key_and_views(
     sql = run.merge_sql or ""
     assert f'DROP TABLE "{schema}"."{name}"' in sql and "DELETE FROM" not in sql
     assert "building the primary key" in (run.live_log or "")
-    assert (run.rows_read, run.rows_inserted, run.rows_deleted, run.row_count) == (20, 20, 30, 20)
+    assert (
+        run.rows_read,
+        run.rows_inserted,
+        run.rows_replaced,
+        run.rows_deleted,
+        run.rows_cleared,
+        run.row_count,
+    ) == (20, 20, 0, 0, 30, 20)
     assert s.dest_rows() == s.source_rows()
     columns = _q(
         s,

@@ -286,3 +286,18 @@ def test_cancel_asks_a_running_run_and_refuses_a_finished_one(sv: Services) -> N
         sv.runs.cancel(run_id)
     with pytest.raises(NotFoundError):
         sv.runs.cancel(999)
+
+
+def test_after_follows_the_run_log_by_id(sv: Services) -> None:
+    """What the Dagster sensor reads: runs above a cursor by id, plus ones to look at again."""
+    first = sv.runs.run("orders")
+    second = sv.runs.run("broken")
+    third = sv.runs.run("orders")
+    assert [r.id for r in sv.runs.after(0)] == [first.id, second.id, third.id]
+    assert [r.id for r in sv.runs.after(first.id, limit=1)] == [second.id]
+    assert [r.id for r in sv.runs.after(third.id, also=[first.id, 999])] == [first.id]
+    with pytest.raises(InvalidError, match="negative") as err:
+        sv.runs.after(-1)
+    assert err.value.path == "after"
+    with pytest.raises(InvalidError, match="too small"):
+        sv.runs.after(0, limit=0)

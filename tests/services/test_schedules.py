@@ -188,3 +188,22 @@ def test_update_enable_disable_remove(sv: Services) -> None:
     removed = sv.schedules.remove(s.id)
     assert (removed.id, removed.group) == (s.id, "hourly")
     assert sv.schedules.list() == []
+
+
+def test_fired_lately_tells_a_scheduler_that_fires_its_schedules(sv: Services) -> None:
+    """What the Dagster integration reads to refuse firing a group Pipekit's scheduler
+    fires: enabled schedules fired at one of their last two slots (by the given clock)."""
+    now = dt.datetime(2026, 3, 10, 12, 7, tzinfo=UTC)
+    schedules = ScheduleService(sv, tz=AMS, clock=Clock(now))
+    hourly = schedules.add("hourly", "5 * * * *")  # slots 12:05 and 11:05 UTC before now
+    nightly = schedules.add("nightly", "0 2 * * *")
+    assert schedules.fired_lately() == []  # never fired
+    sv.store.schedules.mark_fired(hourly.id, dt.datetime(2026, 3, 10, 11, 5, tzinfo=UTC))
+    sv.store.schedules.mark_fired(nightly.id, dt.datetime(2026, 3, 8, 1, 0, tzinfo=UTC))
+    assert [s.id for s in schedules.fired_lately()] == [hourly.id]  # nightly: 3 slots ago
+    sv.store.schedules.mark_fired(hourly.id, dt.datetime(2026, 3, 10, 10, 5, tzinfo=UTC))
+    assert schedules.fired_lately() == []
+    sv.store.schedules.mark_fired(nightly.id, dt.datetime(2026, 3, 9, 1, 0, tzinfo=UTC))
+    assert [s.id for s in schedules.fired_lately()] == [nightly.id]
+    schedules.disable(nightly.id)  # a disabled schedule fires nowhere
+    assert schedules.fired_lately() == []

@@ -189,7 +189,7 @@ def test_durable_queue_migration_keeps_runs_and_allows_queued(empty_store: Store
     """A database just before the durable-queue migration, with a group run and its
     member run, upgraded: both rows are kept (the member still points at its group run,
     although SQLite rebuilt both tables) and ``queued`` is now an accepted status."""
-    from pipekit.store.migrations import m0004_durable_queue as durable
+    from pipekit.store.migrations import m0006_durable_queue as durable
 
     before = next(i for i, m in enumerate(MIGRATIONS) if m.name == "durable_queue")
     now = utcnow()
@@ -226,3 +226,22 @@ def test_durable_queue_migration_keeps_runs_and_allows_queued(empty_store: Store
         conn.execute(text("UPDATE group_run SET status = 'queued' WHERE id = :g"), {"g": gid})
     assert empty_store.runs.get_group(gid).status == "queued"
     assert durable.STATUSES[0] == "queued"
+
+
+def test_migration_4_adds_run_committed_unknown_for_earlier_runs(empty_store: Store) -> None:
+    """A run recorded at version 3 reads back with ``committed`` None (not known)."""
+    if empty_store.target.path is not None:
+        empty_store.target.path.parent.mkdir(parents=True, exist_ok=True)
+    with empty_store.engine.begin() as conn:
+        for migration in MIGRATIONS[:3]:
+            apply(conn, migration)
+        conn.execute(
+            text(
+                "INSERT INTO run_log (module_name, started_at, status, cancel_requested) "
+                "VALUES ('m', :now, 'error', FALSE)"
+            ),
+            {"now": utcnow()},
+        )
+    assert [m.version for m in empty_store.init()] == [m.version for m in MIGRATIONS[3:]]
+    (run,) = empty_store.runs.list()
+    assert run.status == "error" and run.committed is None

@@ -14,6 +14,7 @@ from textual.widgets import Footer, Header, RichLog, Static
 
 from pipekit.client import Cancel, LogLine, Run, RunEnded, RunStream
 from pipekit.errors import ModuleBusyError, PipekitError
+from pipekit.run_counters import COUNTERS
 from pipekit.tui.format import STATUS_STYLE, rows, seconds
 from pipekit.tui.screens._base import AppScreen
 from pipekit.tui.screens.dialogs import ConfirmScreen
@@ -115,8 +116,7 @@ class RunScreen(AppScreen[None]):
             summary.append(f"\n{run.error}", style="bold red")
         self.query_one("#summary", Static).update(summary)
         self.query_one("#run-stats", Static).update(
-            f"rows read: {rows(run.rows_read)}   inserted: {rows(run.rows_inserted)}   "
-            f"deleted: {rows(run.rows_deleted)}"
+            "   ".join(f"{c.word}: {rows(getattr(run, c.field))}" for c in COUNTERS)
         )
 
     @property

@@ -1,4 +1,4 @@
-"""Migration 4: a durable run queue, module leases and one firing per schedule slot.
+"""Migration 6: a durable run queue, module leases and one firing per schedule slot.
 
 - ``queued`` joins the run statuses of ``run_log`` and ``group_run`` (their CHECK);
 - ``run_log.dry_run`` / ``full_refresh`` and ``group_run.dry_run``: what was asked,
@@ -118,7 +118,7 @@ def _sqlite_widen_checks(conn: Connection) -> None:
         widened, n = re.subn(r"CHECK \(status IN \([^)]*\)\)", f"CHECK (status IN ({_CHECK}))",
                              create)  # fmt: skip
         if n != 1:
-            raise RuntimeError(f"migration 4: cannot find the status CHECK of {table}")
+            raise RuntimeError(f"migration 6: cannot find the status CHECK of {table}")
         return widened, list(indexes)
 
     group_sql, group_indexes = definition("group_run")
