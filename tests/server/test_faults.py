@@ -205,7 +205,11 @@ def test_kill_9_during_staging_merge_and_hooks_then_reruns_make_the_destinations
             run_ids = {
                 p: api.post(f"/api/modules/{n}/run").json()["run_id"] for p, n in names.items()
             }
-            needle = {"staging": "staging the rows", "merge": "merging into", "hooks": "committed:"}
+            needle = {
+                "staging": "staging the rows",
+                "merge": "merging into",
+                "hooks": "committed into",
+            }
             for phase, run_id in run_ids.items():
                 wait_live(api, run_id, needle[phase])
             wait_until(lambda: pg_sleeping(pg_url) == 3, 30, "a slow statement in each phase")
