@@ -114,6 +114,20 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("scheduler.interval_s", (int, float), 60, "Seconds between scheduler passes."),
     Setting(
+        "scheduler.enabled",
+        bool,
+        True,
+        "Run the scheduler in this `pipekit serve`; false on the extra servers when several "
+        "share one state store (each slot fires once either way).",
+    ),
+    Setting(
+        "runs.lease_s",
+        (int, float),
+        60,
+        "Seconds a module's lock (lease) lasts without a heartbeat; the run renews it every "
+        "third of that. A run whose process died is recovered once its lease expired.",
+    ),
+    Setting(
         "runs.retention_days",
         (int, type(None)),
         None,
@@ -282,6 +296,9 @@ def parse_config(data: Any, path: Path | None) -> Config:
         problems.append(
             f"'jdbc.max_heap' must be a size such as 256m or 2g (Java's -Xmx), got {heap!r}"
         )
+    lease = values["runs.lease_s"]
+    if isinstance(lease, int | float) and lease <= 0:
+        problems.append(f"'runs.lease_s' must be more than 0, got {lease}")
     interval = values["scheduler.interval_s"]
     if isinstance(interval, int | float) and not interval > 0:
         problems.append(f"'scheduler.interval_s' must be more than 0, got {interval}")

@@ -416,7 +416,7 @@ def wait_done(api: httpx.Client, run_id: int, timeout: float = 60) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run = api.get(f"/api/runs/{run_id}").json()
-        if run["status"] != "running":
+        if run["status"] not in ("queued", "running"):
             return run
         time.sleep(0.2)
     raise AssertionError(f"run {run_id} still running after {timeout} s")
@@ -605,6 +605,56 @@ class DerbyServer:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+
+# ---- the fault suite (tests/server/test_faults.py): databases, flags, sessions
+
+
+@contextmanager
+def fresh_pg_database(prefix: str = "pk_state") -> Iterator[str]:
+    """A new PostgreSQL database with a unique name (a state store, say); dropped after."""
+    name = unique_name(prefix)
+    with pg_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _ = pg_parts()
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with pg_admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def flagged_sleep(flag_table: str, secs: float) -> str:
+    """A SQL expression sleeping `secs` while table `flag_table` holds a row, else 0:
+    the same module is slow while a test wants to kill it, and fast for the rerun."""
+    return f"pg_sleep(CASE WHEN EXISTS (SELECT 1 FROM {flag_table}) THEN {secs} ELSE 0 END)"
+
+
+def pg_sleeping(pg_url: str) -> int:
+    """How many sessions other than this one are inside pg_sleep on `pg_url`'s database."""
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND state = 'active' AND wait_event = 'PgSleep'"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def pg_backend_alive(pg_url: str, pid: int) -> bool:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()
+    return bool(row and row[0])
+
+
+def wait_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll `check` until it is truthy (returned); AssertionError naming `what` on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 # ---- tests/integrations/dagster: a Pipekit folder whose state store is on PostgreSQL

@@ -416,3 +416,21 @@ def disable(
 ) -> None:
     """Switch a module off (group runs skip it; `pipekit run` still runs it by hand)."""
     _set_enabled(ctx, name, False, as_json)
+
+
+@app.command("unlock")
+def unlock(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Module name or id."),
+    as_json: bool = JSON,
+) -> None:
+    """Free a module's lock by hand (admin). The run holding it ends, cancelled if it
+    was queued, error "interrupted" if it ran, and is not retried."""
+    json_mode(ctx, as_json)
+    with open_services(ctx) as sv:
+        done = sv.modules.unlock(name)
+    if as_json:
+        emit_json(ctx, done)
+        return
+    ended = f"; run {done.run_id} is {done.run_status}" if done.run_status else ""
+    check_line(OK, f"{done.message}{ended}")

@@ -45,6 +45,7 @@ STATUS_STYLE: dict[str, str] = {
     RunStatus.ERROR: "red",
     RunStatus.CANCELLED: "yellow",
     RunStatus.RUNNING: "blue",
+    RunStatus.QUEUED: "magenta",
 }
 #: how often `runs show --follow` and `runs follow` look at the run log (seconds)
 FOLLOW_POLL_S = 0.5

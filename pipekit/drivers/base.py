@@ -177,6 +177,23 @@ class Driver(ABC):
         """
         return None
 
+    #: called with ``session()``'s form of each further session the driver opens for a
+    #: while (a binary copy's side sessions), so a run can record those too
+    on_session: Callable[[str], None] | None = None
+
+    def session(self) -> str | None:
+        """This connection's session on the server, as ``end_session`` takes it, or None
+        where the kind has none to end (embedded databases). A run records it, so the
+        session of a run whose process was killed can be ended when its lease is
+        recovered."""
+        return None
+
+    def end_session(self, session: str) -> bool:
+        """End another connection's server session (`session` from its ``session()``),
+        its statement cancelled and its transaction rolled back; False when it is gone
+        already or the kind cannot."""
+        return False
+
     def _begin(self) -> None:
         self.execute("BEGIN")
 

@@ -220,6 +220,19 @@ class MySQLDriver(Driver):
             finally:
                 conn.close()
 
+    def session(self) -> str | None:
+        return str(self._thread_id)
+
+    def end_session(self, session: str) -> bool:
+        try:
+            with self._conn.cursor() as cur:
+                cur.execute(f"KILL CONNECTION {int(session)}")
+        except pymysql.err.MySQLError as exc:
+            if exc.args[0] == 1094:  # unknown thread: it is gone already
+                return False
+            raise
+        return True
+
     def execute(self, sql: str) -> None:
         with self.errors("execute"), self._conn.cursor() as cur:
             cur.execute(sql)

@@ -83,6 +83,8 @@ _PASSTHROUGH_TYPES = frozenset(
 )
 _TEXT_TYPES = frozenset({"text", "varchar", "bpchar"})
 _COPY_WRITE_BYTES = 1 << 20
+#: how often a session checks that its client is still there (client_connection_check_interval)
+CLIENT_CHECK_MS = 1000
 
 
 def _import_psycopg() -> None:
@@ -186,11 +188,17 @@ class PostgresDriver(Driver):
         self._conn = adbc_pg.connect(uri, autocommit=True)
         self._cur = self._conn.cursor()
         # one round trip: the session to cancel, and the version the dialect needs
-        pid, version = self.query(
-            "SELECT pg_backend_pid(), current_setting('server_version_num')::int"
+        pid, version, started = self.query(
+            "SELECT pg_backend_pid(), current_setting('server_version_num')::int, "
+            "(SELECT backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid())"
         )[0]
         self._backend_pid = int(pid)
+        self._backend_start = started
         self.dialect = PostgresDialect(server_version_num=int(version))
+        if int(version) >= 140000:
+            # A session whose client died (a killed worker) stops its query within
+            # seconds instead of running on and holding its locks (PostgreSQL 14+).
+            self.execute(f"SET client_connection_check_interval = '{CLIENT_CHECK_MS}ms'")
         self._side: list[Any] = []  # psycopg sessions of a binary copy in flight
 
     def _close(self) -> None:
@@ -232,6 +240,18 @@ class PostgresDriver(Driver):
         for conn in list(self._side):
             with suppress(Exception):  # it may have finished meanwhile
                 conn.cancel_safe(timeout=5)
+
+    def session(self) -> str | None:
+        # the start time tells this backend from a later one given the same pid
+        return f"{self._backend_pid}@{self._backend_start}"
+
+    def end_session(self, session: str) -> bool:
+        pid, _, started = session.partition("@")
+        rows = self.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE pid = {int(pid)} AND backend_start::text = {self.dialect.literal(started)}"
+        )
+        return any(row[0] for row in rows)
 
     def read(self, sql: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
         cur = self._conn.cursor()
@@ -427,12 +447,27 @@ class PostgresDriver(Driver):
                 conn = psycopg.connect(self._uri, autocommit=autocommit)
             except psycopg.Error as exc:
                 raise self.database_error("connect", exc) from None
+        with suppress(Exception):  # bookkeeping: never what fails the copy
+            self._side_session(conn)
         self._side.append(conn)
         try:
             yield conn
         finally:
             self._side.remove(conn)
             conn.close()
+
+    def _side_session(self, conn: Any) -> None:
+        """Give a side session what the main one has: the client check, and a report
+        to ``on_session`` (a run records it, to end it if its process is killed)."""
+        started = conn.execute(
+            "SELECT backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+        ).fetchone()[0]
+        if (self.dialect.server_version_num or 0) >= 140000:
+            conn.execute(f"SET client_connection_check_interval = '{CLIENT_CHECK_MS}ms'")
+        if not conn.autocommit:
+            conn.commit()  # the caller's transaction starts clean (SET TRANSACTION SNAPSHOT)
+        if self.on_session is not None:
+            self.on_session(f"{conn.info.backend_pid}@{started}")
 
     # -- full refresh by swap -------------------------------------------------
 

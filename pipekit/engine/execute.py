@@ -23,6 +23,7 @@ import pyarrow as pa
 from pipekit.engine.commit import CommitSteps
 from pipekit.engine.events import EventHandler, RunEvent
 from pipekit.engine.hooks import HookSteps
+from pipekit.engine.leases import Heartbeat, session_record
 from pipekit.engine.merge import MergePlan
 from pipekit.engine.plan import (
     DestState,
@@ -47,6 +48,7 @@ from pipekit.engine.staging import StagingSteps
 from pipekit.engine.watermarks import read_max
 from pipekit.errors import DatabaseError, PipekitError, RunCancelled
 from pipekit.redact import redact
+from pipekit.store.runs import INTERRUPTED
 
 if TYPE_CHECKING:
     from pipekit.drivers.base import Driver, TableRef
@@ -65,19 +67,28 @@ def describe(exc: BaseException) -> str:
 
 
 class Watcher:
-    """Polls the state store for a cancel request and interrupts the drivers while it stands."""
+    """Polls the state store for a cancel request and interrupts the drivers while it
+    stands; renews the run's module lease (the heartbeat) on the same polls. A run
+    whose lease was taken away (recovered elsewhere, unlocked by hand) is stopped."""
 
     def __init__(self, run: ModuleRun) -> None:
         self._run = run
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.armed = True  # cleared by disarm(): nothing may interrupt the hooks
+        engine = run.engine
+        self.heartbeat = Heartbeat(
+            lambda: engine.store.runs.heartbeat(run.run_id, engine.lease()), engine.lease_s / 3
+        )
         self._thread = threading.Thread(target=self._loop, name="pipekit-cancel", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
         run = self._run
         while not self._stop.wait(POLL_EVERY_S):
+            if not self.heartbeat.beat() and not run.cancel.is_set():
+                run.lease_lost = True
+                run.cancel.set()
             if not run.cancel.is_set():
                 with suppress(Exception):
                     if run.engine.store.runs.cancel_requested(run.run_id):
@@ -123,6 +134,8 @@ class ModuleRun(StagingSteps, CommitSteps, HookSteps):
         self.cancel = cancel
         self.on_event = on_event
         self.drivers: list[Driver] = []
+        self.sessions: list[dict[str, str]] = []
+        self.lease_lost = False
         self.started = time.monotonic()
         self.rows = 0
         self.phase = "start"
@@ -169,7 +182,20 @@ class ModuleRun(StagingSteps, CommitSteps, HookSteps):
     def open(self, connection: str) -> Driver:
         driver = self.engine.open_connection(connection)
         self.drivers.append(driver)
+        # Recorded before any statement of the run, so a killed run's sessions can be
+        # ended; the side sessions a binary copy opens are reported as they open.
+        self._record_session(session_record(connection, driver))
+        driver.on_session = lambda session: self._record_session(
+            {"connection": connection, "kind": driver.kind, "session": session}
+        )
         return driver
+
+    def _record_session(self, record: dict[str, str] | None) -> None:
+        if record is None:
+            return
+        self.sessions.append(record)
+        with suppress(Exception):  # bookkeeping must never be what fails a run
+            self.engine.store.runs.set_sessions(self.run_id, json.dumps(self.sessions))
 
     # -- the run -------------------------------------------------------------
 
@@ -185,6 +211,8 @@ class ModuleRun(StagingSteps, CommitSteps, HookSteps):
             cancelled = self.cancel.is_set() or isinstance(exc, RunCancelled | KeyboardInterrupt)
             status = "cancelled" if cancelled else "error"
             error = "cancelled" if cancelled else describe(exc)
+            if self.lease_lost:
+                status, error = "error", f"{INTERRUPTED}: the module's lock was taken away"
             unchanged = "" if self.committed else " (destination unchanged)"
             self.log(f"{status}: {error}{unchanged}")
             if not isinstance(exc, Exception | KeyboardInterrupt):

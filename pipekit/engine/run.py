@@ -16,6 +16,7 @@ step is written to the run's live log as it happens, and the final record
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import socket
 import threading
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipekit.engine.events import EventHandler, RunEvent
 from pipekit.engine.execute import ModuleRun
+from pipekit.engine.leases import end_sessions, owner_id
 from pipekit.engine.preview import Preview, PreviewRun
 from pipekit.errors import ModuleBusyError
 
@@ -35,7 +37,11 @@ if TYPE_CHECKING:
     from pipekit.files import FilePolicy
     from pipekit.secrets import SecretsFile
     from pipekit.store import Store
-    from pipekit.store.runs import Run
+    from pipekit.store.runs import Lease, LockHolder, Run
+
+log = logging.getLogger("pipekit.engine")
+#: seconds a module lease lasts without a heartbeat (``runs.lease_s`` in the config)
+DEFAULT_LEASE_S = 60.0
 
 
 def pid_alive(pid: int | None, host: str | None) -> bool:
@@ -80,6 +86,11 @@ class Engine:
     #: database's own file. Every connection a run opens (source, destination, the
     #: watermark resolvers, checks and hooks on them) is held to it.
     files: FilePolicy | None = None
+    #: how long a module lease lasts without a heartbeat (renewed every third of it)
+    lease_s: float = DEFAULT_LEASE_S
+    #: the clock leases are taken, renewed and judged by (injected by tests)
+    lease_clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    owner: str = field(default_factory=owner_id)
 
     @classmethod
     def from_config(cls, store: Store, config: Config) -> Engine:
@@ -87,8 +98,19 @@ class Engine:
         from pipekit.secrets import SecretsFile
 
         configure_jvm(config)
-        files = config.file_policy()
-        return cls(store, SecretsFile(config.secrets_path), config.staging_schema, files=files)
+        return cls(
+            store,
+            SecretsFile(config.secrets_path),
+            config.staging_schema,
+            files=config.file_policy(),
+            lease_s=float(config["runs.lease_s"]),
+        )
+
+    def lease(self) -> Lease:
+        """A lease for this process from now on, for ``lease_s`` seconds."""
+        from pipekit.store.runs import Lease
+
+        return Lease.for_(self.owner, self.lease_clock(), self.lease_s)
 
     def run_module(
         self,
@@ -113,7 +135,7 @@ class Engine:
         if run_id is None:
             run_id = self._begin(name, group_run_id, triggered_by)
         else:
-            self.store.runs.adopt(run_id, os.getpid(), socket.gethostname())
+            self.store.runs.adopt(run_id, os.getpid(), socket.gethostname(), self.lease())
         return ModuleRun(
             self,
             self.store.modules.get(name),
@@ -130,6 +152,47 @@ class Engine:
         """Open a run and take the lock now, to carry it out later (``run_module(run_id=)``),
         so a caller can answer with the run id at once. ``ModuleBusyError`` if held."""
         return self._begin(name, group_run_id, triggered_by)
+
+    def enqueue_module(
+        self,
+        name: str,
+        *,
+        triggered_by: str = "api",
+        dry_run: bool = False,
+        full_refresh: bool = False,
+    ) -> int:
+        """Record a run ``queued`` in the state store, holding the module's lock, for
+        any server to claim (``store.queue``). ``ModuleBusyError`` if held by a live run."""
+        kwargs: dict[str, Any] = {
+            "triggered_by": triggered_by,
+            "dry_run": dry_run,
+            "full_refresh": full_refresh,
+        }
+        try:
+            return self.store.queue.enqueue_module(name, **kwargs)
+        except ModuleBusyError:
+            if not self.recover_stale():
+                raise
+            return self.store.queue.enqueue_module(name, **kwargs)
+
+    def recover_stale(self) -> list[LockHolder]:
+        """Free locks whose lease expired or whose process (on this host) is gone: their
+        runs end ``error`` "interrupted" (not retried) and their database sessions are
+        ended. Returns the locks freed."""
+        freed = self.store.runs.recover_stale_locks(pid_alive, now=self.lease_clock())
+        for holder in freed:
+            for line in end_sessions(holder.sessions_json, self.open_connection):
+                log.warning("run %s of module %s interrupted: %s", holder.run_id, holder.module,
+                            line)  # fmt: skip
+        return freed
+
+    def unlock(self, name: str, *, by: str) -> LockHolder | None:
+        """Free module `name`'s lock by hand (None when not locked): a queued run holding
+        it is cancelled, a running one ends "interrupted" and its sessions are ended."""
+        holder = self.store.runs.force_unlock(name, by=by)
+        if holder is not None:
+            end_sessions(holder.sessions_json, self.open_connection)
+        return holder
 
     def preview(self, name: str) -> Preview:
         """What the next run of module `name` would execute, planned as a dry run plans
@@ -160,12 +223,13 @@ class Engine:
             "host": socket.gethostname(),
         }
         try:
-            return self.store.runs.begin(name, **kwargs)
+            return self.store.runs.begin(name, lease=self.lease(), **kwargs)
         except ModuleBusyError:
-            # A lock whose process died is freed (its run marked "interrupted").
-            if not self.store.runs.recover_stale_locks(pid_alive):
+            # A lock whose lease expired or whose process died is freed (its run
+            # marked "interrupted", its sessions ended).
+            if not self.recover_stale():
                 raise
-            return self.store.runs.begin(name, **kwargs)
+            return self.store.runs.begin(name, lease=self.lease(), **kwargs)
 
     def cancel_run(self, run_id: int) -> bool:
         """Ask a running run, in this or any other process, to stop; False if not running."""

@@ -1,17 +1,24 @@
-"""Background runs for the server: a bounded pool of child processes (issue 4).
+"""Background runs for the server: a bounded pool of child processes (issue 4),
+fed by the durable run queue in the state store (issue 17).
 
-``RunPool.submit_module`` opens the run and takes the module's lock in the
-calling process (``Engine.start_module``), so the caller gets the run id, or
-``ModuleBusyError``, at once. The run itself is carried out by a child process,
-``python -m pipekit.runtime.worker``, which adopts the run. At most
-``max_workers`` children run at a time; later jobs wait in FIFO order, already
-holding their lock, their run ``running`` with the live-log line
-``queued: waiting for a free worker``.
+``RunPool.submit_module`` records the run ``queued`` in the state store and takes
+the module's lock in the calling process (``Engine.enqueue_module``), so the caller
+gets the run id, or ``ModuleBusyError``, at once. Whenever a worker is free, the
+pool claims the oldest queued entry (``store.queue.claim``: FIFO by id, ``FOR
+UPDATE SKIP LOCKED`` on PostgreSQL), which makes the run ``running`` with a lease
+on its lock, and hands it to a child process, ``python -m pipekit.runtime.worker``,
+which adopts the run (its own lease, renewed by a heartbeat). A queued run waits
+with the live-log line ``queued: waiting for a free worker``. The queue lives in
+the state store: runs still queued when the server stops or is killed are
+started after a restart, in order, each once, and several servers sharing a
+PostgreSQL store share the queue (a poll every ``poll_s`` seconds picks up what
+other servers or a restart left).
 
 A child is a fresh interpreter (not a fork of a threaded server): a run that
-crashes, exhausts memory or is killed takes only its own process down. A thread
-per child waits for its exit; if the run (or group run, and its current member)
-is still ``running`` then, the parent records it as ``error`` ("worker process
+crashes, exhausts memory or is killed takes only its own process down, and a
+child whose server died stops at once (it watches its parent). A thread per
+child waits for its exit; if the run (or group run, and its current member) is
+still ``running`` then, the parent records it as ``error`` ("worker process
 killed by signal 9 (SIGKILL)") and frees the lock, guarded by the run id so a
 lock taken since by another run is never touched.
 
@@ -29,7 +36,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -43,6 +49,8 @@ log = logging.getLogger("pipekit.pool")
 runs_log = logging.getLogger("pipekit.runs")
 
 QUEUED = "queued: waiting for a free worker"
+#: seconds between two looks at the state store's queue (runs other servers queued)
+POLL_S = 2.0
 SHUTTING_DOWN = "the server is shutting down; no new runs are accepted"
 #: after the grace period and a cancel, how long a child may take to roll back before SIGKILL
 ROLLBACK_WAIT_S = 20.0
@@ -84,6 +92,7 @@ class RunPool:
         max_workers: int,
         on_finished: FinishedCallback | None = None,
         memory_limit_mb: int | None = None,
+        poll_s: float = POLL_S,
     ) -> None:
         from pipekit.config import load_config
         from pipekit.engine.run import Engine
@@ -99,9 +108,11 @@ class RunPool:
         self.on_finished = on_finished
         self.memory_limit_mb = memory_limit_mb
         self._cond = threading.Condition()
-        self._queue: deque[_Job] = deque()
         self._active: list[_Job] = []
         self._closing = False
+        self.poll_s = poll_s
+        self._stop_poll = threading.Event()
+        self._poller: threading.Thread | None = None
 
     # -- submitting -----------------------------------------------------------
 
@@ -113,63 +124,82 @@ class RunPool:
         dry_run: bool = False,
         full_refresh: bool = False,
     ) -> int:
-        """Open a run of module `name` and take its lock now; returns the run id at once.
+        """Queue a run of module `name` and take its lock now; returns the run id at once.
 
         ``ModuleBusyError`` (its ``run_id`` is the running run) or ``NotFoundError``
         before anything starts; ``UnavailableError`` (503) while shutting down.
         """
-        with self._cond:
-            self._refuse_if_closing()
-            run_id = self.engine.start_module(name, triggered_by=triggered_by)
-            job = _Job("module", run_id, name, triggered_by, dry_run, full_refresh)
-            ended = self._enqueue(job)
-        self._notify(*ended)
+        self._refuse_if_closing()
+        run_id = self.engine.enqueue_module(
+            name, triggered_by=triggered_by, dry_run=dry_run, full_refresh=full_refresh
+        )
+        self._dispatch_and_note(run_id)
         return run_id
 
     def submit_group(self, name: str, *, triggered_by: str = "api", dry_run: bool = False) -> int:
-        """Open a run of group `name`; returns the group run id at once (``NotFoundError``)."""
-        with self._cond:
-            self._refuse_if_closing()
-            group_run_id = self.store.runs.start_group(name, triggered_by=triggered_by)
-            ended = self._enqueue(_Job("group", group_run_id, name, triggered_by, dry_run))
-        self._notify(*ended)
+        """Queue a run of group `name`; returns the group run id at once (``NotFoundError``)."""
+        self._refuse_if_closing()
+        group_run_id = self.store.queue.enqueue_group(
+            name, triggered_by=triggered_by, dry_run=dry_run
+        )
+        self.dispatch()
         return group_run_id
 
     def _refuse_if_closing(self) -> None:
         if self._closing:
             raise UnavailableError(SHUTTING_DOWN)
 
-    def _enqueue(self, job: _Job) -> list[_Job]:
-        # called with self._cond held
-        if len(self._active) >= self.max_workers:
-            self._note(job, QUEUED)
-        self._queue.append(job)
-        return self._dispatch()
+    def _dispatch_and_note(self, run_id: int) -> None:
+        self.dispatch()
+        run = self._safe(self.store.runs.get, run_id)
+        if run is not None and run.status == "queued":
+            self._safe(self.store.runs.append_live, run_id, f"{_stamp()} {QUEUED}")
 
-    def _dispatch(self) -> list[_Job]:
-        """Start queued jobs while workers are free (called with self._cond held).
+    def dispatch(self) -> int:
+        """Claim queued entries from the state store while workers are free, and start
+        them; returns how many started. Called on submit, when a child ends, and by
+        the poll thread (entries queued by other servers, or before a restart)."""
+        started, failed = 0, []
+        with self._cond:
+            while len(self._active) < self.max_workers and not self._closing:
+                claimed = self._safe(self.store.queue.claim, self.engine.lease())
+                if claimed is None:
+                    break
+                job = _Job(
+                    claimed.kind,
+                    claimed.id,
+                    claimed.name,
+                    claimed.triggered_by,
+                    claimed.dry_run,
+                    claimed.full_refresh,
+                )
+                try:
+                    self._launch(job)
+                except Exception as exc:  # cannot even start a process: the run fails
+                    log.exception("cannot start a worker for %s %s", job.kind, job.id)
+                    self._safe(self._fail, job, f"cannot start a worker process: {exc}")
+                    failed.append(job)
+                    continue
+                self._active.append(job)
+                started += 1
+                _log_start(job)
+        self._notify(*failed)  # outside the lock: on_finished may be slow (notifications)
+        return started
 
-        Returns the jobs that ended without starting, for ``_notify`` outside the lock
-        (on_finished may be slow: it sends notifications)."""
-        ended: list[_Job] = []
-        while self._queue and len(self._active) < self.max_workers and not self._closing:
-            job = self._queue.popleft()
-            if job.kind == "module" and self._safe(self.store.runs.cancel_requested, job.id):
-                self._end_unstarted(job, "cancelled before it started")
-                ended.append(job)
-                continue
-            try:
-                self._launch(job)
-            except Exception as exc:  # cannot even start a process: the run fails, not the pool
-                log.exception("cannot start a worker for %s %s", job.kind, job.id)
-                self._safe(self._fail, job, f"cannot start a worker process: {exc}")
-                ended.append(job)
-                continue
-            self._active.append(job)
-            _log_start(job)
-        if ended:
-            self._cond.notify_all()
-        return ended
+    def start_polling(self) -> None:
+        """Claim queued entries every ``poll_s`` seconds on a thread (``shutdown`` stops it)."""
+        if self._poller is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop_poll.wait(self.poll_s):
+                try:
+                    self.dispatch()
+                except Exception:
+                    log.exception("claiming queued runs failed")
+
+        self._poller = threading.Thread(target=loop, name="pipekit-queue", daemon=True)
+        self._poller.start()
 
     def _launch(self, job: _Job) -> None:
         cmd = [sys.executable, "-m", "pipekit.runtime.worker"]
@@ -225,9 +255,8 @@ class RunPool:
             with self._cond:
                 if job in self._active:
                     self._active.remove(job)
-                ended = self._dispatch()
                 self._cond.notify_all()
-        self._notify(*ended)
+        self.dispatch()
 
     def _fail(self, job: _Job, error: str) -> None:
         """Record a job whose process is gone as ``error`` if it is still running."""
@@ -248,19 +277,6 @@ class RunPool:
         runs.finish(run_id, "error", error=error)
         self._safe(runs.unlock, module, run_id)
 
-    def _end_unstarted(self, job: _Job, why: str) -> None:
-        """End a job that never reached a worker as ``cancelled``, freeing its lock."""
-        runs = self.store.runs
-        try:
-            if job.kind == "module":
-                self._safe(runs.append_live, job.id, f"{_stamp()} cancelled: {why}")
-                runs.finish(job.id, "cancelled", error="cancelled")
-                runs.unlock(job.name, job.id)
-            else:
-                runs.finish_group(job.id, "cancelled", error=f"cancelled: {why}")
-        except Exception:
-            log.exception("cannot record the cancel of queued %s %s", job.kind, job.id)
-
     def _notify(self, *jobs: _Job) -> None:
         """Call on_finished for ended jobs; never with the pool's lock held."""
         if self.on_finished is None:
@@ -277,32 +293,24 @@ class RunPool:
     def cancel(self, run_id: int) -> bool:
         """Ask run `run_id` to stop (in this pool or any process); False if not running.
 
-        A run still queued here ends ``cancelled`` at once, its lock freed.
+        A run still queued (here or on any server sharing the store) ends
+        ``cancelled`` at once, its lock freed.
         """
-        with self._cond:
-            job = self._queued(run_id, "module")
-            if job is not None:
-                self._queue.remove(job)
-        if job is not None:
-            self._end_unstarted(job, "cancelled before it started")
-            self._notify(job)
+        if self.store.queue.cancel_run(run_id, "cancelled before it started"):
+            self._notify(_Job("module", run_id, "", ""))
             return True
         return self.engine.cancel_run(run_id)
 
     def cancel_group(self, group_run_id: int) -> bool:
         """Stop a group run of this pool: the member running now is cancelled and no
-        further member starts. False if the group run is not in flight here."""
+        further member starts. False if the group run is not queued nor in flight here."""
+        if self.store.queue.cancel_group(group_run_id, "cancelled before it started"):
+            self._notify(_Job("group", group_run_id, "", ""))
+            return True
         with self._cond:
-            job = self._queued(group_run_id, "group")
-            if job is not None:
-                self._queue.remove(job)
             active = next(
                 (j for j in self._active if j.kind == "group" and j.id == group_run_id), None
             )
-        if job is not None:
-            self._end_unstarted(job, "cancelled before it started")
-            self._notify(job)
-            return True
         if active is None:
             return False
         self._stop(active)
@@ -321,15 +329,14 @@ class RunPool:
             with suppress(ProcessLookupError):
                 job.proc.send_signal(signal.SIGTERM)
 
-    def _queued(self, job_id: int, kind: str) -> _Job | None:
-        return next((j for j in self._queue if j.kind == kind and j.id == job_id), None)
-
     def running(self) -> list[int]:
-        """Run ids in flight here: module runs queued or running, and the member runs
-        that group runs of this pool are carrying out now."""
+        """Run ids in flight: module runs queued (on any server sharing the store) or
+        running here, and the member runs that group runs of this pool carry out now."""
         with self._cond:
-            jobs = list(self._queue) + list(self._active)
-        ids = [j.id for j in jobs if j.kind == "module"]
+            jobs = list(self._active)
+        ids = (self._safe(self.store.queue.queued_run_ids) or []) + [
+            j.id for j in jobs if j.kind == "module"
+        ]
         for job in jobs:
             if job.kind == "group":
                 members = self._safe(self.store.runs.list, group_run_id=job.id, status="running")
@@ -337,12 +344,14 @@ class RunPool:
         return ids
 
     def running_groups(self) -> list[int]:
-        """Group run ids in flight here (queued or running)."""
+        """Group run ids in flight here."""
         with self._cond:
-            return [j.id for j in list(self._queue) + list(self._active) if j.kind == "group"]
+            return [j.id for j in self._active if j.kind == "group"]
 
     def health(self) -> dict[str, object]:
-        """For ``GET /health``: ok (False once shutting down), workers alive, running, queued."""
+        """For ``GET /health``: ok (False once shutting down), workers alive, running here,
+        and queued (in the state store, for every server sharing it)."""
+        queued = self._safe(self.store.queue.count)
         with self._cond:
             alive = sum(1 for j in self._active if j.proc is not None and j.proc.poll() is None)
             return {
@@ -352,43 +361,49 @@ class RunPool:
                 "max_workers": self.max_workers,
                 "workers_alive": alive,
                 "running": len(self._active),
-                "queued": len(self._queue),
+                "queued": queued or 0,
             }
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait until no job is queued or running; False if `timeout` passed first."""
+        """Wait until no job runs here and (unless shutting down) none is queued;
+        False if `timeout` passed first."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while self._queue or self._active:
+            while self._active or (not self._closing and self._queued_count()):
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return False
                 self._cond.wait(left if left is None else min(left, 1.0))
         return True
 
+    def _queued_count(self) -> int:
+        count: int | None = self._safe(self.store.queue.count)
+        return count or 0
+
     # -- start-up and shutdown ----------------------------------------------------------
 
     def recover(self, *, settle_s: float = 10.0) -> list[Recovered]:
-        """At start-up: runs left ``running`` by a process that is gone become ``error``
-        ("interrupted") and their locks are freed; group runs left ``running`` with no
-        member running and no sign of life for `settle_s` seconds become ``error`` too."""
-        from pipekit.engine.run import pid_alive
+        """At start-up: runs left ``running`` by a process that is gone (or whose lease
+        expired) become ``error`` ("interrupted", not retried), their locks are freed
+        and their database sessions ended; group runs left ``running`` with no member
+        running and no sign of life for `settle_s` seconds become ``error`` too.
+        Queued runs stay queued: ``dispatch`` starts them."""
         from pipekit.store.runs import INTERRUPTED
 
         runs = self.store.runs
         done = [
             Recovered("run", h.run_id, h.module)
-            for h in runs.recover_stale_locks(pid_alive)
+            for h in self.engine.recover_stale()
             if h.run_id is not None
         ]
         with self._cond:
-            mine = {j.id for j in list(self._queue) + list(self._active) if j.kind == "group"}
+            mine = {j.id for j in self._active if j.kind == "group"}
         now = dt.datetime.now(dt.UTC)
         for group in runs.list_group(limit=1000):
             if group.status != "running" or group.id in mine:
                 continue
             members = runs.list(group_run_id=group.id, limit=1000)
-            if any(m.status == "running" for m in members):
+            if any(m.status in ("queued", "running") for m in members):
                 continue  # a live process is carrying out a member
             stamps = [group.started_at] + [m.finished_at for m in members if m.finished_at]
             if (now - max(_aware(s) for s in stamps)).total_seconds() < settle_s:
@@ -402,16 +417,16 @@ class RunPool:
         return done
 
     def shutdown(self, grace_s: float = 30) -> None:
-        """Stop accepting runs, let running ones finish for up to `grace_s` seconds,
-        then cancel the rest and wait for them to roll back. Queued jobs end
-        ``cancelled`` at once. No lock of this pool is left behind."""
+        """Stop accepting and claiming runs, let running ones finish for up to `grace_s`
+        seconds, then cancel the rest and wait for them to roll back. Queued runs stay
+        queued in the state store (a restart, or another server, starts them). No lock
+        of a run this pool started is left behind."""
         with self._cond:
             self._closing = True
-            queued = list(self._queue)
-            self._queue.clear()
-        for job in queued:
-            self._end_unstarted(job, "the server shut down before it started")
-        self._notify(*queued)
+            self._cond.notify_all()
+        self._stop_poll.set()
+        if self._poller is not None:
+            self._poller.join(10)
         if not self.join(grace_s):
             with self._cond:
                 active = list(self._active)
@@ -429,10 +444,6 @@ class RunPool:
         self.store.close()
 
     # -- helpers ----------------------------------------------------------------------
-
-    def _note(self, job: _Job, text: str) -> None:
-        if job.kind == "module":
-            self._safe(self.store.runs.append_live, job.id, f"{_stamp()} {text}")
 
     @staticmethod
     def _safe(fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R | None:

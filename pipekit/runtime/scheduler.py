@@ -9,8 +9,11 @@ executes (in this thread, a pool, a child process) is the caller's business:
 
 Because ``last_fired_at`` is written first and the next slot is counted from
 it, a slow run or a restart never fires a slot twice, and a schedule missed
-while nothing was ticking fires once, not once per missed slot. The semantics
-are written up in docs/scheduler.md.
+while nothing was ticking fires once, not once per missed slot. Several
+servers may share one state store: each records the slot it fires as a unique
+(schedule, slot) row in the same transaction (``schedules.claim_slot``), so of
+several schedulers due at once exactly one fires the slot. The semantics are
+written up in docs/scheduler.md.
 """
 
 from __future__ import annotations
@@ -122,8 +125,13 @@ class Scheduler:
         *,
         clock: Callable[[], dt.datetime] | None = None,
         tz: dt.tzinfo | None = None,
+        owner: str | None = None,
     ) -> None:
+        from pipekit.engine.leases import owner_id
+
         self.store = store
+        #: who fires, recorded with each slot (host:pid:random unless given)
+        self.owner = owner or owner_id()
         self.fire = fire
         self.tz = tz or local_zone()
         self.clock = clock or (lambda: dt.datetime.now(self.tz))
@@ -136,6 +144,8 @@ class Scheduler:
         self.last_error: str | None = None
         self.last_error_at: dt.datetime | None = None
         self.fired = 0
+        #: False when this server's scheduler is off (``scheduler.enabled: false``)
+        self.enabled = True
 
     # -- deciding ----------------------------------------------------------------
 
@@ -175,9 +185,15 @@ class Scheduler:
             fired: list[Schedule] = []
             for schedule in self.due(now):
                 try:
-                    self.store.schedules.mark_fired(schedule.id, now.astimezone(dt.UTC))
+                    slot = self.next_fire(schedule)
+                    mine = self.store.schedules.claim_slot(
+                        schedule.id, slot, now.astimezone(dt.UTC), self.owner
+                    )
                 except Exception as exc:  # not recorded: do not fire, try again next tick
                     self._error(f"schedule {schedule.id}: cannot record the firing: {exc}", now)
+                    continue
+                if not mine:
+                    log.info("schedule %s: slot %s fired by another server", schedule.id, slot)
                     continue
                 try:
                     if not self.store.groups.enabled_modules(schedule.group):
@@ -265,7 +281,9 @@ class Scheduler:
         except Exception:
             paused = None
         return {
-            "ok": alive and not stale,
+            # a scheduler turned off is healthy: another server sharing the store fires
+            "ok": (alive and not stale) or not self.enabled,
+            "enabled": self.enabled,
             "alive": alive,
             "stale": stale,
             "paused": paused,

@@ -12,15 +12,25 @@ the engine and records the outcome. SIGTERM asks the run to stop, like
 destination rolls back. Exit code 0 means the run was carried out and recorded,
 whatever its status; anything else (a traceback, a signal) is seen by the
 parent, which records the run as failed and frees its lock.
+
+A worker whose server died (killed, out of memory) kills itself at once: nobody
+would record its end, and the queue the server left is restarted, not its runs
+(a run that was going ends ``error`` "interrupted" when its lease is recovered,
+and the database sessions it recorded are ended then).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
+
+#: how often a worker checks that its server is still there
+PARENT_POLL_S = 0.5
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +56,17 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _watch_parent(parent: int, every_s: float = PARENT_POLL_S) -> None:
+    """SIGKILL this process once its parent is gone (re-parented: the pid changes)."""
+
+    def loop() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=loop, name="pipekit-parent-watch", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.memory_limit_mb:
@@ -54,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         limit = args.memory_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
+    _watch_parent(os.getppid())
     cancel = threading.Event()
     # SIGTERM (server shutdown, group cancel) stops the run the way a cancel does.
     signal.signal(signal.SIGTERM, lambda *_: cancel.set())

@@ -1,7 +1,9 @@
 """What `pipekit serve` runs: the app with its run pool, scheduler and notifier.
 
 ``build(config_path, grace_s)`` makes the app; its lifespan recovers runs left
-``running`` by a dead process (``pool.recover()``), starts the scheduler thread,
+``running`` by a dead process (``pool.recover()``), starts the runs left queued
+(``pool.dispatch()``, then a poll for runs other servers queue), starts the
+scheduler thread unless ``scheduler.enabled`` is false,
 and on shutdown (SIGTERM, Ctrl-C) stops the scheduler, then the pool
 (``pool.shutdown(grace_s)``: no new runs, running ones get `grace_s` seconds,
 then are cancelled; their locks are released). ``from_env`` is the factory
@@ -146,7 +148,14 @@ def build(config_path: Path | None, grace_s: float = 30.0) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         for item in pool.recover() or []:
             log.warning("recovered %s", item)
-        scheduler.start(float(config["scheduler.interval_s"]))
+        # runs queued before a restart (or by another server) start now, in order
+        pool.dispatch()
+        pool.start_polling()
+        if config["scheduler.enabled"]:
+            scheduler.start(float(config["scheduler.interval_s"]))
+        else:
+            scheduler.enabled = False
+            log.info("scheduler off in this server (scheduler.enabled: false)")
         retention = Retention(services, config["runs.retention_days"])
         retention.start()
         try:

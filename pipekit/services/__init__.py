@@ -131,7 +131,14 @@ class Services:
         from pipekit.engine.run import Engine
 
         configure_jvm(self.config)
-        return Engine(self.store, self.secrets, self.config.staging_schema, files=self.files)
+        lease_s = float(self.config["runs.lease_s"])
+        return Engine(
+            self.store,
+            self.secrets,
+            self.config.staging_schema,
+            files=self.files,
+            lease_s=lease_s,
+        )
 
     @cached_property
     def files(self) -> FilePolicy:

@@ -105,8 +105,10 @@ class DashboardService:
         ]
 
     def running(self, limit: int = 100) -> list[RunView]:
-        """Runs going on now, newest first."""
-        return [run_view(r) for r in self._queries.page(status=RunStatus.RUNNING, limit=limit)]
+        """Runs going on now, newest first, then those queued for a worker."""
+        going = self._queries.page(status=RunStatus.RUNNING, limit=limit)
+        waiting = self._queries.page(status=RunStatus.QUEUED, limit=limit)
+        return [run_view(r) for r in [*going, *waiting][:limit]]
 
     def failures(self, limit: int = 10) -> list[RunView]:
         """The latest failed runs, newest first."""

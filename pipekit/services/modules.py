@@ -13,6 +13,7 @@ from here: ``WatermarkService``, ``HookService``, ``CheckService``.
 from __future__ import annotations
 
 import builtins
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +24,7 @@ from pipekit.errors import (
     InUseError,
     ModuleSpecError,
     NotFoundError,
+    NotRunningError,
     PipekitError,
     Problem,
 )
@@ -154,6 +156,17 @@ class ModuleDetails:
     groups: list[str]
     runs: list[RecentRun]
     history: list[HistoryView] | None = None
+
+
+@dataclass(frozen=True)
+class UnlockView:
+    """A module lock freed by hand: which run held it and what became of that run."""
+
+    module: str
+    run_id: int | None
+    #: the holding run's status now (``cancelled`` if it was queued, ``error`` if it ran)
+    run_status: str | None
+    message: str
 
 
 @dataclass(frozen=True)
@@ -418,6 +431,32 @@ class ModuleService:
                 f"cancel it first with `pipekit runs cancel {m.locked_by_run_id}`"
             )
         self._store.modules.remove(m.name)
+
+    @audited("module", "unlock")
+    def unlock(self, key: str | int) -> UnlockView:
+        """Free the module's lock by hand (``pipekit modules unlock``), for a lock left by
+        a run that cannot be recovered on its own. The run holding it ends: a queued one
+        ``cancelled``, a running one ``error`` "interrupted" (its process, if alive, finds
+        its lease gone and stops; its database sessions are ended). Not retried.
+        NotRunningError when the module is not locked."""
+        m = self._module(key)
+        holder = self._sv.engine.unlock(m.name, by=self._sv.actor)
+        if holder is None:
+            raise NotRunningError(
+                f"module '{m.name}' is not locked; nothing to unlock "
+                f"(`pipekit runs list --module {m.name}` shows its runs)"
+            )
+        status = None
+        if holder.run_id is not None:
+            with contextlib.suppress(NotFoundError):
+                status = self._store.runs.get(holder.run_id).status
+        held = f"run {holder.run_id}" if holder.run_id is not None else "no run"
+        return UnlockView(
+            module=m.name,
+            run_id=holder.run_id,
+            run_status=status,
+            message=f"module '{m.name}' unlocked (it was held by {held})",
+        )
 
     # -- the data path -------------------------------------------------------------
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipekit.errors import InvalidError, NotFoundError, NotRunningError, UnavailableError
 from pipekit.services.lookup import as_id, find, not_found
-from pipekit.status import RUN_STATUSES, RunStatus
+from pipekit.status import ACTIVE, RUN_STATUSES
 
 if TYPE_CHECKING:
     import threading
@@ -394,10 +394,10 @@ class RunService:
         NotFoundError for no such run, NotRunningError when it is not running.
         """
         run = self._repo.get(run_id)
-        if run.status == RunStatus.RUNNING:
+        if run.status in ACTIVE:
             pool = self._sv.pool
             # The pool also ends a run still queued in it; elsewhere the flag does it.
-            if pool.cancel(run_id) if pool is not None else self._repo.request_cancel(run_id):
+            if pool.cancel(run_id) if pool is not None else self._cancel_here(run_id):
                 return CancelView(run_id=run_id, cancel_requested=True)
             run = self._repo.get(run_id)  # it ended meanwhile
         raise NotRunningError(
@@ -476,7 +476,15 @@ class RunService:
             text=log[after:],
             offset=max(len(log), after),
             status=run.status,
-            finished=run.status != RunStatus.RUNNING,
+            finished=run.status not in ACTIVE,
+        )
+
+    def _cancel_here(self, run_id: int) -> bool:
+        """Without a run pool (the CLI): a queued run leaves the queue, a running one
+        gets the cancel flag its process polls."""
+        store = self._sv.store
+        return store.queue.cancel_run(run_id, "cancelled before it started") or (
+            self._repo.request_cancel(run_id)
         )
 
     def follower(self, run_id: int) -> LogFollower:
@@ -533,7 +541,7 @@ class LogFollower:
         self._pending += log[self._offset :]
         self._offset = len(log)
         *lines, self._pending = self._pending.split("\n")
-        if run.status == RunStatus.RUNNING:
+        if run.status in ACTIVE:
             return lines, None
         if self._pending:
             lines.append(self._pending)

@@ -6,6 +6,14 @@ row count of 1 (SQLite serialises writers with ``BEGIN IMMEDIATE``; PostgreSQL
 re-checks the WHERE after the row lock). ``append_live`` commits each line, so
 another process (``pipekit runs show --follow``, the UI) can read it while the
 run goes.
+
+The lock is a **lease**: the process carrying out the run names itself in
+``lease_owner`` (host:pid:random) and keeps pushing ``lease_expires_at`` forward
+(``heartbeat``). A lease that expired, or one whose process on this host is gone,
+is recovered by the next run on any host (``recover_stale_locks``): the run that
+held it ends ``error`` "interrupted" and is not retried. A queued run holds its
+module's lock with no expiry (``lease_expires_at`` NULL) until a worker claims it
+(``store.queue``), so a restart never takes a queued run's lock away.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection as SAConnection
@@ -50,6 +58,8 @@ FINISH_FIELDS = (
     "rows_cleared",
 )
 INTERRUPTED = "interrupted"
+#: a run still going has one of these statuses (queued, running)
+ACTIVE = ("queued", "running")
 
 
 @dataclass(frozen=True)
@@ -85,11 +95,15 @@ class Run:
     #: see pipekit.run_counters (None: recorded before migration 5, or not known)
     rows_replaced: int | None
     rows_cleared: int | None
+    dry_run: bool = False
+    full_refresh: bool = False
+    sessions_json: str | None = None
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Run:
         m = dict(row._mapping)
-        m["cancel_requested"] = bool(m["cancel_requested"])
+        for key in ("cancel_requested", "dry_run", "full_refresh"):
+            m[key] = bool(m[key])
         if m["committed"] is not None:
             m["committed"] = bool(m["committed"])
         return cls(**{f.name: m[f.name] for f in fields(cls)})
@@ -105,10 +119,13 @@ class GroupRun:
     status: str
     triggered_by: str | None
     error: str | None
+    dry_run: bool = False
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> GroupRun:
-        return cls(**{f.name: row._mapping[f.name] for f in fields(cls)})
+        m = dict(row._mapping)
+        m["dry_run"] = bool(m["dry_run"])
+        return cls(**{f.name: m[f.name] for f in fields(cls)})
 
 
 @dataclass(frozen=True)
@@ -118,6 +135,26 @@ class LockHolder:
     pid: int | None
     host: str | None
     locked_at: datetime | None
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+    #: the run's database sessions (``run_log.sessions_json``) when the lock was recovered
+    sessions_json: str | None = None
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Who takes a module's lock: the process (``owner`` = host:pid:random) and until
+    when it holds it without a heartbeat (None: a queued run, no expiry)."""
+
+    owner: str | None
+    expires_at: datetime | None
+
+    @classmethod
+    def for_(cls, owner: str, now: datetime, seconds: float) -> Lease:
+        return cls(owner, now + timedelta(seconds=seconds))
+
+
+_QUEUED_LEASE = Lease(None, None)
 
 
 def _status(status: str) -> str:
@@ -159,18 +196,27 @@ class RunRepo:
         pid: int | None,
         host: str | None,
         merge_strategy: str | None = None,
+        lease: Lease | None = None,
+        queued: bool = False,
+        dry_run: bool = False,
+        full_refresh: bool = False,
     ) -> int:
-        """Open a run of `module` and take its lock, in one transaction.
+        """Open a run of `module` and take its lock (a `lease`), in one transaction.
 
         If another run holds the lock nothing is written and ``ModuleBusyError``
         names that run, so a refused second run leaves no trace in the run log.
+        A `queued` run is recorded ``queued`` and holds the lock with no expiry.
         """
         with self._store.write() as conn:
             mod = require_module(conn, module)
             run_id = _insert_run(
-                conn, mod.id, module, group_run_id, triggered_by, pid, host, merge_strategy
-            )
-            if not _lock(conn, mod.id, run_id, pid, host):
+                conn, mod.id, module, group_run_id, triggered_by, pid, host, merge_strategy,
+                status="queued" if queued else "running", dry_run=dry_run,
+                full_refresh=full_refresh,
+            )  # fmt: skip
+            if queued:
+                lease = _QUEUED_LEASE
+            if not _lock(conn, mod.id, run_id, pid, host, lease):
                 holder = conn.execute(select(_mod).where(_mod.c.id == mod.id)).one()
                 where = f"pid {holder.locked_pid} on {holder.locked_host}"
                 raise ModuleBusyError(
@@ -181,9 +227,10 @@ class RunRepo:
                 )
             return run_id
 
-    def adopt(self, run_id: int, pid: int, host: str) -> None:
+    def adopt(self, run_id: int, pid: int, host: str, lease: Lease | None = None) -> None:
         """The process carrying out a run started elsewhere takes it over: the run and
-        the lock it holds name this process, so liveness checks look at the right pid."""
+        the lock it holds name this process (and its `lease`), so liveness checks look
+        at the right pid and its heartbeats renew the lease."""
         with self._store.write() as conn:
             res = conn.execute(
                 _r.update()
@@ -192,11 +239,26 @@ class RunRepo:
             )
             if res.rowcount == 0:
                 raise NotFoundError(f"no running run with id {run_id}")
-            conn.execute(
+            values: dict[str, Any] = {"locked_pid": pid, "locked_host": host}
+            if lease is not None:
+                values.update(lease_owner=lease.owner, lease_expires_at=lease.expires_at)
+            conn.execute(_mod.update().where(_mod.c.locked_by_run_id == run_id).values(**values))
+
+    def heartbeat(self, run_id: int, lease: Lease) -> bool:
+        """Renew the lease `run_id` holds as `lease.owner` until `lease.expires_at`;
+        False when it holds none any more (recovered elsewhere, or freed by hand)."""
+        with self._store.write() as conn:
+            res = conn.execute(
                 _mod.update()
-                .where(_mod.c.locked_by_run_id == run_id)
-                .values(locked_pid=pid, locked_host=host)
+                .where(_mod.c.locked_by_run_id == run_id, _mod.c.lease_owner == lease.owner)
+                .values(lease_expires_at=lease.expires_at)
             )
+            return res.rowcount == 1
+
+    def set_sessions(self, run_id: int, sessions_json: str) -> None:
+        """Record the run's database sessions, to end them if its process is killed."""
+        with self._store.write() as conn:
+            conn.execute(_r.update().where(_r.c.id == run_id).values(sessions_json=sessions_json))
 
     def set_progress(self, run_id: int, **values: Any) -> None:
         """Update counters of a running run (rows_read so far, the strategy in use)."""
@@ -295,7 +357,7 @@ class RunRepo:
         runs still going are kept. Returns (runs, group runs) deleted (or that would be,
         with `dry_run`), in one transaction."""
         before = before.astimezone(UTC)
-        old_runs = (_r.c.started_at < before) & (_r.c.status != "running")
+        old_runs = (_r.c.started_at < before) & _r.c.status.not_in(ACTIVE)
         with self._store.write() as conn:
             runs = conn.execute(select(func.count()).select_from(_r).where(old_runs)).scalar_one()
             if not dry_run:
@@ -304,7 +366,7 @@ class RunRepo:
             if dry_run:  # the runs that would stay still point at their group runs
                 with_runs = with_runs.where(~old_runs)
             old_groups = (
-                (_g.c.started_at < before) & (_g.c.status != "running") & _g.c.id.not_in(with_runs)
+                (_g.c.started_at < before) & _g.c.status.not_in(ACTIVE) & _g.c.id.not_in(with_runs)
             )
             groups = conn.execute(
                 select(func.count()).select_from(_g).where(old_groups)
@@ -315,7 +377,9 @@ class RunRepo:
 
     # -- group runs --------------------------------------------------------
 
-    def start_group(self, group: str, *, triggered_by: str) -> int:
+    def start_group(
+        self, group: str, *, triggered_by: str, queued: bool = False, dry_run: bool = False
+    ) -> int:
         from pipekit.store.groups import require_group
 
         with self._store.write() as conn:
@@ -325,8 +389,9 @@ class RunRepo:
                     group_id=gid,
                     group_name=group,
                     started_at=utcnow(),
-                    status="running",
+                    status="queued" if queued else "running",
                     triggered_by=triggered_by,
+                    dry_run=dry_run,
                 )
             )
             return inserted_id(res)
@@ -361,10 +426,17 @@ class RunRepo:
 
     # -- module lock -------------------------------------------------------
 
-    def try_lock(self, module: str, run_id: int, pid: int | None, host: str | None) -> bool:
+    def try_lock(
+        self,
+        module: str,
+        run_id: int,
+        pid: int | None,
+        host: str | None,
+        lease: Lease | None = None,
+    ) -> bool:
         """Take `module`'s lock for `run_id`; False if another run holds it."""
         with self._store.write() as conn:
-            return _lock(conn, require_module(conn, module).id, run_id, pid, host)
+            return _lock(conn, require_module(conn, module).id, run_id, pid, host, lease)
 
     def unlock(self, module: str, run_id: int) -> bool:
         """Release the lock if `run_id` holds it; False otherwise (nothing changes)."""
@@ -384,25 +456,35 @@ class RunRepo:
             row = require_module(conn, module)
         if not row.running:
             return None
-        return LockHolder(
-            module, row.locked_by_run_id, row.locked_pid, row.locked_host, row.locked_at
-        )
+        return _holder(row)
 
     def recover_stale_locks(
-        self, is_alive: Callable[[int | None, str | None], bool]
+        self,
+        is_alive: Callable[[int | None, str | None], bool],
+        now: datetime | None = None,
     ) -> builtins.list[LockHolder]:
-        """Free locks whose process is gone; their runs become ``error`` "interrupted".
+        """Free stale locks; their runs become ``error`` "interrupted" (never retried).
 
-        `is_alive(pid, host)` decides (a lock on another host should count as alive
-        unless the caller knows better). Returns the locks freed.
+        A lock is stale when its lease expired before `now`, or when `is_alive(pid,
+        host)` says its process is gone (a lock on another host should count as alive
+        unless the caller knows better: its lease tells). A lock held by a queued run
+        is never stale. Returns the locks freed, with the sessions of their runs.
         """
+        now = now or utcnow()
+        queued_runs = select(_r.c.id).where(_r.c.status == "queued")
         with self._store.read() as conn:
             held = conn.execute(
-                select(_mod).where(_mod.c.running == True)  # noqa: E712
+                select(_mod, _r.c.sessions_json)
+                .outerjoin(_r, _r.c.id == _mod.c.locked_by_run_id)
+                .where(_mod.c.running == True)  # noqa: E712
+                .where(
+                    _mod.c.locked_by_run_id.is_(None) | _mod.c.locked_by_run_id.not_in(queued_runs)
+                )
             ).all()
         freed: list[LockHolder] = []
         for row in held:
-            if is_alive(row.locked_pid, row.locked_host):
+            expired = row.lease_expires_at is not None and _aware(row.lease_expires_at) < now
+            if not expired and is_alive(row.locked_pid, row.locked_host):
                 continue
             with self._store.write() as conn:
                 res = conn.execute(
@@ -419,12 +501,59 @@ class RunRepo:
                         .where(_r.c.id == row.locked_by_run_id, _r.c.status == "running")
                         .values(status="error", error=INTERRUPTED, finished_at=utcnow())
                     )
-            freed.append(
-                LockHolder(
-                    row.name, row.locked_by_run_id, row.locked_pid, row.locked_host, row.locked_at
-                )
-            )
+            freed.append(_holder(row, row.sessions_json))
         return freed
+
+    def force_unlock(self, module: str, *, by: str) -> LockHolder | None:
+        """Free `module`'s lock whoever holds it (``pipekit modules unlock``); None when
+        it is not locked. A queued run holding it ends ``cancelled`` (it leaves the
+        queue); a running one is asked to stop and ends ``error`` "interrupted: …",
+        so the process still carrying it out (if any) finds its lease gone."""
+        from pipekit.store.queue import _q
+
+        with self._store.write() as conn:
+            row = conn.execute(
+                select(_mod, _r.c.sessions_json, _r.c.status.label("run_status"))
+                .outerjoin(_r, _r.c.id == _mod.c.locked_by_run_id)
+                .where(_mod.c.id == require_module(conn, module).id)
+            ).one()
+            if not row.running:
+                return None
+            conn.execute(_mod.update().where(_mod.c.id == row.id).values(**_UNLOCKED))
+            run_id = row.locked_by_run_id
+            if run_id is not None and row.run_status == "queued":
+                conn.execute(_q.delete().where(_q.c.run_id == run_id))
+                conn.execute(
+                    _r.update()
+                    .where(_r.c.id == run_id)
+                    .values(status="cancelled", error=f"cancelled: unlocked by {by}",
+                            finished_at=utcnow())
+                )  # fmt: skip
+            elif run_id is not None and row.run_status == "running":
+                conn.execute(
+                    _r.update()
+                    .where(_r.c.id == run_id)
+                    .values(status="error", error=f"{INTERRUPTED}: module unlocked by {by}",
+                            finished_at=utcnow(), cancel_requested=True)
+                )  # fmt: skip
+        return _holder(row, row.sessions_json)
+
+
+def _holder(row: Row[Any], sessions_json: str | None = None) -> LockHolder:
+    return LockHolder(
+        row.name,
+        row.locked_by_run_id,
+        row.locked_pid,
+        row.locked_host,
+        row.locked_at,
+        row.lease_owner,
+        row.lease_expires_at,
+        sessions_json,
+    )
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _masked_text(value: str | None) -> str | None:
@@ -446,6 +575,10 @@ def _insert_run(
     pid: int | None,
     host: str | None,
     merge_strategy: str | None,
+    *,
+    status: str = "running",
+    dry_run: bool = False,
+    full_refresh: bool = False,
 ) -> int:
     res = conn.execute(
         _r.insert().values(
@@ -454,24 +587,33 @@ def _insert_run(
             group_run_id=group_run_id,
             triggered_by=triggered_by,
             started_at=utcnow(),
-            status="running",
+            status=status,
             merge_strategy=merge_strategy,
             pid=pid,
             host=host,
+            dry_run=dry_run,
+            full_refresh=full_refresh,
         )
     )
     return inserted_id(res)
 
 
 def _lock(
-    conn: SAConnection, module_id: int, run_id: int, pid: int | None, host: str | None
+    conn: SAConnection,
+    module_id: int,
+    run_id: int,
+    pid: int | None,
+    host: str | None,
+    lease: Lease | None = None,
 ) -> bool:
     """The atomic lock statement; True if this call took the lock."""
+    lease = lease or _QUEUED_LEASE
     res = conn.execute(
         _mod.update()
         .where(_mod.c.id == module_id, _mod.c.running == False)  # noqa: E712
         .values(running=True, locked_by_run_id=run_id, locked_pid=pid, locked_host=host,
-                locked_at=utcnow())
+                locked_at=utcnow(), lease_owner=lease.owner,
+                lease_expires_at=lease.expires_at)
     )  # fmt: skip
     return res.rowcount == 1
 
@@ -482,4 +624,6 @@ _UNLOCKED: dict[str, Any] = {
     "locked_pid": None,
     "locked_host": None,
     "locked_at": None,
+    "lease_owner": None,
+    "lease_expires_at": None,
 }

@@ -7,7 +7,7 @@ refused at ``pipekit schedules add`` rather than discovered at 2 a.m.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection as SAConnection
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 _t = schema.schedule
 _g = schema.grp
+_f = schema.schedule_firing
 
 
 def check_cron(
@@ -143,6 +144,32 @@ class ScheduleRepo:
         with self._store.write() as conn:
             self._require(conn, schedule_id)
             conn.execute(_t.update().where(_t.c.id == schedule_id).values(last_fired_at=at))
+
+    def claim_slot(self, schedule_id: int, slot_at: datetime, at: datetime, by: str) -> bool:
+        """Record that `by` fires the schedule's slot `slot_at` now (`at`), and set its
+        ``last_fired_at``; False (nothing written) when a server sharing the store has
+        fired that slot already. The unique (schedule, slot) row decides: of several
+        servers ticking at once exactly one inserts it. Rows older than a week go."""
+        row = {"schedule_id": schedule_id, "slot_at": slot_at, "fired_at": at, "fired_by": by[:255]}
+        if self._store.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            stmt: Any = pg_insert(_f).values(row).on_conflict_do_nothing().returning(_f.c.id)
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = sqlite_insert(_f).values(row).on_conflict_do_nothing().returning(_f.c.id)
+        with self._store.write() as conn:
+            self._require(conn, schedule_id)
+            if conn.execute(stmt).first() is None:  # the slot's row was there already
+                return False
+            conn.execute(_t.update().where(_t.c.id == schedule_id).values(last_fired_at=at))
+            conn.execute(
+                _f.delete().where(
+                    _f.c.schedule_id == schedule_id, _f.c.slot_at < slot_at - timedelta(days=7)
+                )
+            )
+            return True
 
     def remove(self, schedule_id: int) -> None:
         with self._store.write() as conn:

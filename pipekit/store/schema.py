@@ -132,6 +132,10 @@ module = Table(
     Column("locked_pid", Integer),
     Column("locked_host", String(255)),
     Column("locked_at", UTCDateTime),
+    # migration 8: the lock is a lease; its holder renews lease_expires_at (a heartbeat)
+    # and a lease that expired is recovered on any host. NULL while a queued run holds it.
+    Column("lease_owner", String(255)),  # host:pid:random of the process holding it
+    Column("lease_expires_at", UTCDateTime),
     _created(),
     _updated(),
     CheckConstraint(_in("merge_strategy", MERGE_STRATEGIES), name="merge_strategy"),
@@ -204,6 +208,7 @@ group_run = Table(
     Column("status", String(20), nullable=False, server_default="running"),
     Column("triggered_by", String(200)),  # manual | schedule:{id} | api:{user} | ...
     Column("error", Text),
+    Column("dry_run", Boolean, nullable=False, server_default=false()),  # migration 8
     CheckConstraint(_in("status", RUN_STATUSES), name="status"),
     Index("ix_group_run_group_id_started_at", "group_id", "started_at"),
 )
@@ -253,6 +258,11 @@ run_log = Table(
     # migration 5: rows_deleted is key_sync's alone since (pipekit.run_counters)
     Column("rows_replaced", Integer),
     Column("rows_cleared", Integer),
+    # migration 8: what was asked (a queued run is started from it, perhaps elsewhere),
+    # and the run's database sessions ([{"connection", "kind", "backend", "started"}])
+    Column("dry_run", Boolean, nullable=False, server_default=false()),
+    Column("full_refresh", Boolean, nullable=False, server_default=false()),
+    Column("sessions_json", Text),
     CheckConstraint(_in("status", RUN_STATUSES), name="status"),
     Index("ix_run_log_module_id_started_at", "module_id", "started_at"),
     Index("ix_run_log_status", "status"),
@@ -309,4 +319,28 @@ audit_log = Table(
     Index("ix_audit_log_at", "at"),
     Index("ix_audit_log_object_type_object_name_at", "object_type", "object_name", "at"),
     Index("ix_audit_log_actor_at", "actor", "at"),
+)
+
+# migration 8: accepted runs waiting for a worker, claimed in id order (FIFO) by any
+# server sharing the store (PostgreSQL: FOR UPDATE SKIP LOCKED)
+run_queue = Table(
+    "run_queue",
+    metadata,
+    _id(),
+    Column("run_id", Integer, ForeignKey("run_log.id", ondelete="CASCADE")),
+    Column("group_run_id", Integer, ForeignKey("group_run.id", ondelete="CASCADE")),
+    Column("queued_at", UTCDateTime, nullable=False),
+)
+
+# migration 8: one row per schedule slot fired; the unique key makes a slot fire once
+# across every server sharing the store
+schedule_firing = Table(
+    "schedule_firing",
+    metadata,
+    _id(),
+    Column("schedule_id", Integer, ForeignKey("schedule.id", ondelete="CASCADE"), nullable=False),
+    Column("slot_at", UTCDateTime, nullable=False),
+    Column("fired_at", UTCDateTime, nullable=False),
+    Column("fired_by", String(255)),
+    UniqueConstraint("schedule_id", "slot_at"),
 )

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from pipekit.store.module_hooks import HookRepo
     from pipekit.store.module_parts import CheckRepo, WatermarkRepo
     from pipekit.store.modules import ModuleRepo
+    from pipekit.store.queue import QueueRepo
     from pipekit.store.runs import RunRepo
     from pipekit.store.schedules import ScheduleRepo
     from pipekit.store.settings import SettingsRepo
@@ -84,6 +85,7 @@ class Store:
         from pipekit.store.module_hooks import HookRepo
         from pipekit.store.module_parts import CheckRepo, WatermarkRepo
         from pipekit.store.modules import ModuleRepo
+        from pipekit.store.queue import QueueRepo
         from pipekit.store.runs import RunRepo
         from pipekit.store.schedules import ScheduleRepo
         from pipekit.store.settings import SettingsRepo
@@ -103,6 +105,7 @@ class Store:
         self.groups: GroupRepo = GroupRepo(self)
         self.schedules: ScheduleRepo = ScheduleRepo(self)
         self.runs: RunRepo = RunRepo(self)
+        self.queue: QueueRepo = QueueRepo(self)
         self.users: UserRepo = UserRepo(self)
         self.audit: AuditRepo = AuditRepo(self)
 

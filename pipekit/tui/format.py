@@ -17,6 +17,7 @@ Clock = Callable[[], dt.datetime]
 ICON_OK, ICON_FAILED, ICON_DISABLED, ICON_RUNNING, ICON_NEVER = "✔", "✘", "○", "▶", "·"
 #: the colour each run status is shown in
 STATUS_STYLE: dict[str, str] = {
+    RunStatus.QUEUED: "blue",
     RunStatus.RUNNING: "yellow",
     RunStatus.SUCCESS: "green",
     RunStatus.DRY_RUN: "cyan",
@@ -31,7 +32,7 @@ def system_clock() -> dt.datetime:
 
 def module_icon(*, enabled: bool, running: bool, last_status: str | None) -> str:
     """The tree icon of a module: running beats disabled beats its last run."""
-    if running or last_status == RunStatus.RUNNING:
+    if running or last_status in (RunStatus.RUNNING, RunStatus.QUEUED):
         return ICON_RUNNING
     if not enabled:
         return ICON_DISABLED

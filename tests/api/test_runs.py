@@ -108,7 +108,7 @@ def test_group_run_and_group_runs(api, pg_url) -> None:
     assert r.status_code == 202, r.text
     gid = r.json()["group_run_id"]
     deadline = time.monotonic() + 60
-    while api.get(f"/api/group-runs/{gid}").json()["status"] == "running":
+    while api.get(f"/api/group-runs/{gid}").json()["status"] in ("queued", "running"):
         assert time.monotonic() < deadline
         time.sleep(0.2)
     detail = api.get(f"/api/group-runs/{gid}").json()

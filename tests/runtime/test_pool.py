@@ -86,7 +86,7 @@ class Env:
 
 
 def _done(run: Run) -> Run | None:
-    return run if run.status != "running" else None
+    return run if run.status not in ("queued", "running") else None
 
 
 def wait_for(pred: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -168,7 +168,7 @@ def test_one_worker_queues_jobs_fifo_and_a_queued_one_can_be_cancelled(env: Env)
     pool = env.pool(max_workers=1)
     a, b, c = (pool.submit_module(m) for m in (first, second, third))
     queued = env.run(b)
-    assert queued.status == "running" and QUEUED in (queued.live_log or "")
+    assert queued.status == "queued" and QUEUED in (queued.live_log or "")
     assert env.store.runs.lock_holder(second).run_id == b  # a queued run holds its lock
     assert pool.health()["queued"] == 2 and pool.health()["running"] == 1
     assert pool.cancel(c)
@@ -324,13 +324,18 @@ def test_shutdown_waits_for_a_short_run_and_cancels_a_long_one(env: Env) -> None
     assert took < 12, f"shutdown took {took:.1f} s"
     assert env.run(s).status == "success"
     assert (env.run(lg).status, env.run(lg).error) == ("cancelled", "cancelled")
-    assert env.run(q).status == "cancelled"
-    assert all(env.lock_free(m) for m in (short, long, queued))
+    # the queued run stays queued in the state store, holding its lock, for a restart
+    assert env.run(q).status == "queued"
+    assert env.lock_free(short) and env.lock_free(long) and not env.lock_free(queued)
     assert env.rows(long) is None and env.rows(queued) is None
-    assert sorted(env.finished) == sorted([(s, None), (lg, None), (q, None)])
+    assert sorted(env.finished) == sorted([(s, None), (lg, None)])
     with pytest.raises(PipekitError, match="shutting down"):
         pool.submit_module(short)
     assert pool.health()["accepting"] is False and pool.health()["ok"] is False
+    restarted = env.pool(max_workers=1)
+    assert restarted.dispatch() == 1 and restarted.join(30)
+    assert env.run(q).status == "success" and env.lock_free(queued)
+    assert env.rows(queued) == [(1, "v1"), (2, "v2")]
 
 
 def test_recover_marks_runs_of_a_dead_process_interrupted(env: Env) -> None:

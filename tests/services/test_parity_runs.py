@@ -58,7 +58,7 @@ def wait_done(api: httpx.Client, run_id: int, timeout: float = 60) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run = api.get(f"/api/runs/{run_id}").json()
-        if run["status"] != "running":
+        if run["status"] not in ("queued", "running"):
             return run
         time.sleep(0.1)
     raise AssertionError(f"run {run_id} still running after {timeout} s")

@@ -185,6 +185,49 @@ def test_migration_3_drops_columns_json_and_keeps_the_modules(empty_store: Store
     assert (module.name, module.dest_table, module.merge_strategy) == ("m", "s.t", "full")
 
 
+def test_durable_queue_migration_keeps_runs_and_allows_queued(empty_store: Store) -> None:
+    """A database just before the durable-queue migration, with a group run and its
+    member run, upgraded: both rows are kept (the member still points at its group run,
+    although SQLite rebuilt both tables) and ``queued`` is now an accepted status."""
+    from pipekit.store.migrations import m0008_durable_queue as durable
+
+    before = next(i for i, m in enumerate(MIGRATIONS) if m.name == "durable_queue")
+    now = utcnow()
+    if empty_store.target.path is not None:
+        empty_store.target.path.parent.mkdir(parents=True, exist_ok=True)
+    with empty_store.engine.begin() as conn:
+        for migration in MIGRATIONS[:before]:
+            apply(conn, migration)
+        conn.execute(
+            text(
+                "INSERT INTO group_run (group_name, started_at, status) "
+                "VALUES ('g', :now, 'success')"
+            ),
+            {"now": now},
+        )
+        gid = conn.execute(text("SELECT max(id) FROM group_run")).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO run_log (module_name, group_run_id, started_at, status) "
+                "VALUES ('m', :g, :now, 'success')"
+            ),
+            {"g": gid, "now": now},
+        )
+    assert empty_store.init()[0].name == "durable_queue"
+    runs = empty_store.runs.list(group_run_id=gid)
+    assert [(r.module_name, r.status) for r in runs] == [("m", "success")]
+    with empty_store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO run_log (module_name, started_at, status) VALUES ('m', :now, 'queued')"
+            ),
+            {"now": now},
+        )
+        conn.execute(text("UPDATE group_run SET status = 'queued' WHERE id = :g"), {"g": gid})
+    assert empty_store.runs.get_group(gid).status == "queued"
+    assert durable.STATUSES[0] == "queued"
+
+
 def test_migration_4_adds_run_committed_unknown_for_earlier_runs(empty_store: Store) -> None:
     """A run recorded at version 3 reads back with ``committed`` None (not known)."""
     if empty_store.target.path is not None:

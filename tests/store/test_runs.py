@@ -75,7 +75,9 @@ def test_start_finish_get_list(mod: Store) -> None:
         store.runs.get(999)
     with pytest.raises(NotFoundError, match="no module named 'nope'"):
         _start(store, "nope")
-    with pytest.raises(ValueError, match="run status 'done' is not one of running, success"):
+    with pytest.raises(
+        ValueError, match="run status 'done' is not one of queued, running, success"
+    ):
         store.runs.finish(r2, "done")
     with pytest.raises(TypeError, match="unknown run field"):
         store.runs.finish(r2, "error", colour="red")

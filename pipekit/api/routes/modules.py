@@ -20,6 +20,7 @@ from pipekit.services.modules import (
     ModuleView,
     PreviewView,
     SavedModuleView,
+    UnlockView,
 )
 
 router = APIRouter()
@@ -82,6 +83,14 @@ def update_module(id: str, body: schemas.ModulePatch, sv: Services = deps.EDITOR
 def remove_module(id: str, sv: Services = deps.EDITOR) -> Any:
     sv.modules.remove(id)
     return schemas.Deleted()
+
+
+# admin: it frees a lock another run may hold, and ends that run
+@router.post("/modules/{id}/unlock", response_model=UnlockView, tags=["modules"])
+def unlock_module(id: str, sv: Services = deps.ADMIN) -> Any:
+    """Free the module's lock by hand. The run holding it ends: `cancelled` if it was
+    queued, `error` ("interrupted") if it ran; it is not retried. 409 when not locked."""
+    return sv.modules.unlock(id)
 
 
 @router.get("/modules/{id}/history", response_model=list[HistoryView], tags=["modules"])

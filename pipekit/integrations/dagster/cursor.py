@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from pipekit.integrations.dagster.resource import started_by_dagster
 from pipekit.services.runs import RunView
-from pipekit.status import RunStatus
+from pipekit.status import ACTIVE
 
 #: ticks an id missing below the cursor is looked for before it is given up
 #: (an id a rolled-back insert used never appears)
@@ -62,7 +62,7 @@ class RunCursor:
         expected = set(range(last + 1, new_last)) | set(self.gaps)
         for run_id in sorted(seen):
             run = seen[run_id]
-            if run.status == RunStatus.RUNNING:
+            if run.status in ACTIVE:  # queued or running: read again until it ends
                 running.append(run_id)
             else:
                 report.append(run)

@@ -129,7 +129,7 @@ class MainScreen(AppScreen[None]):
     def _poll(self) -> None:
         # look again only while something runs: the tree shows when it ends
         if self.is_current and any(
-            r.module.running or (r.last is not None and r.last.status == "running")
+            r.module.running or (r.last is not None and r.last.status in ("queued", "running"))
             for r in self.rows.values()
         ):
             self.action_refresh()
