@@ -33,7 +33,12 @@ class ProbeResult:
 
 
 def validate_url(url: str) -> str:
-    """The driver kind of `url`; ConnectionSpecError / UnknownSchemeError if unusable."""
+    """The driver kind of `url` (or its connector kind: ``rest_json``, ``files``, a named
+    connector); ConnectionSpecError / UnknownSchemeError if unusable."""
+    from pipekit.connectors.sources import connector_kind, is_connector_url
+
+    if isinstance(url, str) and is_connector_url(url):
+        return connector_kind(url)
     return kind_for_url(parse_url(url))
 
 
@@ -87,6 +92,13 @@ def probe(connection: Connection, secrets: SecretsFile | None) -> ProbeResult:
     """
     kind = validate_url(connection.url)
     start = time.perf_counter()
+    from pipekit.connectors.sources import is_connector_url
+
+    if is_connector_url(connection.url):
+        from pipekit.engine.connector_source import probe_connector
+
+        version = probe_connector(connection, resolve(connection.password, secrets))
+        return ProbeResult(connection.name, kind, version, (time.perf_counter() - start) * 1000)
     driver = open_driver(connection, secrets)
     try:
         version = driver.server_version()

@@ -19,6 +19,7 @@ import datetime as dt
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -74,6 +75,8 @@ class Engine:
     secrets: SecretsFile | None = None
     staging_schema: str = "pipekit_staging"
     now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    #: how a connector source waits (Retry-After, backoff); tests inject one that records
+    sleep: Callable[[float], None] = field(default=time.sleep)
 
     @classmethod
     def from_config(cls, store: Store, config: Config) -> Engine:
@@ -151,7 +154,14 @@ class Engine:
         from pipekit.secrets import resolve
 
         conn = self.store.connections.get(name)
-        return connect(conn.url, user=conn.user, password=resolve(conn.password, self.secrets))
+        password = resolve(conn.password, self.secrets)
+        from pipekit.connectors.sources import is_connector_url
+
+        if is_connector_url(conn.url):
+            from pipekit.engine.connector_source import ConnectorSource
+
+            return ConnectorSource.open(conn, password, sleep=self.sleep)
+        return connect(conn.url, user=conn.user, password=password)
 
 
 # run_group lives in groups.py; imported here too, where callers have always found it.

@@ -154,6 +154,25 @@ def _check_url(url: Any, errors: list[PipekitError]) -> str | None:
     return None
 
 
+def check_options(url: str, options: dict[str, Any] | None) -> None:
+    """Options belong to connector connections; a connector's are checked by making it
+    (nothing is requested: the connectors only read their options when made)."""
+    from pipekit.connectors.sources import is_connector_url
+
+    if not options:
+        return
+    if not isinstance(options, dict):
+        raise ConnectionSpecError(
+            "connection options must be a mapping (key: value)", path="options"
+        )
+    if not is_connector_url(url):
+        raise ConnectionSpecError(
+            "only connector connections (rest+https://, file:///, s3://, connector://) take "
+            "options; a database's settings go into its URL",
+            path="options",
+        )
+
+
 def _check_name(name: Any, errors: list[PipekitError], what: str = "connection") -> None:
     from pipekit.store.repo import check_name
 
@@ -263,13 +282,22 @@ class ConnectionService:
         user: str | None = None,
         password: str | None = None,
         supports_deletes: bool = True,
+        options: dict[str, Any] | None = None,
     ) -> ConnectionView:
-        """Store a connection after every check (a relative file URL is stored absolute)."""
+        """Store a connection after every check (a relative file URL is stored absolute).
+
+        `options` are a connector connection's (its tables, pagination, auth kind)."""
         self.check_new(name, url, password=password)
         stored = _check_url(url, [])
         assert stored is not None
+        check_options(stored, options)
         c = self._repo.add(
-            name, stored, user=user, password=password, supports_deletes=supports_deletes
+            name,
+            stored,
+            user=user,
+            password=password,
+            supports_deletes=supports_deletes,
+            options=options,
         )
         return connection_view(c)
 

@@ -157,10 +157,44 @@ def source_dialect(store: Store, source: str | None) -> tuple[str | None, str | 
         url = store.connections.get(source).url
     except NotFoundError:
         return None, None  # the validator reports the unknown connection
+    from pipekit.connectors.sources import is_connector_url
+
+    if is_connector_url(url):
+        # a connector's rows are queried by DuckDB (engine/connector_source.py)
+        return "duckdb", None
     try:
         return driver_class(kind_for_url(url)).dialect.sqlglot, None
     except PipekitError as exc:
         return None, f"the source query was not parsed: {exc}"
+
+
+def source_kind_problems(spec: dict[str, Any], urls: dict[str, str]) -> list[Problem]:
+    """A source_table needs a connector connection, a source_query a database."""
+    from pipekit.connectors.sources import connector_kind, is_connector_url
+
+    url = urls.get(str(spec.get("source") or ""))
+    if url is None:
+        return []
+    connector = is_connector_url(url)
+    if connector and spec.get("source_query") and not spec.get("source_table"):
+        return [
+            Problem(
+                "source_query",
+                f"source connection '{spec['source']}' is a {connector_kind(url)} connector, "
+                "which runs no SQL: name one of its tables with source_table instead "
+                "(`pipekit modules edit NAME --query '' --source-table TABLE`)",
+            )
+        ]
+    if not connector and spec.get("source_table") and not spec.get("source_query"):
+        return [
+            Problem(
+                "source_table",
+                f"source connection '{spec['source']}' is a database: read it with "
+                "source_query; source_table names a table of a connector connection "
+                "(rest+https://, file:///, s3://, connector://)",
+            )
+        ]
+    return []
 
 
 def unused_watermark(spec: dict[str, Any], problem: Problem) -> bool:
@@ -190,8 +224,10 @@ def problems_of(
     from pipekit.engine.validate import module_problems
 
     dialect, warning = source_dialect(store, spec.get("source"))
-    known = [c.name for c in store.connections.list()]
+    connections = store.connections.list()
+    known = [c.name for c in connections]
     found = module_problems(spec, source_dialect=dialect, connections=known)
+    found.extend(source_kind_problems(spec, {c.name: c.url for c in connections}))
     warnings = [warning] if warning else []
     refused = []
     for p in found:
