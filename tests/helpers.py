@@ -606,6 +606,8 @@ class FakeApi:
         rows = self.records
         if since:
             bound = dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
+            if bound.tzinfo is None:  # a day, or a time without its zone: UTC
+                bound = bound.replace(tzinfo=dt.UTC)
             rows = [r for r in rows if dt.datetime.fromisoformat(r["updated_at"]) >= bound]
         size = int(q.get("per_page") or q.get("limit") or q.get("size") or 100)
         if style == "page":

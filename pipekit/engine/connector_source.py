@@ -123,6 +123,7 @@ class ConnectorSource(DuckDBDriver):
         self._sleep = sleep
         self._connector: Any = None
         self._cancelled = threading.Event()
+        self._check_cancel: Callable[[], None] = lambda: None
         self._spooled: tuple[str, str | None, str] | None = None  # table, value, op
         self._options: dict[str, ReadOptions] = {}
         self._discovered: dict[str, TableInfo] | None = None
@@ -171,9 +172,18 @@ class ConnectorSource(DuckDBDriver):
 
     # -- what the engine says it will read -------------------------------------
 
-    def plan_read(self, sql: str, table: str, window: Window | None, key: str | None) -> None:
-        """`sql` (the planned source query) reads `table` within `window`: its lower
-        bound is what the connector is asked for; other queries read the whole table."""
+    def plan_read(
+        self,
+        sql: str,
+        window: Window | None,
+        key: str | None,
+        check_cancel: Callable[[], None] | None = None,
+    ) -> None:
+        """`sql` (the planned source query) reads its table within `window`: the lower
+        bound is what the connector is asked for; other queries read the whole table.
+        `check_cancel` is called between batches (it raises to stop)."""
+        if check_cancel is not None:
+            self._check_cancel = check_cancel
         options = ReadOptions()
         if window is not None:
             options.incremental_key = window.column
@@ -202,7 +212,12 @@ class ConnectorSource(DuckDBDriver):
         table = self._table_of(sql)
         if self._spooled is None or self._spooled[0] != table:
             self._empty_table(table)
-        return super().probe(sql)
+        inner = sql.strip().rstrip(";")
+        # DuckDBDriver.read, not self.read: a probe must not spool (read) the records
+        reader = DuckDBDriver.read(self, f"SELECT * FROM ({inner}\n) pipekit_probe WHERE 1=0")
+        schema = reader.schema
+        reader.close()
+        return schema
 
     # -- spooling --------------------------------------------------------------
 
@@ -284,6 +299,7 @@ class ConnectorSource(DuckDBDriver):
         try:
             batches: Iterator[pa.RecordBatch] = self._connector.read(table, options)
             for batch in batches:
+                self._check_cancel()
                 if self._cancelled.is_set():
                     raise RunCancelled("cancelled")
                 if not isinstance(batch, pa.RecordBatch):

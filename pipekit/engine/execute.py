@@ -286,7 +286,7 @@ class ModuleRun(StagingSteps, CommitSteps, HookSteps):
                 path="source_table",
             )
         key = plan.keys[0] if len(plan.keys) == 1 else None
-        self.src.plan_read(plan.query, table, plan.window, key)
+        self.src.plan_read(plan.query, plan.window, key, self.check_cancel)
 
     def _connector_record(self) -> None:
         """What a connector source read, ahead of the query in the run record."""

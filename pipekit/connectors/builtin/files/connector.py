@@ -246,9 +246,15 @@ class FilesConnector:
             and options.incremental_value
         ):
             since = _utc(dt.datetime.fromisoformat(options.incremental_value))
-        schema: pa.Schema | None = None
         names = ColumnNames()
-        for info in self._files(t):
+        files = self._files(t)
+        # The column types every file is read with: declared, else the oldest file's, so a
+        # value that does not fit is a bad row (named by file and line), not a new type.
+        reference = dict(t.columns or {})
+        if files:
+            for f in self._file_schema(t, files[0]):
+                reference.setdefault(f.name, _unit_us(f.type))
+        for info in files:
             modified = dt.datetime.fromtimestamp((info.mtime_ns or 0) / 1e9, dt.UTC)
             if since is not None and (
                 modified < since or (modified == since and options.incremental_op == ">")
@@ -258,17 +264,16 @@ class FilesConnector:
             self.request_count += 1
             if len(self.requests) < 20:
                 self.requests.append(shown)
-            for batch in self._file_batches(t, info, shown, names):
-                batch = self._add_audit(batch, shown, modified)
-                if schema is None:
-                    schema = batch.schema
-                elif batch.schema != schema:
-                    # a later file may differ: the module source widens what it must
-                    pass
-                yield batch
+            for batch in self._file_batches(t, info, shown, names, reference):
+                yield self._add_audit(batch, shown, modified)
 
     def _file_batches(
-        self, t: FileTable, info: pafs.FileInfo, shown: str, names: ColumnNames
+        self,
+        t: FileTable,
+        info: pafs.FileInfo,
+        shown: str,
+        names: ColumnNames,
+        types: Mapping[str, pa.DataType] | None = None,
     ) -> Iterator[pa.RecordBatch]:
         fmt = format_of(info.path, t.format)
         try:
@@ -281,7 +286,7 @@ class FilesConnector:
             elif fmt == "jsonl":
                 yield from self._jsonl(t, info, shown, names)
             else:
-                yield from self._csv(t, info, fmt)
+                yield from self._csv(info, fmt, types or t.columns or {})
         except ConnectorError:
             raise
         except (pa.ArrowInvalid, OSError, ValueError, UnicodeDecodeError) as exc:
@@ -290,7 +295,9 @@ class FilesConnector:
             where = f" line {row.group(1)}" if row else ""
             raise ConnectorError(f"{shown}{where}: {text}", path="source_table") from None
 
-    def _csv(self, t: FileTable, info: pafs.FileInfo, fmt: str) -> Iterator[pa.RecordBatch]:
+    def _csv(
+        self, info: pafs.FileInfo, fmt: str, columns: Mapping[str, pa.DataType]
+    ) -> Iterator[pa.RecordBatch]:
         with self.fs.open_input_stream(info.path, compression="detect") as f:
             header = pcsv.open_csv(
                 f,  # type: ignore[arg-type]  # pyarrow-stubs: open_csv takes a NativeFile too
@@ -300,8 +307,8 @@ class FilesConnector:
         slugs = unique_slugs(header)
         types = {}
         for raw, name in zip(header, slugs, strict=True):
-            if t.columns and name in t.columns:
-                types[raw] = t.columns[name]
+            if name in columns and not pa.types.is_null(columns[name]):
+                types[raw] = columns[name]
         with self.fs.open_input_stream(info.path, compression="detect") as f:
             # one thread: the reader then counts lines, and an error names its row
             reader = pcsv.open_csv(
@@ -380,6 +387,14 @@ def _json_line(line: bytes, shown: str, line_no: int) -> list[dict[str, Any]]:
             path="source_table",
         )
     return [value]
+
+
+def _unit_us(t: pa.DataType) -> pa.DataType:
+    """Timestamps in microseconds: a file whose times have no fraction must not make
+    a later one with microseconds a bad row."""
+    if pa.types.is_timestamp(t):
+        return pa.timestamp("us", tz=t.tz)
+    return t
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
