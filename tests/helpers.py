@@ -539,6 +539,8 @@ class FakeApi:
         self.seen: list[str] = []
         self.counts: dict[str, int] = {}
         self.server_seconds = 0.0
+        #: how the token must come: bearer, header (X-API-Key), query (api_key), basic (etl)
+        self.auth = "bearer"
         self._lock = threading.Lock()
         api = self
 
@@ -585,6 +587,18 @@ class FakeApi:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _authorized(self, q: dict[str, str], headers: Any) -> bool:
+        import base64
+
+        if self.auth == "header":
+            return headers.get("X-API-Key") == self.token
+        if self.auth == "query":
+            return q.get("api_key") == self.token
+        if self.auth == "basic":
+            pair = base64.b64encode(f"etl:{self.token}".encode()).decode()
+            return headers.get("Authorization") == f"Basic {pair}"
+        return headers.get("Authorization") == f"Bearer {self.token}"
+
     def _answer(self, raw: str, headers: Any) -> tuple[int, dict[str, str], Any]:
         from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -596,8 +610,7 @@ class FakeApi:
             n = self.counts[style] = self.counts.get(style, 0) + 1
         if self.on_request is not None:
             self.on_request(style, n)
-        auth = headers.get("Authorization") or ""
-        if self.token is not None and auth != f"Bearer {self.token}":
+        if self.token is not None and not self._authorized(q, headers):
             return 401, {}, {"error": "unauthorized"}
         once = self.failures.pop((style, n), None)
         if once is not None:
@@ -605,6 +618,8 @@ class FakeApi:
         since = q.get("updated_since")
         rows = self.records
         if since:
+            if since.isdigit():
+                since = dt.datetime.fromtimestamp(int(since), dt.UTC).isoformat()
             bound = dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
             if bound.tzinfo is None:  # a day, or a time without its zone: UTC
                 bound = bound.replace(tzinfo=dt.UTC)
