@@ -113,10 +113,11 @@ def test_429_waits_retry_after_even_as_a_date(api: FakeApi) -> None:
     assert waits == [7.0]
     from pipekit.connectors.builtin.rest_json import connector as module
 
-    class Answer:
-        headers = {"Retry-After": email.utils.format_datetime(now + dt.timedelta(seconds=30))}
+    import httpx
 
-    assert module._retry_after(Answer(), now) == 30.0  # type: ignore[arg-type]
+    later = email.utils.format_datetime(now + dt.timedelta(seconds=30))
+    answer = httpx.Response(429, headers={"Retry-After": later})
+    assert module._retry_after(answer, now) == 30.0
 
 
 def test_5xx_backoff_is_bounded_then_fails(api: FakeApi) -> None:
