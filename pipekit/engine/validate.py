@@ -101,6 +101,35 @@ def source_problem(query: str | None, table: str | None) -> Problem | None:
     return None
 
 
+def source_kind_problems(spec: Mapping[str, Any], urls: dict[str, str]) -> list[Problem]:
+    """A source_table needs a connector connection, a source_query a database."""
+    from pipekit.connectors.sources import connector_kind, is_connector_url
+
+    url = urls.get(str(spec.get("source") or ""))
+    if url is None:
+        return []
+    connector = is_connector_url(url)
+    if connector and spec.get("source_query") and not spec.get("source_table"):
+        return [
+            Problem(
+                "source_query",
+                f"source connection '{spec['source']}' is a {connector_kind(url)} connector, "
+                "which runs no SQL: name one of its tables with source_table instead "
+                "(`pipekit modules edit NAME --query '' --source-table TABLE`)",
+            )
+        ]
+    if not connector and spec.get("source_table") and not spec.get("source_query"):
+        return [
+            Problem(
+                "source_table",
+                f"source connection '{spec['source']}' is a database: read it with "
+                "source_query; source_table names a table of a connector connection "
+                "(rest+https://, file:///, s3://, connector://)",
+            )
+        ]
+    return []
+
+
 class _Checker(QueryChecks):
     def __init__(
         self,

@@ -168,35 +168,6 @@ def source_dialect(store: Store, source: str | None) -> tuple[str | None, str | 
         return None, f"the source query was not parsed: {exc}"
 
 
-def source_kind_problems(spec: dict[str, Any], urls: dict[str, str]) -> list[Problem]:
-    """A source_table needs a connector connection, a source_query a database."""
-    from pipekit.connectors.sources import connector_kind, is_connector_url
-
-    url = urls.get(str(spec.get("source") or ""))
-    if url is None:
-        return []
-    connector = is_connector_url(url)
-    if connector and spec.get("source_query") and not spec.get("source_table"):
-        return [
-            Problem(
-                "source_query",
-                f"source connection '{spec['source']}' is a {connector_kind(url)} connector, "
-                "which runs no SQL: name one of its tables with source_table instead "
-                "(`pipekit modules edit NAME --query '' --source-table TABLE`)",
-            )
-        ]
-    if not connector and spec.get("source_table") and not spec.get("source_query"):
-        return [
-            Problem(
-                "source_table",
-                f"source connection '{spec['source']}' is a database: read it with "
-                "source_query; source_table names a table of a connector connection "
-                "(rest+https://, file:///, s3://, connector://)",
-            )
-        ]
-    return []
-
-
 def unused_watermark(spec: dict[str, Any], problem: Problem) -> bool:
     """Whether `problem` is "watermark declared but not used by the query" (a warning)."""
     from pipekit.engine.validate import placeholders
@@ -227,6 +198,8 @@ def problems_of(
     connections = store.connections.list()
     known = [c.name for c in connections]
     found = module_problems(spec, source_dialect=dialect, connections=known)
+    from pipekit.engine.validate import source_kind_problems
+
     found.extend(source_kind_problems(spec, {c.name: c.url for c in connections}))
     warnings = [warning] if warning else []
     refused = []

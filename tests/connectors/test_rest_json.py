@@ -111,9 +111,9 @@ def test_429_waits_retry_after_even_as_a_date(api: FakeApi) -> None:
     api.failures[("page", 1)] = 429  # Retry-After: 7 (seconds)
     assert read_all(c).num_rows == 250
     assert waits == [7.0]
-    from pipekit.connectors.builtin.rest_json import connector as module
-
     import httpx
+
+    from pipekit.connectors.builtin.rest_json import connector as module
 
     later = email.utils.format_datetime(now + dt.timedelta(seconds=30))
     answer = httpx.Response(429, headers={"Retry-After": later})
