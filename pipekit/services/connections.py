@@ -224,11 +224,11 @@ class ConnectionService:
 
     @staticmethod
     def kind(url: str) -> str:
-        """The driver kind a stored URL selects, ``?`` if none does."""
-        from pipekit.drivers import kind_for_url
+        """The driver kind a stored URL selects (or its connector kind), ``?`` if none does."""
+        from pipekit.engine.connections import validate_url
 
         try:
-            return kind_for_url(url)
+            return validate_url(url)
         except PipekitError:
             return "?"
 
