@@ -152,3 +152,12 @@ def test_declared_columns_fix_the_schema(api: FakeApi) -> None:
     [info] = c.discover()
     assert info.schema == table.schema
     assert api.counts["page"] == 3  # discover asked nothing: the schema is declared
+
+
+def test_record_source_column_names_the_page_without_the_key(api: FakeApi) -> None:
+    api.auth = "query"
+    c = connector(api, options={"auth": {"type": "query"}, "source_column": "_source_url"})
+    table = read_all(c)
+    urls = set(table["_source_url"].to_pylist())
+    assert len(urls) == 3 and all("api_key=***" in u for u in urls)
+    assert all(str(api.token) not in u for u in urls)

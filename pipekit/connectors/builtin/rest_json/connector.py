@@ -5,6 +5,7 @@ server) with options such as::
 
     auth: {type: bearer}          # bearer | header | query | basic | none
     page_size: 100
+    source_column: _source_url    # optional: each record's page URL (secrets masked)
     tables:
       orders:
         path: /orders
@@ -144,6 +145,8 @@ class RestJsonConnector:
                 path="auth",
             )
         page_size = int(self.options.get("page_size") or 100)
+        #: the record-source audit column: the page's URL (secrets masked); None: left out
+        self.source_column: str | None = self.options.get("source_column")
         tables = self.options.get("tables")
         if not isinstance(tables, Mapping) or not tables:
             raise ConnectorSpecError(
@@ -224,7 +227,7 @@ class RestJsonConnector:
                     p.get("param", "offset"): str(offset),
                     p.get("size_param", "limit"): str(size),
                 }
-            response = self._get(url, query)
+            response, shown = self._get(url, query)
             body = response.json()
             records = _at(body, t.records)
             if not isinstance(records, list):
@@ -234,7 +237,8 @@ class RestJsonConnector:
                 )
             count += 1
             if records:
-                yield records_to_batch(records, names, t.columns)
+                extra = {self.source_column: shown} if self.source_column else None
+                yield records_to_batch(records, names, t.columns, extra)
             if pages is not None and count >= pages:
                 return
             url = None
@@ -270,7 +274,7 @@ class RestJsonConnector:
             return parsed.date().isoformat()
         return parsed.strftime(fmt)
 
-    def _get(self, url: str, query: Mapping[str, str] | None) -> httpx.Response:
+    def _get(self, url: str, query: Mapping[str, str] | None) -> tuple[httpx.Response, str]:
         params = dict(query or {})
         if self.auth_type == "query":
             params[self.auth_name] = str(self.secret)
@@ -313,7 +317,7 @@ class RestJsonConnector:
                     f"GET {shown} answered {status} {response.reason_phrase}: "
                     f"{self._mask(response.text[:200])}"
                 )
-            return response
+            return response, shown
 
     def _mask(self, text: str) -> str:
         return redact(text, [self.secret])
