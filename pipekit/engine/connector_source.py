@@ -37,7 +37,7 @@ import pyarrow as pa
 
 from pipekit.connectors.protocol import Cap, ReadOptions, TableInfo, capabilities_of, require
 from pipekit.connectors.sources import connector_kind, open_connector
-from pipekit.drivers.duckdb import DuckDBDriver
+from pipekit.drivers.duckdb import DuckDBDriver, _conform, _source_field
 from pipekit.drivers.url import parse_url
 from pipekit.errors import ConnectorError, PipekitError, RunCancelled
 from pipekit.redact import redact
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 __all__ = ["ConnectorSource", "SourceRead", "probe_connector", "source_sql"]
 
 #: the spool's DuckDB memory cap: rows past it go to the spool file, not to RAM
-SPOOL_MEMORY = "192MB"
+SPOOL_MEMORY = "64MB"
 _BATCH = "pipekit_batch"
 
 
@@ -127,6 +127,8 @@ class ConnectorSource(DuckDBDriver):
         self._spooled: tuple[str, str | None, str] | None = None  # table, value, op
         self._options: dict[str, ReadOptions] = {}
         self._discovered: dict[str, TableInfo] | None = None
+        #: what stopped the connector's batches (DuckDB rewords it when it passes through)
+        self._failure: PipekitError | None = None
         self.reads: list[SourceRead] = []
 
     @classmethod
@@ -137,6 +139,8 @@ class ConnectorSource(DuckDBDriver):
         try:
             with source.errors("connect"):
                 source._open()
+            # one producer (the connector) feeds it: a second thread only holds more rows
+            source._conn.execute("SET threads = 1")
             source._conn.execute(f"SET memory_limit = '{SPOOL_MEMORY}'")
             source._connector = open_connector(
                 connection.url,
@@ -203,6 +207,8 @@ class ConnectorSource(DuckDBDriver):
     # -- the driver methods the run calls --------------------------------------
 
     def read(self, sql: str, batch_rows: int = 65_536) -> pa.RecordBatchReader:
+        if self._fixed_schema(self._table_of(sql)):
+            return self._stream(sql, batch_rows)
         self._spool(sql)
         return super().read(sql, batch_rows)
 
@@ -273,16 +279,13 @@ class ConnectorSource(DuckDBDriver):
         finally:
             self._conn.unregister(_BATCH)
 
-    def _spool(self, sql: str) -> None:
-        table = self._table_of(sql)
-        options = self._options.get(sql) or ReadOptions(
-            incremental_key=None, incremental_value=None
-        )
+    def _read_options(self, sql: str) -> ReadOptions:
+        options = self._options.get(sql) or ReadOptions()
         if options.incremental_value is None:
             options = ReadOptions(incremental_key=options.incremental_key)
-        want = (table, options.incremental_value, options.incremental_op)
-        if self._spooled == want:
-            return
+        return options
+
+    def _start(self, table: str, options: ReadOptions) -> SourceRead:
         require(self._connector, Cap.READ)
         record = SourceRead(
             connector=self.connector_kind,
@@ -292,10 +295,13 @@ class ConnectorSource(DuckDBDriver):
             read_options={k: v for k, v in asdict(options).items() if v is not None},
         )
         self.reads.append(record)
-        self._drop(table)
-        self._spooled = None
-        rows = 0
-        created = False
+        return record
+
+    def _checked(
+        self, table: str, options: ReadOptions, record: SourceRead
+    ) -> Iterator[pa.RecordBatch]:
+        """The connector's batches, checked, counted, stopped by a cancel; a failure is a
+        ConnectorError naming the table (secrets masked)."""
         try:
             batches: Iterator[pa.RecordBatch] = self._connector.read(table, options)
             for batch in batches:
@@ -307,27 +313,107 @@ class ConnectorSource(DuckDBDriver):
                         f"read() of {table} yielded a {type(batch).__name__}; it must yield "
                         "pyarrow.RecordBatch objects"
                     )
-                if batch.num_rows == 0 and created:
-                    continue
-                if not created:
-                    self._create_from(table, pa.Table.from_batches([batch]))
-                    created = True
-                else:
-                    self._append(table, batch)
-                rows += batch.num_rows
+                record.rows += batch.num_rows
+                yield batch
             if self._cancelled.is_set():
                 raise RunCancelled("cancelled")
-        except PipekitError:
+        except PipekitError as exc:
+            self._failure = exc
             raise
         except Exception as exc:
-            raise ConnectorError(
+            self._failure = ConnectorError(
                 f"reading {table} from connection '{self.connection.name}' failed: "
                 f"{type(exc).__name__}: {redact(str(exc), [self.secret])}"
-            ) from None
+            )
+            raise self._failure from None
         finally:
             record.requests = list(getattr(self._connector, "requests", []))
             record.request_count = int(getattr(self._connector, "request_count", 0))
-            record.rows = rows
+
+    def _fixed_schema(self, table: str) -> bool:
+        """Whether every batch of `table` has one schema (the connector says so): then the
+        rows stream through DuckDB instead of being spooled."""
+        fixed = getattr(self._connector, "fixed_schema", None)
+        return bool(callable(fixed) and fixed(table))
+
+    def _stream(self, sql: str, batch_rows: int) -> pa.RecordBatchReader:
+        """`sql` run by DuckDB over the connector's batches as they come (no spool)."""
+        table = self._table_of(sql)
+        options = self._read_options(sql)
+        record = self._start(table, options)
+        self._failure = None
+        batches = self._checked(table, options, record)
+        first = next(batches, None)
+        if first is None:
+            self._empty_table(table)
+            return DuckDBDriver.read(self, sql, batch_rows)
+        schema = first.schema
+
+        def conformed() -> Iterator[pa.RecordBatch]:
+            yield first
+            for batch in batches:
+                if batch.schema != schema:
+                    if batch.schema.names != schema.names:
+                        raise ConnectorError(
+                            f"{table}: a batch has the columns {', '.join(batch.schema.names)}, "
+                            f"the first had {', '.join(schema.names)}; declare the table's "
+                            "columns so every file or page reads alike"
+                        )
+                    batch = batch.cast(schema)
+                yield batch
+
+        reader = pa.RecordBatchReader.from_batches(schema, conformed())
+        if sql.strip() == source_sql(table):
+            # nothing to filter: the batches go to staging as they are, DuckDB not between
+            target = pa.schema([_source_field(f) for f in schema])
+            return pa.RecordBatchReader.from_batches(target, (_conform(b, target) for b in reader))
+        self._drop(table)
+        self._spooled = None
+        cur = self._conn.cursor()
+        cur.execute("SET TimeZone = 'UTC'")
+        cur.register(table, reader)
+        try:
+            with self.errors("read"):
+                source = cur.execute(sql).to_arrow_reader(batch_rows)
+        except BaseException as exc:
+            cur.close()
+            if self._failure is not None:
+                raise self._failure from None
+            raise exc
+        target = pa.schema([_source_field(f) for f in source.schema])
+
+        def out() -> Iterator[pa.RecordBatch]:
+            try:
+                for batch in source:
+                    yield _conform(batch, target)
+            except BaseException:
+                # DuckDB rewords what the connector raised: the connector's own error wins
+                if self._failure is not None:
+                    raise self._failure from None
+                raise
+            finally:
+                cur.close()
+
+        return pa.RecordBatchReader.from_batches(target, out())
+
+    def _spool(self, sql: str) -> None:
+        table = self._table_of(sql)
+        options = self._read_options(sql)
+        want = (table, options.incremental_value, options.incremental_op)
+        if self._spooled == want:
+            return
+        record = self._start(table, options)
+        self._drop(table)
+        self._spooled = None
+        created = False
+        for batch in self._checked(table, options, record):
+            if batch.num_rows == 0 and created:
+                continue
+            if not created:
+                self._create_from(table, pa.Table.from_batches([batch]))
+                created = True
+            else:
+                self._append(table, batch)
         if not created:
             self._empty_table(table)
         self._spooled = want

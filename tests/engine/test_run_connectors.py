@@ -290,3 +290,31 @@ def test_files_source_reads_new_files_once(
     assert third.status == "error"
     assert "zz_bad.csv line 4" in (third.error or "")
     assert table_rows(url, target, FILE_COLUMNS) == before
+
+
+def test_declared_columns_stream_through_the_window(
+    run_store: Store, run_urls: dict[str, str], tmp_path: Path, api: FakeApi
+) -> None:
+    """Declared columns: the pages stream through DuckDB's WHERE (no spool); a 500 on
+    page 3 still fails with the API's own words and leaves the destination as it was."""
+    engine, _, target = rest_setup(
+        run_store,
+        tmp_path,
+        api,
+        run_urls["duckdb"],
+        "duckdb",
+        columns={"id": "integer", "updated_at": "timestamp", "customer__name": "text"},
+        incremental={"param": "updated_since", "field": "updated_at", "format": "date"},
+    )
+    assert engine.run_module("orders").status == "success"
+    api.records.append(api_record(300, T0 + dt.timedelta(minutes=30)))
+    run = engine.run_module("orders")
+    assert run.status == "success", run.error
+    assert run.rows_read == 7  # the window, though the API answered the whole day
+    before = table_rows(run_urls["duckdb"], target, ["id", "customer__name"])
+    assert len(before) == 251
+    api.broken[("page", 3)] = 500
+    failed = engine.run_module("orders")
+    assert failed.status == "error"
+    assert "answered 500" in (failed.error or "") and "page=3" in (failed.error or "")
+    assert table_rows(run_urls["duckdb"], target, ["id", "customer__name"]) == before

@@ -171,6 +171,11 @@ class RestJsonConnector:
     def close(self) -> None:
         self._client.close()
 
+    def fixed_schema(self, table: str) -> bool:
+        """A table with declared columns yields one schema; an inferred one may grow."""
+        t = self.tables.get(table)
+        return t is not None and t.columns is not None
+
     # -- the protocol ----------------------------------------------------------
 
     def discover(self) -> list[TableInfo]:
