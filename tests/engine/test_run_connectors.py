@@ -318,3 +318,19 @@ def test_declared_columns_stream_through_the_window(
     assert failed.status == "error"
     assert "answered 500" in (failed.error or "") and "page=3" in (failed.error or "")
     assert table_rows(run_urls["duckdb"], target, ["id", "customer__name"]) == before
+
+
+def test_a_named_kit_connector_is_a_module_source(
+    run_store: Store, run_urls: dict[str, str]
+) -> None:
+    """connector://sample: the Kit's built-in sample connector, its options its settings."""
+    run_store.connections.add("sample", "connector://sample", options={"rows": 250})
+    add_connection(run_store, "dw", run_urls["duckdb"])
+    run_store.modules.add(
+        "orders", source="sample", dest="dw", dest_table="main.orders", source_table="orders"
+    )
+    run = Engine(run_store).run_module("orders")
+    assert run.status == "success", run.error
+    ids = [r[0] for r in table_rows(run_urls["duckdb"], "main.orders", ["id"])]
+    assert sorted(ids) == list(range(1, 251))
+    assert "-- connector sample (connector://sample), table orders" in (run.source_query or "")
