@@ -266,7 +266,7 @@ def test_files_source_reads_new_files_once(
     assert len(rows) == 250 and len({r[0] for r in rows}) == 250
     by_id = {r[0]: r for r in rows}
     assert by_id[7][1] == AS_UTC
-    assert by_id[150][2:] == ("Chloé 150", 150.5, f"file://{folder}/orders/f2.csv")
+    assert by_id[150][2:] == ("Chloé 150", 150.5, "orders/f2.csv")
 
     # newest file: f3 at T0+2d; the look-back re-reads from T0+2d-1h
     write_csv(folder / "orders" / "late_in.csv", [300, 5], T0 + dt.timedelta(days=2, minutes=-30))

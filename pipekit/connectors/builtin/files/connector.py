@@ -240,6 +240,12 @@ class FilesConnector:
         ]
         return sorted(found, key=lambda i: (i.mtime_ns or 0, i.path))
 
+    def _relative(self, info: pafs.FileInfo) -> str:
+        """The file's path under the connection's folder or prefix (the `_source_file`
+        value: short, since every row carries it, and the connection names the root)."""
+        prefix = f"{self.root}/" if self.root else ""
+        return info.path.removeprefix(prefix)
+
     def _shown(self, info: pafs.FileInfo) -> str:
         prefix = f"{self.root}/" if self.root else ""
         return f"{self.display_root}/{info.path.removeprefix(prefix)}"
@@ -271,7 +277,7 @@ class FilesConnector:
             if len(self.requests) < 20:
                 self.requests.append(shown)
             for batch in self._file_batches(t, info, shown, names, reference):
-                yield self._add_audit(batch, shown, modified)
+                yield self._add_audit(batch, self._relative(info), modified)
 
     def _file_batches(
         self,
@@ -366,12 +372,12 @@ class FilesConnector:
         return schema
 
     def _add_audit(
-        self, batch: pa.RecordBatch, shown: str, modified: dt.datetime
+        self, batch: pa.RecordBatch, relative: str, modified: dt.datetime
     ) -> pa.RecordBatch:
         n = batch.num_rows
         if self.file_column:
             batch = batch.append_column(
-                self.file_column, pa.repeat(pa.scalar(shown, pa.string()), n)
+                self.file_column, pa.repeat(pa.scalar(relative, pa.string()), n)
             )
         if self.modified_column:
             stamp = pa.repeat(pa.scalar(modified, pa.timestamp("us", tz="UTC")), n)
