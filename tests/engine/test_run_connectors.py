@@ -334,3 +334,22 @@ def test_a_named_kit_connector_is_a_module_source(
     ids = [r[0] for r in table_rows(run_urls["duckdb"], "main.orders", ["id"])]
     assert sorted(ids) == list(range(1, 251))
     assert "-- connector sample (connector://sample), table orders" in (run.source_query or "")
+
+
+def test_inferred_schema_grows_and_widens(
+    run_store: Store, run_urls: dict[str, str], tmp_path: Path, api: FakeApi
+) -> None:
+    """A key first seen on page 3 becomes a column (earlier rows NULL); a value of
+    another type on page 2 widens its column to text; nothing is lost."""
+    api.records[150]["2nd qty"] = "lots"  # page 2: text where page 1 had integers
+    api.records[220]["late key"] = 7.5  # page 3 only
+    engine, _, target = rest_setup(run_store, tmp_path, api, run_urls["duckdb"], "duckdb")
+    run = engine.run_module("orders")
+    assert run.status == "success", run.error
+    rows = {
+        r[0]: r for r in table_rows(run_urls["duckdb"], target, ["id", "c_2nd_qty", "late_key"])
+    }
+    assert len(rows) == 250
+    assert rows[151][1:] == ("lots", None)
+    assert rows[12][1] == "24"  # integers kept, as text
+    assert rows[221][2] == 7.5
