@@ -50,6 +50,8 @@ __all__ = ["ConnectorSource", "SourceRead", "probe_connector", "source_sql"]
 
 #: the spool's DuckDB memory cap: rows past it go to the spool file, not to RAM
 SPOOL_MEMORY = "64MB"
+#: rows the spool writes in one statement (pages of one schema gathered)
+SPOOL_ROWS = 20_000
 _BATCH = "pipekit_batch"
 
 
@@ -406,26 +408,40 @@ class ConnectorSource(DuckDBDriver):
         self._drop(table)
         self._spooled = None
         created = False
+        # Pages are small (100 records): alike ones go in together, one statement per
+        # SPOOL_ROWS rather than per page.
+        pending: list[pa.RecordBatch] = []
         for batch in self._checked(table, options, record):
-            if batch.num_rows == 0 and created:
-                continue
-            if not created:
-                self._create_from(table, pa.Table.from_batches([batch]))
-                created = True
-            else:
-                self._append(table, batch)
+            if pending and (
+                batch.schema != pending[0].schema or sum(b.num_rows for b in pending) >= SPOOL_ROWS
+            ):
+                created = self._spool_some(table, pending, created)
+            pending.append(batch)
+        created = self._spool_some(table, pending, created)
         if not created:
             self._empty_table(table)
         self._spooled = want
+
+    def _spool_some(self, table: str, batches: list[pa.RecordBatch], created: bool) -> bool:
+        """Write `batches` (one schema) into the spool table; whether it exists now."""
+        data = pa.Table.from_batches(batches) if batches else None
+        batches.clear()
+        if data is None or (data.num_rows == 0 and created):
+            return created
+        if not created:
+            self._create_from(table, data)
+        else:
+            self._append(table, data)
+        return True
 
     def _columns(self, relation: str) -> dict[str, str]:
         rows = self._conn.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
         return {str(r[0]): str(r[1]) for r in rows}
 
-    def _append(self, table: str, batch: pa.RecordBatch) -> None:
+    def _append(self, table: str, batch: pa.Table) -> None:
         """Insert `batch` by column name: new columns added, conflicting ones widened."""
         q = self.quote
-        self._conn.register(_BATCH, pa.Table.from_batches([batch]))
+        self._conn.register(_BATCH, batch)
         try:
             have = self._columns(q(table))
             given = self._columns(_BATCH)
