@@ -551,17 +551,18 @@ class FakeApi:
                 started = time.perf_counter()
                 try:
                     status, headers, body = api._answer(self.path, self.headers)
+                    data = json.dumps(body).encode()
+                    self.send_response(status)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
                 finally:
+                    # the server's own time: building, encoding and writing the answer
                     with api._lock:
                         api.server_seconds += time.perf_counter() - started
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
 
             def log_message(self, *args: Any) -> None:
                 pass
