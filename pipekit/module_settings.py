@@ -93,8 +93,20 @@ class ModuleSettings:
         help="The SELECT that reads the source.",
         flag="--query",
         kind="sql",
-        required="the SELECT that reads the source",
-        doc="one SELECT, in the source's SQL dialect; multi-line with `\\|`",
+        clearable=True,
+        doc=(
+            "one SELECT, in the source's SQL dialect; multi-line with `\\|`; "
+            "exactly one of `source_query` and `source_table`"
+        ),
+    )
+    source_table: str | None = setting(
+        help="A table of a connector connection to read, instead of a query.",
+        flag="--source-table",
+        clearable=True,
+        doc=(
+            "the table of a connector connection (`rest+https://`, `file:///`, `s3://`, "
+            "`connector://`) the module reads; exactly one of `source_query` and `source_table`"
+        ),
     )
     merge_strategy: str = setting(
         "full",

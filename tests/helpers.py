@@ -729,3 +729,157 @@ def duckdb_rows(path: Path, table: str) -> list[tuple[Any, ...]]:
 
     with duckdb.connect(str(path), read_only=True) as db:
         return sorted(db.execute(f"SELECT * FROM {table}").fetchall())
+
+
+# ---- a fake REST/JSON API (a real threaded HTTP server on 127.0.0.1): connector tests, bench
+
+
+class FakeApi:
+    """Records served over HTTP in every pagination style the ``rest_json`` connector
+    knows, behind a bearer token, filtered by ``updated_since`` (``>=``).
+
+    Paths: ``/page`` (``page``/``per_page``), ``/offset`` (``offset``/``limit``),
+    ``/cursor`` (``cursor``, ``meta.next_cursor``), ``/link`` (``Link: rel=next``),
+    ``/next`` (``next`` in the body). Records are in ``data.items``. ``failures``
+    maps (style, request number counted from 1 per style) to a status answered once
+    (429 with ``Retry-After: 7``); ``broken`` maps (style, page number) to a status
+    answered every time. ``on_request(style, n)`` runs before each answer (a test
+    may cancel there). ``server_seconds`` adds up the time spent answering.
+    """
+
+    STYLES = ("page", "offset", "cursor", "link", "next")
+
+    def __init__(
+        self, records: list[dict[str, Any]], token: str | None = "t0k3n-S3CRET-42"
+    ) -> None:
+        self.records = records
+        self.token = token
+        self.failures: dict[tuple[str, int], int] = {}
+        self.broken: dict[tuple[str, int], int] = {}
+        self.on_request: Callable[[str, int], None] | None = None
+        self.seen: list[str] = []
+        self.counts: dict[str, int] = {}
+        self.server_seconds = 0.0
+        #: how the token must come: bearer, header (X-API-Key), query (api_key), basic (etl)
+        self.auth = "bearer"
+        self._lock = threading.Lock()
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                started = time.perf_counter()
+                try:
+                    status, headers, body = api._answer(self.path, self.headers)
+                    data = json.dumps(body).encode()
+                    self.send_response(status)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                finally:
+                    # the server's own time: building, encoding and writing the answer
+                    with api._lock:
+                        api.server_seconds += time.perf_counter() - started
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> FakeApi:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _authorized(self, q: dict[str, str], headers: Any) -> bool:
+        import base64
+
+        if self.auth == "header":
+            return headers.get("X-API-Key") == self.token
+        if self.auth == "query":
+            return q.get("api_key") == self.token
+        if self.auth == "basic":
+            pair = base64.b64encode(f"etl:{self.token}".encode()).decode()
+            return headers.get("Authorization") == f"Basic {pair}"
+        return headers.get("Authorization") == f"Bearer {self.token}"
+
+    def _answer(self, raw: str, headers: Any) -> tuple[int, dict[str, str], Any]:
+        from urllib.parse import parse_qs, urlencode, urlsplit
+
+        parts = urlsplit(raw)
+        style = parts.path.strip("/").split("/")[-1]
+        q = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        self.seen.append(raw)
+        with self._lock:
+            n = self.counts[style] = self.counts.get(style, 0) + 1
+        if self.on_request is not None:
+            self.on_request(style, n)
+        if self.token is not None and not self._authorized(q, headers):
+            return 401, {}, {"error": "unauthorized"}
+        once = self.failures.pop((style, n), None)
+        if once is not None:
+            return once, ({"Retry-After": "7"} if once == 429 else {}), {"error": "try later"}
+        since = q.get("updated_since")
+        rows = self.records
+        if since:
+            if since.isdigit():
+                since = dt.datetime.fromtimestamp(int(since), dt.UTC).isoformat()
+            bound = dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
+            if bound.tzinfo is None:  # a day, or a time without its zone: UTC
+                bound = bound.replace(tzinfo=dt.UTC)
+            rows = [r for r in rows if dt.datetime.fromisoformat(r["updated_at"]) >= bound]
+        size = int(q.get("per_page") or q.get("limit") or q.get("size") or 100)
+        if style == "page":
+            start = (int(q.get("page", "1")) - 1) * size
+        elif style == "offset":
+            start = int(q.get("offset", "0"))
+        else:
+            start = int(q.get("cursor") or q.get("at") or 0)
+        page_no = start // size + 1
+        status = self.broken.get((style, page_no))
+        if status is not None:
+            return status, {}, {"error": "broken page"}
+        chunk = rows[start : start + size]
+        more = start + size < len(rows)
+        body: dict[str, Any] = {"data": {"items": chunk}, "meta": {}}
+        out: dict[str, str] = {}
+        nxt = {**q, "at": str(start + size), "size": str(size)}
+        nxt.pop("cursor", None)
+        if style == "cursor":
+            body["meta"]["next_cursor"] = str(start + size) if more else None
+        elif style == "link" and more:
+            out["Link"] = f'<{self.base}/link?{urlencode(nxt)}>; rel="next"'
+        elif style == "next":
+            body["next"] = f"/next?{urlencode(nxt)}" if more else None
+        return 200, out, body
+
+
+def api_record(i: int, updated: dt.datetime) -> dict[str, Any]:
+    """One record of the fake API: nested objects, a list, oddly named keys."""
+    return {
+        "id": i,
+        "updated_at": updated.isoformat(),
+        "customer": {"name": f"Zoë {i}", "address": {"city": "Brno", "zip": None}},
+        "tags": ["a", f"t{i % 3}"],
+        "Prénom Client": f"Chloé {i}",
+        "2nd qty": i * 2,
+        "amount": i + 0.5,
+    }

@@ -55,6 +55,9 @@ class ConnectionIn(In):
     user: str | None = None
     password: str | None = Field(None, description="a `$VAR` reference; literals are refused")
     supports_deletes: bool = True
+    options: dict[str, Any] | None = Field(
+        None, description="a connector connection's options (its tables); docs/connectors.md"
+    )
 
 
 class DriverIn(In):

@@ -7,6 +7,9 @@ before the password is asked for). Each command calls ``sv.connections``, as
 the REST API does; `--json` prints the API's objects.
 """
 
+from pathlib import Path
+from typing import Any
+
 import typer
 
 from pipekit.cli._context import (
@@ -26,6 +29,23 @@ app = typer.Typer(help="Named database connections (URL, user, password referenc
 JSON = typer.Option(False, "--json", help=JSON_HELP)
 
 
+def _read_options(path: Path | None) -> dict[str, Any] | None:
+    """The options file as a mapping (its meaning is checked by the service)."""
+    if path is None:
+        return None
+    import yaml
+
+    from pipekit.errors import ConnectionSpecError
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConnectionSpecError(f"{path} is not valid YAML: {exc}", path="options") from None
+    if not isinstance(data, dict):
+        raise ConnectionSpecError(f"{path} must hold a mapping (key: value)", path="options")
+    return data
+
+
 @app.command("add")
 def add(
     ctx: typer.Context,
@@ -41,10 +61,18 @@ def add(
     no_deletes: bool = typer.Option(
         False, "--no-deletes", help="The database cannot DELETE: load insert-only."
     ),
+    options_file: Path | None = typer.Option(
+        None,
+        "--options",
+        help="YAML file of a connector connection's options (its tables; docs/connectors.md).",
+        exists=True,
+        dir_okay=False,
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Add a connection (the URL is checked against the installed drivers first)."""
     json_mode(ctx, as_json)
+    options = _read_options(options_file)
     with open_services(ctx) as sv:
         kind = sv.connections.check_new(name, url, password=password, prompted=password_prompt)
         stored = None
@@ -55,7 +83,12 @@ def add(
             )
         else:
             conn = sv.connections.add(
-                name, url, user=user, password=password, supports_deletes=not no_deletes
+                name,
+                url,
+                user=user,
+                password=password,
+                supports_deletes=not no_deletes,
+                options=options,
             )
         missing = sv.connections.missing_secret(conn) if stored is None else None
     if as_json:

@@ -101,8 +101,10 @@ def absolute_file_url(url: str, base: Path) -> str:
     """`url` with a relative SQLite/DuckDB path made absolute against `base`.
 
     Stored connections must not depend on the directory a later command or the
-    server happens to run in.
+    server happens to run in. Other URLs (a connector's ``file:///``) are left as given.
     """
+    if url.split("://", 1)[0].lower().split("+", 1)[0] not in FILE_SCHEMES:
+        return url
     parsed = parse_url(url)
     if parsed.scheme not in FILE_SCHEMES or parsed.path is None or parsed.path.is_absolute():
         return url

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 from pipekit.drivers import connect, kind_for_url, parse_url
 from pipekit.drivers.url import absolute_file_url
@@ -35,9 +36,16 @@ class ProbeResult:
 
 
 def validate_url(url: str, files: FilePolicy | None = None) -> str:
-    """The driver kind of `url`; ConnectionSpecError / UnknownSchemeError if unusable,
-    PathNotAllowedError if it names a file outside `files`' folders (or one Pipekit keeps).
-    """
+    """The driver kind of `url` (or its connector kind: ``rest_json``, ``files``, a named
+    connector); ConnectionSpecError / UnknownSchemeError if unusable, PathNotAllowedError
+    if it names a file outside `files`' folders (or one Pipekit keeps)."""
+    from pipekit.connectors.sources import connector_kind, is_connector_url
+
+    if isinstance(url, str) and is_connector_url(url):
+        kind = connector_kind(url)
+        if files is not None and url.lower().startswith("file://"):
+            check_path(unquote(urlsplit(url).path), files)
+        return kind
     parsed = parse_url(url)
     kind = kind_for_url(parsed)
     if files is not None and parsed.path is not None:
@@ -134,6 +142,13 @@ def probe(
     """
     kind = validate_url(connection.url, files)
     start = time.perf_counter()
+    from pipekit.connectors.sources import is_connector_url
+
+    if is_connector_url(connection.url):
+        from pipekit.engine.connector_source import probe_connector
+
+        version = probe_connector(connection, resolve(connection.password, secrets), files)
+        return ProbeResult(connection.name, kind, version, (time.perf_counter() - start) * 1000)
     driver = open_driver(connection, secrets, files, store)
     try:
         version = driver.server_version()

@@ -234,6 +234,8 @@ class ModuleRun(StagingSteps, CommitSteps, HookSteps):
 
     def _finish(self, status: str, error: str | None) -> Run:
         store = self.engine.store
+        with suppress(Exception):  # the record must never be what fails a run
+            self._connector_record()
         self.record["watermarks_json"] = json.dumps(self.watermarks, default=str, sort_keys=True)
         if self.check_sql:
             self.record["check_sql"] = "\n".join(self.check_sql)
@@ -279,6 +281,8 @@ class ModuleRun(StagingSteps, CommitSteps, HookSteps):
         self.named_values = dict(plan.named_values)
         self.record["source_query"] = plan.recorded_query
         query, key_query = plan.query, plan.key_query
+        if m.source_table:
+            self._plan_connector_read(plan, m.source_table)
         self.check_cancel()
 
         if self.dry_run:
@@ -298,6 +302,29 @@ class ModuleRun(StagingSteps, CommitSteps, HookSteps):
             with suppress(Exception):  # run state for display; the run log has it too
                 self.engine.store.watermarks.set_last_value(self.module.name, name, text)
         self._drop_staging(key_query is not None)
+
+    def _plan_connector_read(self, plan: RunPlan, table: str) -> None:
+        """A connector source reads `table`: the window becomes its ReadOptions."""
+        from pipekit.engine.connector_source import ConnectorSource
+        from pipekit.errors import ModuleSpecError
+
+        if not isinstance(self.src, ConnectorSource):
+            raise ModuleSpecError(
+                f"module '{self.module.name}' names source_table {table!r}, but its source "
+                f"connection '{self.module.source}' is a database; read it with source_query",
+                path="source_table",
+            )
+        key = plan.keys[0] if len(plan.keys) == 1 else None
+        self.src.plan_read(plan.query, plan.window, key, self.check_cancel)
+
+    def _connector_record(self) -> None:
+        """What a connector source read, ahead of the query in the run record."""
+        from pipekit.engine.connector_source import ConnectorSource
+
+        src = getattr(self, "src", None)
+        if isinstance(src, ConnectorSource) and src.reads:
+            head = "\n".join(redact(r.comment(), [src.secret]) for r in src.reads)
+            self.record["source_query"] = f"{head}\n{self.record.get('source_query') or ''}"
 
     # -- reading what planning needs ------------------------------------------
 

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from pipekit import module_settings as settings
-from pipekit.engine.validate import MODULE_SETTINGS, did_you_mean, module_problems
+from pipekit.connectors.sources import is_connector_url
+from pipekit.engine.validate import (
+    MODULE_SETTINGS,
+    did_you_mean,
+    module_problems,
+    source_kind_problems,
+)
 from pipekit.errors import (
     ManifestError,
     PipekitError,
@@ -26,7 +32,7 @@ if TYPE_CHECKING:
     from pipekit.store import Store
 
 TOP_KEYS = ("connections", "modules", "groups", "schedules")
-CONNECTION_KEYS = ("url", "user", "password", "supports_deletes")
+CONNECTION_KEYS = ("url", "user", "password", "supports_deletes", "options")
 MODULE_FIELDS = MODULE_SETTINGS
 MODULE_KEYS = (*MODULE_FIELDS, "watermarks", "hooks", "checks")
 WATERMARK_KEYS = ("connection", "resolver_sql", "default")
@@ -307,11 +313,22 @@ class Validator:
             deletes = spec.get("supports_deletes", True)
             if not isinstance(deletes, bool):
                 self.add(f"{path}.supports_deletes", f"must be true or false, not {_kind(deletes)}")
+            options = spec.get("options") or {}
+            if not isinstance(options, Mapping):
+                self.add(f"{path}.options", f"must be a mapping, not {_kind(options)}")
+                options = {}
+            elif options and url and not is_connector_url(url):
+                self.add(
+                    f"{path}.options",
+                    "only connector connections (rest+https://, file:///, s3://, "
+                    "connector://) take options",
+                )
             self.manifest.connections[name] = {
                 "url": url,
                 "user": user or None,
                 "password": password or None,
                 "supports_deletes": deletes,
+                "options": dict(options),
             }
 
     def _known_connections(self) -> dict[str, tuple[str | None, bool]]:
@@ -340,9 +357,12 @@ class Validator:
             self._nested_keys(path, spec)
             source = spec.get("source")
             url = connections.get(source, (None, True))[0] if isinstance(source, str) else None
-            for p in module_problems(
+            found = module_problems(
                 spec, source_dialect=_dialect(url), connections=set(connections)
-            ):
+            )
+            if url:
+                found += source_kind_problems(spec, {str(source): url})
+            for p in found:
                 self.problems.append(Problem(f"{path}.{p.path}", p.message))
             self.manifest.modules[name] = _module_values(spec)
         if self.prune:
@@ -479,6 +499,8 @@ def _dialect(url: str | None) -> str | None:
         return None
     from pipekit.drivers import dialect_for_url
 
+    if is_connector_url(url):
+        return "duckdb"  # a connector's rows are queried by DuckDB (engine/connector_source.py)
     try:
         return dialect_for_url(url).sqlglot
     except (PipekitError, ImportError):

@@ -111,6 +111,8 @@ def export_manifest(store: Store) -> str:
             item["password"] = c.password
         if not c.supports_deletes:
             item["supports_deletes"] = False
+        if c.options:
+            item["options"] = c.options
         connections[c.name] = _FlowMap(item)
     if connections:
         doc["connections"] = dict(sorted(connections.items()))

@@ -76,13 +76,21 @@ class PlanSettings(ModuleSettings):
         """The settings of `m`; ``ModuleSpecError`` (path: the first missing field) when
         it lacks one a run needs."""
         missing = [name for name in REQUIRED if not getattr(m, name)]
+        if not (m.source_query or m.source_table):
+            missing.append("source_query")
         if missing:
             raise ModuleSpecError(
                 f"module '{m.name}' is incomplete: it needs source, dest, dest_table and "
-                "source_query; see `pipekit modules edit`",
+                "source_query (or source_table); see `pipekit modules edit`",
                 path=missing[0],
             )
-        return cls(**{f.name: getattr(m, f.name) for f in fields(cls)})
+        values = {f.name: getattr(m, f.name) for f in fields(cls)}
+        if m.source_table and not m.source_query:
+            from pipekit.engine.connector_source import source_sql
+
+            # what the connector's spool is queried with (engine/connector_source.py)
+            values["source_query"] = source_sql(m.source_table)
+        return cls(**values)
 
     @property
     def keys(self) -> list[str]:

@@ -21,6 +21,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
+from pipekit.connectors.names import slug, unique_slugs
 from pipekit.drivers import types as T
 from pipekit.drivers.base import Driver, TableRef
 from pipekit.engine.merge import declares_key
@@ -71,25 +72,13 @@ class Proposal:
 
 def safe_name(name: str) -> str:
     """`name` as a plain lowercase identifier: ``DCORD#`` -> ``dcord``,
-    ``Company Name`` -> ``company_name``, ``2nd qty`` -> ``c_2nd_qty``."""
-    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-    if not slug:
-        return "col"
-    if slug[0].isdigit():
-        slug = f"c_{slug}"
-    return slug
+    ``Company Name`` -> ``company_name``, ``2nd qty`` -> ``c_2nd_qty`` (the one slug
+    function every source's column names go through: ``connectors/names.py``)."""
+    return slug(name)
 
 
 def _unique(names: list[str]) -> list[str]:
-    seen: set[str] = set()
-    out = []
-    for name in names:
-        candidate, n = name, 2
-        while candidate in seen:
-            candidate, n = f"{name}_{n}", n + 1
-        seen.add(candidate)
-        out.append(candidate)
-    return out
+    return unique_slugs(names)
 
 
 def _is_fixed_text(type_name: str, dialect: str) -> bool:

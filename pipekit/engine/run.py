@@ -20,6 +20,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -91,6 +92,8 @@ class Engine:
     #: the clock leases are taken, renewed and judged by (injected by tests)
     lease_clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     owner: str = field(default_factory=owner_id)
+    #: how a connector source waits (Retry-After, backoff); tests inject one that records
+    sleep: Callable[[float], None] = field(default=time.sleep)
 
     @classmethod
     def from_config(cls, store: Store, config: Config) -> Engine:
@@ -238,11 +241,20 @@ class Engine:
     def open_connection(self, name: str) -> Driver:
         from pipekit.engine.connections import open_driver
         from pipekit.files import FilePolicy
+        from pipekit.secrets import resolve
 
         files = self.files or FilePolicy()
         if self.store.target.path is not None:  # the users' password hashes are in it
             files = files.protecting(self.store.target.path)
-        return open_driver(self.store.connections.get(name), self.secrets, files, self.store)
+        conn = self.store.connections.get(name)
+        from pipekit.connectors.sources import is_connector_url
+
+        if is_connector_url(conn.url):
+            from pipekit.engine.connector_source import ConnectorSource
+
+            password = resolve(conn.password, self.secrets)
+            return ConnectorSource.open(conn, password, sleep=self.sleep, files=files)
+        return open_driver(conn, self.secrets, files, self.store)
 
 
 # run_group lives in groups.py; imported here too, where callers have always found it.

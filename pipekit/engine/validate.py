@@ -73,6 +73,63 @@ def module_problems(
     return _Checker(spec, source_dialect, connections).run()
 
 
+#: what a source_table may be: a table a connector's options declare
+SOURCE_TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
+
+
+def source_problem(query: str | None, table: str | None) -> Problem | None:
+    """The problem with a module's source side: it reads a query or a connector's
+    table, exactly one of them (every face refuses the same way)."""
+    if query is None and table is None:
+        return Problem(
+            "source_query",
+            "is required: the SELECT that reads the source, or instead source_table, "
+            "a table of a connector connection",
+        )
+    if query is not None and table is not None:
+        return Problem(
+            "source_table",
+            "give source_query or source_table, not both: a module reads a query on a "
+            "database or a table of a connector; clear the other one",
+        )
+    if table is not None and not SOURCE_TABLE.match(table):
+        return Problem(
+            "source_table",
+            f"{table!r} is not a connector table name; use the name the connection's "
+            "options declare under tables (letters, digits, _ . -)",
+        )
+    return None
+
+
+def source_kind_problems(spec: Mapping[str, Any], urls: dict[str, str]) -> list[Problem]:
+    """A source_table needs a connector connection, a source_query a database."""
+    from pipekit.connectors.sources import connector_kind, is_connector_url
+
+    url = urls.get(str(spec.get("source") or ""))
+    if url is None:
+        return []
+    connector = is_connector_url(url)
+    if connector and spec.get("source_query") and not spec.get("source_table"):
+        return [
+            Problem(
+                "source_query",
+                f"source connection '{spec['source']}' is a {connector_kind(url)} connector, "
+                "which runs no SQL: name one of its tables with source_table instead "
+                "(`pipekit modules edit NAME --query '' --source-table TABLE`)",
+            )
+        ]
+    if not connector and spec.get("source_table") and not spec.get("source_query"):
+        return [
+            Problem(
+                "source_table",
+                f"source connection '{spec['source']}' is a database: read it with "
+                "source_query; source_table names a table of a connector connection "
+                "(rest+https://, file:///, s3://, connector://)",
+            )
+        ]
+    return []
+
+
 class _Checker(QueryChecks):
     def __init__(
         self,
@@ -158,6 +215,15 @@ class _Checker(QueryChecks):
         for key, what in settings.REQUIRED.items():
             if key not in self.bad and self.text(key) is None:
                 self.add(key, f"is required: {what}")
+        self._source_kind()
+
+    def _source_kind(self) -> None:
+        """Exactly one of source_query and source_table (``source_problem``)."""
+        if {"source_query", "source_table"} & self.bad:
+            return
+        problem = source_problem(self.text("source_query"), self.text("source_table"))
+        if problem is not None:
+            self.problems.append(problem)
 
     def _connection(self, path: str, name: Any, role: str) -> None:
         if self.connections is None or not isinstance(name, str) or not name:

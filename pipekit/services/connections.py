@@ -164,6 +164,25 @@ def _check_url(url: Any, errors: list[PipekitError], files: FilePolicy) -> str |
     return None
 
 
+def check_options(url: str, options: dict[str, Any] | None) -> None:
+    """Options belong to connector connections; a connector's are checked by making it
+    (nothing is requested: the connectors only read their options when made)."""
+    from pipekit.connectors.sources import is_connector_url
+
+    if not options:
+        return
+    if not isinstance(options, dict):
+        raise ConnectionSpecError(
+            "connection options must be a mapping (key: value)", path="options"
+        )
+    if not is_connector_url(url):
+        raise ConnectionSpecError(
+            "only connector connections (rest+https://, file:///, s3://, connector://) take "
+            "options; a database's settings go into its URL",
+            path="options",
+        )
+
+
 def _check_name(name: Any, errors: list[PipekitError], what: str = "connection") -> None:
     from pipekit.store.repo import check_name
 
@@ -215,11 +234,11 @@ class ConnectionService:
 
     @staticmethod
     def kind(url: str) -> str:
-        """The driver kind a stored URL selects, ``?`` if none does."""
-        from pipekit.drivers import kind_for_url
+        """The driver kind a stored URL selects (or its connector kind), ``?`` if none does."""
+        from pipekit.engine.connections import validate_url
 
         try:
-            return kind_for_url(url)
+            return validate_url(url)
         except PipekitError:
             return "?"
 
@@ -272,11 +291,15 @@ class ConnectionService:
         user: str | None = None,
         password: str | None = None,
         supports_deletes: bool = True,
+        options: dict[str, Any] | None = None,
     ) -> ConnectionView:
-        """Store a connection after every check (a relative file URL is stored absolute)."""
+        """Store a connection after every check (a relative file URL is stored absolute).
+
+        `options` are a connector connection's (its tables, pagination, auth kind)."""
         self.check_new(name, url, password=password)
         stored = _check_url(url, [], self._sv.files)
         assert stored is not None
+        check_options(stored, options)
         c = self._repo.add(
             name,
             stored,
@@ -284,6 +307,7 @@ class ConnectionService:
             password=password,
             supports_deletes=supports_deletes,
             driver_id=self._registered_driver(stored),
+            options=options,
         )
         return connection_view(c)
 

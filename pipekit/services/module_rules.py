@@ -157,6 +157,11 @@ def source_dialect(store: Store, source: str | None) -> tuple[str | None, str | 
         url = store.connections.get(source).url
     except NotFoundError:
         return None, None  # the validator reports the unknown connection
+    from pipekit.connectors.sources import is_connector_url
+
+    if is_connector_url(url):
+        # a connector's rows are queried by DuckDB (engine/connector_source.py)
+        return "duckdb", None
     try:
         return dialect_for_url(url).sqlglot, None
     except PipekitError as exc:
@@ -190,8 +195,12 @@ def problems_of(
     from pipekit.engine.validate import module_problems
 
     dialect, warning = source_dialect(store, spec.get("source"))
-    known = [c.name for c in store.connections.list()]
+    connections = store.connections.list()
+    known = [c.name for c in connections]
     found = module_problems(spec, source_dialect=dialect, connections=known)
+    from pipekit.engine.validate import source_kind_problems
+
+    found.extend(source_kind_problems(spec, {c.name: c.url for c in connections}))
     warnings = [warning] if warning else []
     refused = []
     for p in found:

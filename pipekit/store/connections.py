@@ -8,7 +8,9 @@ because the store sits below the drivers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +43,8 @@ class Connection:
     driver_id: int | None
     created_at: datetime
     updated_at: datetime
+    #: a connector connection's options (tables, pagination, auth kind); {} for databases
+    options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Connection:
@@ -55,6 +59,7 @@ class Connection:
             driver_id=m["driver_id"],
             created_at=m["created_at"],
             updated_at=m["updated_at"],
+            options=json.loads(m["options_json"]) if m["options_json"] else {},
         )
 
 
@@ -74,6 +79,14 @@ def _check_url(url: str) -> str:
     if not isinstance(url, str) or not url.strip():
         raise ConnectionSpecError("connection URL is empty; expected e.g. postgresql://host/db")
     return url.strip()
+
+
+def _options_json(options: Mapping[str, Any] | None) -> str | None:
+    if not options:
+        return None
+    if not isinstance(options, Mapping):
+        raise ConnectionSpecError("connection options must be a mapping (key: value)")
+    return json.dumps(dict(options), sort_keys=True, default=str)
 
 
 def _duplicate(name: str) -> AlreadyExistsError:
@@ -98,6 +111,7 @@ class ConnectionRepo:
         password: str | None = None,
         supports_deletes: bool = True,
         driver_id: int | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> Connection:
         """Create a connection; AlreadyExistsError if the name is taken."""
         check_name("connection", name, ConnectionSpecError)
@@ -108,6 +122,7 @@ class ConnectionRepo:
             "password": _check_password(password),
             "supports_deletes": supports_deletes,
             "driver_id": driver_id,
+            "options_json": _options_json(options),
         }
         now = utcnow()
         try:
@@ -158,9 +173,12 @@ class ConnectionRepo:
         password: str | _Unset | None = UNSET,
         supports_deletes: bool | _Unset = UNSET,
         driver_id: int | _Unset | None = UNSET,
+        options: Mapping[str, Any] | _Unset | None = UNSET,
     ) -> Connection:
         """Change the given fields (others stay as they are); returns the new state."""
         changes: dict[str, Any] = {}
+        if not isinstance(options, _Unset):
+            changes["options_json"] = _options_json(options)
         if new_name is not UNSET:
             changes["name"] = check_name("connection", new_name, ConnectionSpecError)
         if url is not UNSET:

@@ -118,6 +118,8 @@ connection = Table(
     Column("supports_deletes", Boolean, nullable=False, server_default=true()),
     _created(),
     _updated(),
+    # A connector connection's options (tables, pagination, auth kind) as JSON; no secret.
+    Column("options_json", Text),
 )
 
 module = Table(

@@ -12,22 +12,11 @@ from typing import Any
 from fastapi import Request
 from starlette.datastructures import FormData
 
-#: text fields of the module form, in the order the form shows them
-MODULE_TEXT = (
-    "name",
-    "source",
-    "dest",
-    "dest_table",
-    "source_query",
-    "merge_strategy",
-    "merge_key",
-    "watermark_column",
-    "watermark_op",
-    "lookback",
-    "safety_lag",
-    "key_sync_query",
-    "full_refresh_cron",
-)
+from pipekit.module_settings import SETTINGS
+
+#: text fields of the module form, in the order the form shows them: every module
+#: setting that is not a checkbox (pipekit/module_settings.py declares them once)
+MODULE_TEXT = ("name", *(s.name for s in SETTINGS if s.kind != "bool"))
 MODULE_CHECKBOXES = ("key_sync", "audit_columns", "enabled")
 
 

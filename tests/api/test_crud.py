@@ -206,3 +206,27 @@ def test_drivers(api: httpx.Client, tmp_path: Path) -> None:
 def test_nothing_shows_the_users_password(api: httpx.Client) -> None:
     for path in ("/api/connections", "/api/modules", "/api/export", "/openapi.json"):
         assert PASSWORD not in api.get(path).text
+
+
+def test_connector_connection_and_source_table_over_http(api: httpx.Client) -> None:
+    options = {"tables": {"orders": {"path": "/orders", "records": "data"}}}
+    r = api.post(
+        "/api/connections",
+        json={"name": "shop-api", "url": "rest+https://api.example.com/v1", "options": options},
+    )
+    assert r.status_code == 201, r.text
+    r = api.post(
+        "/api/connections",
+        json={"name": "db-opts", "url": "sqlite:////tmp/o.db", "options": {"a": 1}},
+    )
+    assert r.status_code == 422 and "only connector connections" in r.text
+    api.post("/api/connections", json={"name": "wh", "url": "sqlite:////tmp/wh.db"})
+    r = api.post(
+        "/api/modules",
+        json={"name": "api_orders", "source": "shop-api", "dest": "wh", "dest_table": "o",
+              "source_table": "orders"},
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert r.json()["source_table"] == "orders" and r.json()["source_query"] is None
+    r = api.put("/api/modules/api_orders", json={"source_query": "SELECT 1 AS x"})
+    assert r.status_code == 422 and "not both" in r.text

@@ -423,7 +423,8 @@ def test_add_refuses_bad_input(
         (["orders", "--rename", "items"], ["a module named 'items' already exists"]),
         (["orders", "--rename", "a/b"], ["invalid module name 'a/b'"]),
         (["orders", "--query", "SELECT x FROM t"], ["'dcord' is not a destination column"]),
-        (["orders", "--query", ""], ["the source query is empty"]),
+        # cleared, a module still needs a query or a connector table
+        (["orders", "--query", ""], ["is required: the SELECT that reads the source, or instead"]),
     ],
 )
 def test_edit_refuses_bad_input(

@@ -591,7 +591,7 @@ BAD_FILES = [
     pytest.param(
         "connections:\n  erp: {url: 'postgresql://h/db', pasword: $X}\n",
         "connections.erp.pasword: unknown key; did you mean 'password'? "
-        "(known: url, user, password, supports_deletes)",
+        "(known: url, user, password, supports_deletes, options)",
         id="connection-key",
     ),
     pytest.param(
@@ -723,9 +723,9 @@ BAD_MODULES = [
     pytest.param(
         ("merge_key: id\n", "merge_key: id\n    merge_keys: id\n"),
         "modules.orders.merge_keys: unknown key; did you mean 'merge_key'? (known: "
-        "source, dest, dest_table, source_query, merge_strategy, merge_key, watermark_column, "
-        "watermark_op, lookback, safety_lag, key_sync, key_sync_query, full_refresh_cron, "
-        "audit_columns, enabled, watermarks, hooks, checks)",
+        "source, dest, dest_table, source_query, source_table, merge_strategy, merge_key, "
+        "watermark_column, watermark_op, lookback, safety_lag, key_sync, key_sync_query, "
+        "full_refresh_cron, audit_columns, enabled, watermarks, hooks, checks)",
         id="module-key",
     ),
     pytest.param(

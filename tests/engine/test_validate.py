@@ -132,7 +132,11 @@ def test_connections_are_not_checked_without_a_list() -> None:
         ("source", "source: is required: the connection the source query runs on"),
         ("dest", "dest: is required: the connection the rows are loaded into"),
         ("dest_table", "dest_table: is required: the destination table, e.g. sync.orders"),
-        ("source_query", "source_query: is required: the SELECT that reads the source"),
+        (
+            "source_query",
+            "source_query: is required: the SELECT that reads the source, or instead "
+            "source_table, a table of a connector connection",
+        ),
     ],
 )
 def test_required_fields(key: str, message: str) -> None:

@@ -245,3 +245,29 @@ def test_migration_4_adds_run_committed_unknown_for_earlier_runs(empty_store: St
     assert [m.version for m in empty_store.init()] == [m.version for m in MIGRATIONS[3:]]
     (run,) = empty_store.runs.list()
     assert run.status == "error" and run.committed is None
+
+
+def test_connector_sources_migration_keeps_connections(empty_store: Store) -> None:
+    """Upgraded from the version before it: connections get no options, modules no
+    source_table, and both can be set afterwards."""
+    index = next(i for i, m in enumerate(MIGRATIONS) if m.name == "connector_sources")
+    if empty_store.target.path is not None:
+        empty_store.target.path.parent.mkdir(parents=True, exist_ok=True)
+    with empty_store.engine.begin() as conn:
+        for migration in MIGRATIONS[:index]:
+            apply(conn, migration)
+        conn.execute(
+            text(
+                "INSERT INTO connection (name, url, supports_deletes, created_at, updated_at) "
+                "VALUES ('c', 'sqlite:///x.db', TRUE, :now, :now)"
+            ),
+            {"now": utcnow()},
+        )
+    assert [m.name for m in empty_store.init()][:1] == ["connector_sources"]
+    assert empty_store.connections.get("c").options == {}
+    api = empty_store.connections.add(
+        "api", "rest+https://example.com", options={"tables": {"t": {"path": "/t"}}}
+    )
+    assert api.options == {"tables": {"t": {"path": "/t"}}}
+    module = empty_store.modules.add("m", source="api", dest="c", source_table="t")
+    assert (module.source_table, module.source_query) == ("t", None)

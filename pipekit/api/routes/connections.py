@@ -42,6 +42,7 @@ def add_connection(body: schemas.ConnectionIn, sv: Services = deps.ADMIN) -> Any
         user=body.user,
         password=body.password,
         supports_deletes=body.supports_deletes,
+        options=body.options,
     )
 
 
