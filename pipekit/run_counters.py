@@ -1,6 +1,6 @@
 """The row counters a run records, each with the one word every face shows for it.
 
-`pipekit run`'s summary, `runs show`, the live log's "committed:" line, the REST API's
+`pipekit run`'s summary, `runs show`, the live log's "committed into …:" line, the REST API's
 field descriptions, the web console's run page, the TUI and the quickstart all take
 their words from here, so "deleted" never means "replaced" in one place and "removed
 by key_sync" in another.

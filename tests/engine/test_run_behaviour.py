@@ -300,7 +300,7 @@ def test_hooks_after_commit_in_order_and_a_failing_one(
 
     first = ok(s.run())
     log = first.live_log or ""
-    assert log.index("committed:") < log.index("hook 1 (success) ok") < log.index("hook 2")
+    assert log.index("committed into ") < log.index("hook 1 (success) ok") < log.index("hook 2")
     assert "-- hook 1 (success): ok" in (first.hook_sql or "")
     assert "only on failure" not in (first.hook_sql or "")
 
