@@ -246,6 +246,12 @@ class Driver(ABC):
         reader.close()
         return schema
 
+    def declared_types(self, sql: str) -> list[str | None] | None:
+        """The type each result column of `sql` has as this database declares it
+        (``numeric``, ``varchar(20)``), in column order, for a destination of the same
+        kind to create (``types.with_declared``); None where the driver cannot tell."""
+        return None
+
     # -- fast paths that bypass Arrow (drivers that have them override) ----
 
     def can_copy_from(self, source: Driver) -> bool:

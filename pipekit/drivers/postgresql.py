@@ -93,12 +93,16 @@ def _import_psycopg() -> None:
 def _binary_compatible(src: str, src_mod: int, dst: str, dst_mod: int) -> bool:
     """Whether a source column's binary COPY bytes load into the destination column
     exactly as its Arrow values would (the receiving type applies its own typmod)."""
-    if src not in _PASSTHROUGH_TYPES or dst not in _PASSTHROUGH_TYPES:
+    if src.lstrip("_") not in _PASSTHROUGH_TYPES or dst.lstrip("_") not in _PASSTHROUGH_TYPES:
         return False
     if src in _TEXT_TYPES and dst in _TEXT_TYPES:
         return True
     if src != dst:
         return False
+    if src.startswith("_"):
+        # an array's bytes name its element type's OID, the same in every database
+        # for built-in types (of which _PASSTHROUGH_TYPES holds only some)
+        return src[1:] in _PASSTHROUGH_TYPES
     # numeric without a typmod reaches Arrow as text: only an identical column is safe
     return src != "numeric" or dst_mod == src_mod
 
@@ -284,6 +288,20 @@ class PostgresDriver(Driver):
             keep = {k: v for k, v in meta.items() if k in (_TYPE, _TYPMOD)}
             fields.append(_target_field(f).with_metadata(keep))
         return pa.schema(fields)
+
+    def declared_types(self, sql: str) -> list[str | None] | None:
+        """Each result column's type as PostgreSQL names it, typmod included
+        (``numeric``, ``numeric(10,2)``, ``varchar(20)``, ``int4[]``), from the
+        result's description on a psycopg session (ADBC keeps only numeric's typmod)."""
+        import psycopg
+
+        inner = sql.strip().rstrip(";")
+        with self._side_connection(autocommit=True) as conn:
+            try:
+                cur = conn.execute(f"SELECT * FROM ({inner}\n) pipekit_probe WHERE 1=0")
+            except psycopg.Error as exc:
+                raise self.database_error("read", exc) from None
+            return [c.type_display for c in cur.description or []]
 
     def can_copy_from(self, source: Driver) -> bool:
         return isinstance(source, PostgresDriver)

@@ -8,10 +8,17 @@ its own DDL through a per-driver table keyed by ``type_key``.
 Database type names are parsed with sqlglot (``arrow_type_from_sql``), so
 ``numeric(38,10)``, ``DECIMAL(38, 10)`` and ``double precision`` all resolve
 the same way in every dialect.
+
+A source column's *declared* type (``numeric``, ``varchar(20)``, ``int4[]``, as the
+source database's catalog names it) rides along in the Arrow field metadata
+(``with_declared``): a destination of the same kind creates the column with that
+type instead of the Arrow type's (``Dialect.column_ddl``), so nothing is lost in
+between; other kinds use the Arrow type and say which columns land as text.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypeGuard
 
 import pyarrow as pa
@@ -23,6 +30,10 @@ JSON = pa.json_()
 TIMESTAMP_TZ = "UTC"  # zone-aware timestamps travel in UTC
 
 T = exp.DataType.Type
+
+#: field metadata: the column's type as the source database declares it, and its kind
+DECLARED_TYPE = b"pipekit.type"
+DECLARED_KIND = b"pipekit.kind"
 
 _SQLGLOT_TO_ARROW: dict[exp.DType, pa.DataType] = {
     T.TINYINT: pa.int8(),
@@ -78,6 +89,18 @@ _TEXT_TYPES = {
     T.XML,
     T.INET,
     T.INTERVAL,
+}
+_PLAIN_TEXT_TYPES = {
+    T.CHAR,
+    T.NCHAR,
+    T.VARCHAR,
+    T.NVARCHAR,
+    T.TEXT,
+    T.TINYTEXT,
+    T.MEDIUMTEXT,
+    T.LONGTEXT,
+    T.BPCHAR,
+    T.NAME,
 }
 
 
@@ -221,3 +244,47 @@ def strings_to_time(arr: pa.Array) -> pa.Array:
     stamped = pc.binary_join_element_wise("1970-01-01 ", arr, "")  # type: ignore[call-overload]
     micros = pc.cast(pc.cast(stamped, pa.timestamp("us")), pa.int64())
     return pc.cast(micros, pa.time64("us"))
+
+
+def with_declared(
+    schema: pa.Schema, kind: str, declared: Sequence[str | None] | None
+) -> pa.Schema:
+    """`schema` with each field's declared source type (of database kind `kind`) in its
+    metadata; `declared` lists them in column order (None: not known)."""
+    if not declared or len(declared) != len(schema):
+        return schema
+    fields = []
+    for f, typ in zip(schema, declared, strict=True):
+        if typ:
+            meta = {**(f.metadata or {}), DECLARED_TYPE: typ.encode(), DECLARED_KIND: kind.encode()}
+            f = f.with_metadata(meta)
+        fields.append(f)
+    return pa.schema(fields, metadata=schema.metadata)
+
+
+def declared_of(field: pa.Field) -> tuple[str, str] | None:
+    """(kind, declared type) of a field annotated by ``with_declared``, else None."""
+    meta = field.metadata or {}
+    if DECLARED_TYPE not in meta or DECLARED_KIND not in meta:
+        return None
+    return meta[DECLARED_KIND].decode(), meta[DECLARED_TYPE].decode()
+
+
+def parse_type(type_sql: str, dialect: str) -> exp.DataType | None:
+    """`type_sql` parsed as a column type of sqlglot `dialect`; None when sqlglot does not
+    know it or any part of it is user-defined (an enum, a domain: the type may not
+    exist in another database)."""
+    try:
+        dt = exp.DataType.build(type_sql, dialect=dialect, udt=True)
+    except (ParseError, ValueError):
+        return None
+    for node in dt.find_all(exp.DataType):
+        if node.this == T.USERDEFINED:
+            return None
+    return dt
+
+
+def is_text_type(type_sql: str, dialect: str) -> bool:
+    """Whether `type_sql` is a plain character type (text landing in text loses nothing)."""
+    dt = parse_type(type_sql, dialect)
+    return dt is not None and dt.this in _PLAIN_TEXT_TYPES

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from pipekit.drivers import types as T
 from pipekit.engine.stream import SourceStream
 from pipekit.errors import PipekitError
 
@@ -88,7 +89,7 @@ class StagingSteps:
         native = self.dest.can_copy_from(self.src)
         reader = None if native else self.src.read(query)
         try:
-            schema = self.src.probe(query) if reader is None else reader.schema
+            schema = self._declared(query, self.src.probe(query) if reader is None else reader.schema)
             plan = self._plan(schema, key_sync)
             if plan.swap is not None:
                 if self.staged.schema:
@@ -162,6 +163,7 @@ class StagingSteps:
         reader = None if native else self.src.read(key_query)
         try:
             schema = self.src.probe(key_query) if reader is None else reader.schema
+            schema = self._declared(key_query, schema)
             names = schema.names
             if len(names) != len(keys):
                 raise PipekitError(
@@ -197,6 +199,11 @@ class StagingSteps:
                 reader.close()
         self.check_cancel()
         self.log(f"key_sync: {loaded:,} source keys staged")
+
+    def _declared(self, query: str, schema: pa.Schema) -> pa.Schema:
+        """`schema` with the source's declared column types, so that a destination of
+        the same kind creates the staging and destination columns with them."""
+        return T.with_declared(schema, self.src.kind, self.src.declared_types(query))
 
     def _create_staging(self, table: TableRef, schema: pa.Schema, keys: Any) -> None:
         if table.schema:
