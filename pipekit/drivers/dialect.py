@@ -32,6 +32,9 @@ file per kind, ``drivers/<kind>_dialect.py``. A subclass declares:
 ``same_kind_types``      sqlglot types a source column of this same kind keeps verbatim
                          (its declared type, ``types.with_declared``): those its rows
                          reach this kind's loader in a form it stores exactly
+``foreign_types``        sqlglot type of another kind's source column -> the DDL type
+                         it lands in here, for types whose Arrow form is text that this
+                         kind's loader casts exactly (PostgreSQL interval -> DuckDB)
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ class Dialect:
     declares_primary_key: ClassVar[bool] = True
     upsert_needs_key: ClassVar[bool] = True
     same_kind_types: ClassVar[frozenset[exp.DataType.Type]] = frozenset()
+    foreign_types: ClassVar[dict[exp.DataType.Type, str]] = {}
     #: the kind's default; an instance may know the connection's own (MariaDB)
     default_schema: str | None = None
 
@@ -214,20 +218,34 @@ class Dialect:
             return None
         return dt.sql(dialect=self.sqlglot)
 
+    def foreign_ddl(self, field: pa.Field) -> str | None:
+        """The column type a source column of another kind lands in where its declared
+        type has an exact match here that its Arrow form does not (``foreign_types``)."""
+        declared = T.declared_of(field)
+        if declared is None or declared[0] == self.kind:
+            return None
+        dt = T.parse_type(declared[1], _SQLGLOT_OF.get(declared[0], declared[0]))
+        return None if dt is None else self.foreign_types.get(dt.this)
+
     def column_ddl(self, field: pa.Field, *, key: bool = False) -> str:
         """The column type `field` lands in: the declared type of a source column of
-        this kind where it keeps it (``declared_ddl``), else its Arrow type's."""
-        return self.declared_ddl(field) or self.ddl_type(field.type, key=key)
+        this kind where it keeps it (``declared_ddl``), an exact match of another
+        kind's (``foreign_ddl``), else its Arrow type's."""
+        return (
+            self.declared_ddl(field)
+            or self.foreign_ddl(field)
+            or self.ddl_type(field.type, key=key)
+        )
 
     def landing_warning(self, field: pa.Field) -> str | None:
         """Why `field` lands as text here although its source type is not text (None:
         it does not): the source type has no exact type in this kind."""
         declared = T.declared_of(field)
-        if declared is None or self.declared_ddl(field) is not None:
+        if declared is None:
             return None
         kind, type_sql = declared
         text = self.ddl_types["string"]
-        if self.ddl_type(field.type) != text:
+        if self.column_ddl(field) != text:
             return None
         if T.is_text_type(type_sql, _SQLGLOT_OF.get(kind, kind)):
             return None

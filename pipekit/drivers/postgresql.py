@@ -10,6 +10,7 @@ exactly. Transactions are explicit ``BEGIN``/``COMMIT`` on an autocommit session
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -47,7 +48,40 @@ def _target_field(field: pa.Field) -> pa.Field:
     meta = field.metadata or {}
     if meta.get(b"POSTGRESQL:type") == b"numeric":
         return pa.field(field.name, _numeric_type(field), True)
+    if meta.get(b"POSTGRESQL:type") in _ADDRESS_TYPES:
+        return pa.field(field.name, pa.string(), True)
     return pa.field(field.name, T.normalize_type(field.type), True)
+
+
+# inet and cidr reach Arrow in their binary COPY form: family, bits, is_cidr, length,
+# address; they travel as PostgreSQL's text form instead (``192.168.0.1/24``).
+_ADDRESS_TYPES = (b"inet", b"cidr")
+
+
+def _address_text(data: bytes | None, cidr: bool) -> str | None:
+    if data is None:
+        return None
+    bits, address = data[1], data[4:]
+    ip = ipaddress.ip_address(address)
+    if cidr or bits != ip.max_prefixlen:
+        return f"{ip}/{bits}"
+    return str(ip)
+
+
+def _text_forms(batch: pa.RecordBatch, fields: Sequence[pa.Field]) -> pa.RecordBatch:
+    """`batch` with inet/cidr columns (by the fields' metadata) decoded to text."""
+    columns = list(batch.columns)
+    changed = False
+    for i, f in enumerate(fields):
+        typ = (f.metadata or {}).get(b"POSTGRESQL:type")
+        if typ in _ADDRESS_TYPES:
+            storage = columns[i].storage if isinstance(columns[i], pa.ExtensionArray) else columns[i]
+            values = [_address_text(v, typ == b"cidr") for v in storage.to_pylist()]
+            columns[i] = pa.array(values, pa.string())
+            changed = True
+    if not changed:
+        return batch
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
 
 _TYPE = b"POSTGRESQL:type"
@@ -253,7 +287,7 @@ class PostgresDriver(Driver):
                 with self.errors("read"):
                     for batch in source:
                         for piece in rechunk(batch, batch_rows):
-                            yield T.conform_batch(piece, target)
+                            yield T.conform_batch(_text_forms(piece, source.schema), target)
             except OSError as exc:
                 # An error after the first batch (division by zero at row 150,000, a
                 # cancel) comes through the Arrow C stream as a bare OSError.

@@ -18,8 +18,9 @@ between; other kinds use the Arrow type and say which columns land as text.
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Sequence
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 import pyarrow as pa
 from sqlglot import exp
@@ -196,6 +197,8 @@ def normalize_type(t: pa.DataType) -> pa.DataType:
         return pa.string()
     if pa.types.is_nested(t):
         return pa.string()  # arrays and structs travel as their text form
+    if pa.types.is_interval(t):
+        return pa.string()  # as ISO 8601 text (``interval_text``): no kind loads Arrow's
     return t
 
 
@@ -223,6 +226,8 @@ def cast_array(arr: pa.Array, target: pa.DataType) -> pa.Array:
     if isinstance(target, pa.BaseExtensionType):
         storage = cast_array(arr, target.storage_type)
         return pa.ExtensionArray.from_storage(target, storage)
+    if pa.types.is_interval(arr.type) and pa.types.is_string(target):
+        return pa.array([interval_text(v) for v in arr.to_pylist()], pa.string())
     if pa.types.is_nested(arr.type) and pa.types.is_string(target):
         return pa.array([None if v is None else str(v) for v in arr.to_pylist()], pa.string())
     return pc.cast(arr, target)
@@ -288,3 +293,13 @@ def is_text_type(type_sql: str, dialect: str) -> bool:
     """Whether `type_sql` is a plain character type (text landing in text loses nothing)."""
     dt = parse_type(type_sql, dialect)
     return dt is not None and dt.this in _PLAIN_TEXT_TYPES
+
+
+def interval_text(value: Any) -> str | None:
+    """A month-day-nanosecond interval as ``<m> months <d> days <s> seconds``, exact to
+    the nanosecond, which PostgreSQL and DuckDB both read back as an interval (DuckDB
+    does not read ISO 8601 durations)."""
+    if value is None:
+        return None
+    seconds = decimal.Decimal(value.nanoseconds).scaleb(-9).normalize()
+    return f"{value.months} months {value.days} days {seconds:f} seconds"

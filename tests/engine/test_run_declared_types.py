@@ -69,6 +69,13 @@ SAMPLES: dict[tuple[str, str], str] = {
     ("postgresql", "uuid"): f"'{uuid.UUID(int=7)}'",
     ("postgresql", "timestamptz(3)"): "'2024-05-01 08:00:00.123+00'",
     ("postgresql", "bytea"): "'\\x00ff'",
+    ("duckdb", "DECIMAL(18,3)"): "123456789012345.678",
+    ("duckdb", "HUGEINT"): "170141183460469231731687303715884105",
+    ("duckdb", "INTEGER[]"): "[1, 2, 3]",
+    ("duckdb", "VARCHAR[]"): "['a,b', 'it''s', NULL]",
+    ("duckdb", "STRUCT(a INTEGER, b VARCHAR)"): "{'a': 1, 'b': 'x y'}",
+    ("duckdb", "MAP(VARCHAR, INTEGER)"): "MAP {'k': 1}",
+    ("duckdb", "INTERVAL"): "INTERVAL '1 day 2 hours'",
 }
 
 
@@ -101,20 +108,24 @@ def _landed(cell: str) -> tuple[str, bool]:
 @pytest.mark.parametrize("dest_kind", RUN_KINDS)
 @pytest.mark.parametrize("src_kind", sorted({k for k, _ in SAMPLES}))
 def test_every_docs_row_lands_as_documented(
-    src_kind: str, dest_kind: str, run_store: Store, run_urls: dict[str, str]
+    src_kind: str, dest_kind: str, run_store: Store, run_urls: dict[str, str], tmp_path: Path
 ) -> None:
     rows = [(t, landed[dest_kind]) for k, t, landed in docs_rows() if k == src_kind]
     tag = uuid.uuid4().hex[:8]
     src_table = f"types_{tag}"
     names = [f"c{i}" for i in range(len(rows))]
-    with open_db(run_urls[src_kind]) as src:
+    # a file of its own for a DuckDB source: the destination may be DuckDB too
+    src_url = run_urls[src_kind]
+    if src_kind == "duckdb":
+        src_url = f"duckdb:///{tmp_path / 'source.duckdb'}?create=true"
+    with open_db(src_url) as src:
         cols = ", ".join(f"{n} {t}" for n, (t, _) in zip(names, rows, strict=True))
         src.execute(f"CREATE TABLE {src.quote(src_table)} (id integer PRIMARY KEY, {cols})")
         values = ", ".join(SAMPLES[(src_kind, t)] for t, _ in rows)
         src.execute(f"INSERT INTO {src.quote(src_table)} VALUES (1, {values})")
         src.execute(f"INSERT INTO {src.quote(src_table)} (id) VALUES (2)")
     dest = dest_table_name(dest_kind, f"d_{tag}")
-    add_connection(run_store, "src", run_urls[src_kind])
+    add_connection(run_store, "src", src_url)
     add_connection(run_store, "dw", run_urls[dest_kind])
     run_store.modules.add(
         "m",
@@ -145,7 +156,7 @@ def test_every_docs_row_lands_as_documented(
     if src_kind == dest_kind:
         # the same kind: the declared types, and the values exactly as the source holds them
         select = ", ".join(f"{n}::text" for n in names)
-        with open_db(run_urls[src_kind]) as src:
+        with open_db(src_url) as src:
             want_rows = src.query(f"SELECT {select} FROM {src.quote(src_table)} ORDER BY id")
         with open_db(run_urls[dest_kind]) as d:
             got_rows = d.query(f"SELECT {select} FROM {d.table_sql(dest)} ORDER BY id")
