@@ -100,7 +100,7 @@ def _duckdb_text(col: pa.Array) -> pa.Array:
     type gets the values exactly."""
     with duckdb.connect() as con:
         con.register("pipekit_nested", pa.table({"v": col}))
-        out = con.execute("SELECT CAST(v AS VARCHAR) FROM pipekit_nested").fetch_arrow_table()
+        out = con.execute("SELECT CAST(v AS VARCHAR) FROM pipekit_nested").to_arrow_table()
     return out.column(0).combine_chunks()
 
 

@@ -102,6 +102,8 @@ _PLAIN_TEXT_TYPES = {
     T.LONGTEXT,
     T.BPCHAR,
     T.NAME,
+    T.ENUM,  # text values: as text they are exact (the list of allowed ones is not kept)
+    T.SET,
 }
 
 
@@ -290,7 +292,7 @@ def parse_type(type_sql: str, dialect: str) -> exp.DataType | None:
 
 
 def is_text_type(type_sql: str, dialect: str) -> bool:
-    """Whether `type_sql` is a plain character type (text landing in text loses nothing)."""
+    """Whether `type_sql` holds plain text values (landing as text loses no value)."""
     dt = parse_type(type_sql, dialect)
     return dt is not None and dt.this in _PLAIN_TEXT_TYPES
 

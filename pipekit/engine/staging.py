@@ -87,9 +87,11 @@ class StagingSteps:
         """
         self.log(f"staging the rows of {self.module.source}", phase="staging")
         native = self.dest.can_copy_from(self.src)
+        declared = self.src.declared_types(query)  # before the read holds the connection
         reader = None if native else self.src.read(query)
         try:
-            schema = self._declared(query, self.src.probe(query) if reader is None else reader.schema)
+            schema = self.src.probe(query) if reader is None else reader.schema
+            schema = T.with_declared(schema, self.src.kind, declared)
             plan = self._plan(schema, key_sync)
             if plan.swap is not None:
                 if self.staged.schema:
@@ -160,10 +162,11 @@ class StagingSteps:
         self.log(f"key_sync: reading every source key into {table}", phase="keys")
         keys = list(self.keys)
         native = self.dest.can_copy_from(self.src)
+        declared = self.src.declared_types(key_query)  # before the read holds the connection
         reader = None if native else self.src.read(key_query)
         try:
             schema = self.src.probe(key_query) if reader is None else reader.schema
-            schema = self._declared(key_query, schema)
+            schema = T.with_declared(schema, self.src.kind, declared)
             names = schema.names
             if len(names) != len(keys):
                 raise PipekitError(
