@@ -53,7 +53,6 @@ from pipekit.drivers import types as T
 from pipekit.drivers.tables import SwapInfo, TableRef
 from pipekit.errors import ConnectionSpecError
 
-
 #: a kind's sqlglot dialect where its name differs, for types named by other kinds
 _SQLGLOT_OF = {"postgresql": "postgres", "sqlite": "sqlite", "mysql": "mysql", "duckdb": "duckdb"}
 
@@ -75,8 +74,8 @@ class Dialect:
     swap_full_refresh: ClassVar[bool] = False
     declares_primary_key: ClassVar[bool] = True
     upsert_needs_key: ClassVar[bool] = True
-    same_kind_types: ClassVar[frozenset[exp.DataType.Type]] = frozenset()
-    foreign_types: ClassVar[dict[exp.DataType.Type, str]] = {}
+    same_kind_types: ClassVar[frozenset[exp.DType]] = frozenset()
+    foreign_types: ClassVar[dict[exp.DType, str]] = {}
     #: the kind's default; an instance may know the connection's own (MariaDB)
     default_schema: str | None = None
 

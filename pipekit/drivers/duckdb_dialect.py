@@ -36,7 +36,7 @@ class DuckDBDialect(Dialect):
     # A DuckDB source's lists, structs, maps and intervals travel as DuckDB's own text
     # form (duckdb.py), which an INSERT into a column of the declared type casts back;
     # decimals and HUGEINT travel as Arrow decimals.
-    same_kind_types: ClassVar[frozenset[exp.DataType.Type]] = frozenset(
+    same_kind_types: ClassVar[frozenset[exp.DType]] = frozenset(
         {
             exp.DataType.Type.TINYINT,
             exp.DataType.Type.SMALLINT,
@@ -71,7 +71,7 @@ class DuckDBDialect(Dialect):
     )
     # PostgreSQL's interval travels as "<m> months <d> days <s> seconds", which DuckDB
     # casts exactly (months, days and microseconds, as PostgreSQL keeps them)
-    foreign_types: ClassVar[dict[exp.DataType.Type, str]] = {
+    foreign_types: ClassVar[dict[exp.DType, str]] = {
         exp.DataType.Type.INTERVAL: "INTERVAL",
     }
     ddl_types: ClassVar[dict[str, str]] = {

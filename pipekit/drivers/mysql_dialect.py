@@ -45,7 +45,7 @@ class MySQLDialect(Dialect):
     # A MariaDB source's rows travel as text or numbers its LOAD DATA writes into a
     # column of the declared type exactly: varchar(n), enum and set keep their
     # definition, unsigned integers stay unsigned.
-    same_kind_types: ClassVar[frozenset[exp.DataType.Type]] = frozenset(
+    same_kind_types: ClassVar[frozenset[exp.DType]] = frozenset(
         {
             exp.DataType.Type.TINYINT,
             exp.DataType.Type.SMALLINT,

@@ -75,7 +75,8 @@ def _text_forms(batch: pa.RecordBatch, fields: Sequence[pa.Field]) -> pa.RecordB
     for i, f in enumerate(fields):
         typ = (f.metadata or {}).get(b"POSTGRESQL:type")
         if typ in _ADDRESS_TYPES:
-            storage = columns[i].storage if isinstance(columns[i], pa.ExtensionArray) else columns[i]
+            col = columns[i]
+            storage = col.storage if isinstance(col, pa.ExtensionArray) else col
             values = [_address_text(v, typ == b"cidr") for v in storage.to_pylist()]
             columns[i] = pa.array(values, pa.string())
             changed = True

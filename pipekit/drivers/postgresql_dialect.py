@@ -30,7 +30,7 @@ class PostgresDialect(Dialect):
     # Types whose binary COPY bytes pass from one PostgreSQL to another unread
     # (postgresql.py's _PASSTHROUGH_TYPES), arrays of them too: a PostgreSQL source's
     # column keeps its declared type, typmod included (numeric without one stays so).
-    same_kind_types: ClassVar[frozenset[exp.DataType.Type]] = frozenset(
+    same_kind_types: ClassVar[frozenset[exp.DType]] = frozenset(
         {
             exp.DataType.Type.SMALLINT,
             exp.DataType.Type.INT,

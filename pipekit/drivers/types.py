@@ -253,9 +253,7 @@ def strings_to_time(arr: pa.Array) -> pa.Array:
     return pc.cast(micros, pa.time64("us"))
 
 
-def with_declared(
-    schema: pa.Schema, kind: str, declared: Sequence[str | None] | None
-) -> pa.Schema:
+def with_declared(schema: pa.Schema, kind: str, declared: Sequence[str | None] | None) -> pa.Schema:
     """`schema` with each field's declared source type (of database kind `kind`) in its
     metadata; `declared` lists them in column order (None: not known)."""
     if not declared or len(declared) != len(schema):
@@ -263,10 +261,11 @@ def with_declared(
     fields = []
     for f, typ in zip(schema, declared, strict=True):
         if typ:
-            meta = {**(f.metadata or {}), DECLARED_TYPE: typ.encode(), DECLARED_KIND: kind.encode()}
+            meta: dict[bytes | str, bytes | str] = {k: v for k, v in (f.metadata or {}).items()}
+            meta.update({DECLARED_TYPE: typ.encode(), DECLARED_KIND: kind.encode()})
             f = f.with_metadata(meta)
         fields.append(f)
-    return pa.schema(fields, metadata=schema.metadata)
+    return pa.schema(fields).with_metadata(schema.metadata or {})
 
 
 def declared_of(field: pa.Field) -> tuple[str, str] | None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -272,7 +272,7 @@ def plan_swap(
     return plan
 
 
-def _landing_warnings(dest: Dialect, fields: Iterable[pa.Field]) -> list[str]:
+def _landing_warnings(dest: Dialect, fields: Iterable[pa.Field[Any]]) -> list[str]:
     """A run-log warning for each column created as text although its source type is
     not text (it has no exact type in `dest`; docs/drivers.md "Types")."""
     found = (dest.landing_warning(f) for f in fields)
