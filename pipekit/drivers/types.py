@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from typing import Any, TypeGuard
 
 import pyarrow as pa
+import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
 
 UUID = pa.uuid()
 JSON = pa.json_()
@@ -279,11 +280,15 @@ def declared_of(field: pa.Field) -> tuple[str, str] | None:
 def parse_type(type_sql: str, dialect: str) -> exp.DataType | None:
     """`type_sql` parsed as a column type of sqlglot `dialect`; None when sqlglot does not
     know it or any part of it is user-defined (an enum, a domain: the type may not
-    exist in another database)."""
+    exist in another database), or text follows the type (``DataType.build`` would
+    drop it; a whole ``CAST`` must parse as one)."""
     try:
-        dt = exp.DataType.build(type_sql, dialect=dialect, udt=True)
-    except (ParseError, ValueError):
+        cast = sqlglot.parse_one(f"CAST(NULL AS {type_sql})", read=dialect)
+    except (ParseError, TokenError, ValueError):
         return None
+    if not isinstance(cast, exp.Cast):
+        return None
+    dt = cast.to
     for node in dt.find_all(exp.DataType):
         if node.this == T.USERDEFINED:
             return None
