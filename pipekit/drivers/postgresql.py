@@ -5,7 +5,13 @@ Arrow batches, and ``adbc_ingest`` writes Arrow batches with binary
 ``COPY ... FROM STDIN``; both stay in C, which measured fastest while faithful
 (docs/benchmarks.md). ADBC hands ``numeric`` over as text; the typmod in the
 field metadata gives precision and scale, and the text is cast to decimal128
-exactly. Transactions are explicit ``BEGIN``/``COMMIT`` on an autocommit session.
+exactly; ``inet``/``cidr`` arrive in their binary form and are decoded to text.
+Transactions are explicit ``BEGIN``/``COMMIT`` on an autocommit session.
+
+``declared_types`` names a query's column types with their typmods (ADBC keeps only
+numeric's) from a psycopg description, so a PostgreSQL destination creates the
+same columns (``numeric`` without precision stays ``numeric``) and the binary COPY
+between the two passes the bytes on unread.
 """
 
 from __future__ import annotations
