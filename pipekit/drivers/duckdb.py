@@ -195,7 +195,7 @@ class DuckDBDriver(Driver):
 
         return pa.RecordBatchReader.from_batches(target, batches())
 
-    def declared_types(self, sql: str) -> list[str | None] | None:
+    def declared_types(self, sql: str, *, full: bool = True) -> list[str | None] | None:
         """Each result column's DuckDB type (``DECIMAL(18,3)``, ``INTEGER[]``,
         ``STRUCT(a INTEGER)``), from binding the query, which reads no row."""
         cur = self._conn.cursor()

@@ -234,7 +234,7 @@ class MySQLDriver(Driver):
         with self.errors("execute"), self._conn.cursor() as cur:
             return int(cur.execute(sql))
 
-    def declared_types(self, sql: str) -> list[str | None] | None:
+    def declared_types(self, sql: str, *, full: bool = True) -> list[str | None] | None:
         """Each result column's type as MariaDB declares it (``varchar(5)``,
         ``enum('a','b')``, ``int(10) unsigned``): the protocol's column metadata does
         not carry enum values, so an empty temporary table is made from the query and

@@ -131,6 +131,18 @@ def _import_psycopg() -> None:
         import psycopg  # noqa: F401
 
 
+def _type_name(field: pa.Field) -> str | None:
+    """A probed field's PostgreSQL type name (``_int4`` as ``int4[]``), numeric with
+    its precision and scale when it has them."""
+    meta = field.metadata or {}
+    name = meta.get(_TYPE, b"").decode()
+    if not name:
+        return None
+    if name == "numeric" and pa.types.is_decimal(field.type):
+        return f"numeric({field.type.precision},{field.type.scale})"
+    return f"{name[1:]}[]" if name.startswith("_") else name
+
+
 def _binary_compatible(src: str, src_mod: int, dst: str, dst_mod: int) -> bool:
     """Whether a source column's binary COPY bytes load into the destination column
     exactly as its Arrow values would (the receiving type applies its own typmod)."""
@@ -330,10 +342,13 @@ class PostgresDriver(Driver):
             fields.append(_target_field(f).with_metadata(keep))
         return pa.schema(fields)
 
-    def declared_types(self, sql: str) -> list[str | None] | None:
-        """Each result column's type as PostgreSQL names it, typmod included
-        (``numeric``, ``numeric(10,2)``, ``varchar(20)``, ``int4[]``), from the
-        result's description on a psycopg session (ADBC keeps only numeric's typmod)."""
+    def declared_types(self, sql: str, *, full: bool = True) -> list[str | None] | None:
+        """Each result column's type as PostgreSQL names it. `full`: with every typmod
+        (``varchar(20)``, ``timestamptz(3)``), from a psycopg description (ADBC keeps
+        only numeric's), which costs a psycopg import and session; else from the
+        ADBC probe's type names (``numeric``, ``numeric(10,2)``, ``int4[]``)."""
+        if not full:
+            return [_type_name(f) for f in self.probe(sql)]
         import psycopg
 
         inner = sql.strip().rstrip(";")

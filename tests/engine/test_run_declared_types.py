@@ -28,6 +28,8 @@ def test_unconstrained_numeric_lands_as_numeric_and_sums(
     run_store: Store, run_urls: dict[str, str]
 ) -> None:
     s = Setup(run_store, run_urls, query="SELECT id, v, n * 1.5 AS c FROM {src}")
+    dry = s.run(dry_run=True)  # a dry run plans the same columns
+    assert '"c" DECIMAL' in (dry.merge_sql or ""), dry.merge_sql
     first = ok(s.run())
     with open_db(s.dest_url) as d:
         types = {c.name: c.type for c in d.list_columns(s.dest)}
