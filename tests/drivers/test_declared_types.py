@@ -10,15 +10,20 @@ tests/engine/test_run_declared_types.py.
 
 from __future__ import annotations
 
+import uuid
+
 import pyarrow as pa
 import pytest
 
+from pipekit.drivers import connect
 from pipekit.drivers import types as T
+from pipekit.drivers.base import Driver
 from pipekit.drivers.dialect import Dialect
 from pipekit.drivers.duckdb_dialect import DuckDBDialect
 from pipekit.drivers.mysql_dialect import MySQLDialect
 from pipekit.drivers.postgresql_dialect import PostgresDialect
 from pipekit.drivers.sqlite_dialect import SQLiteDialect
+from tests.helpers import mysql_admin
 
 
 def field(name: str, typ: pa.DataType, kind: str, declared: str) -> pa.Field:
@@ -143,3 +148,77 @@ def test_intervals_travel_as_text_both_postgresql_and_duckdb_read() -> None:
         "14 months -2 days 7384.5 seconds",
         None,
     ]
+
+
+# -- what each client says a query's columns are -----------------------------------------
+
+DECLARED_QUERIES = {
+    "postgresql": (
+        "SELECT 1.5 AS a, 1.5::numeric(10,2) AS b, 'x'::varchar(5) AS c, "
+        "ARRAY[1] AS d, now()::timestamptz(3) AS e",
+        ["numeric", "numeric(10,2)", "varchar(5)", "int4[]", "timestamptz(3)"],
+    ),
+    "duckdb": (
+        "SELECT 1.5::DECIMAL(18,3) AS a, [1] AS b, {'x': 1} AS c, INTERVAL 1 DAY AS d",
+        ["DECIMAL(18,3)", "INTEGER[]", "STRUCT(x INTEGER)", "INTERVAL"],
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(DECLARED_QUERIES))
+def test_clients_name_the_declared_types(kind: str, drivers: dict[str, Driver]) -> None:
+    sql, expected = DECLARED_QUERIES[kind]
+    assert drivers[kind].declared_types(sql) == expected
+
+
+def test_postgresql_names_without_typmods_need_no_second_session(
+    drivers: dict[str, Driver],
+) -> None:
+    sql = DECLARED_QUERIES["postgresql"][0]
+    assert drivers["postgresql"].declared_types(sql, full=False) == [
+        "numeric",
+        "numeric(10,2)",
+        "varchar",
+        "int4[]",
+        "timestamptz",
+    ]
+
+
+def test_sqlite_names_declared_columns_and_not_expressions(drivers: dict[str, Driver]) -> None:
+    d = drivers["sqlite"]
+    d.execute("DROP TABLE IF EXISTS decl")
+    d.execute("CREATE TABLE decl (a VARCHAR(20), b NUMERIC(10,2))")
+    assert d.declared_types("SELECT a, b, a || 'x' AS c FROM decl") == [
+        "VARCHAR(20)",
+        "NUMERIC(10,2)",
+        None,
+    ]
+
+
+def test_mariadb_names_enum_values_and_falls_back_without_temporary_tables(
+    drivers: dict[str, Driver], driver_urls: dict[str, str]
+) -> None:
+    d = drivers["mysql"]
+    d.execute("DROP TABLE IF EXISTS decl")
+    d.execute("CREATE TABLE decl (a ENUM('x','it''s'), b INT UNSIGNED, c VARCHAR(5))")
+    assert d.declared_types("SELECT a, b, c FROM decl") == [
+        "enum('x','it''s')",
+        "int(10) unsigned",
+        "varchar(5)",
+    ]
+    # a user who may read but not create temporary tables: no declared types, no error
+    user = f"pk_ro_{uuid.uuid4().hex[:8]}"
+    database = d.url.database
+    admin = mysql_admin()
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'")
+            cur.execute(f"GRANT SELECT ON `{database}`.* TO '{user}'@'%'")
+        url = driver_urls["mysql"]
+        with connect(url, user=user, password="pw") as ro:
+            assert ro.declared_types("SELECT a, b, c FROM decl") is None
+            assert ro.query("SELECT COUNT(*) FROM decl") == [(0,)]
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP USER IF EXISTS '{user}'@'%'")
+        admin.close()
