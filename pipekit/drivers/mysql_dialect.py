@@ -97,7 +97,7 @@ class MySQLDialect(Dialect):
             parsed = exp.DataType.build(declared, dialect=self.sqlglot)
             if parsed.this in _UNINDEXABLE:
                 declared = None  # a key column: VARCHAR(255) / VARBINARY(1020) instead
-        return declared or self.ddl_type(field.type, key=key)
+        return declared or self.foreign_ddl(field) or self.ddl_type(field.type, key=key)
 
     def __init__(self, *, default_schema: str | None = None, native_uuid: bool = True) -> None:
         super().__init__(default_schema=default_schema)

@@ -201,7 +201,7 @@ def normalize_type(t: pa.DataType) -> pa.DataType:
     if pa.types.is_nested(t):
         return pa.string()  # arrays and structs travel as their text form
     if pa.types.is_interval(t):
-        return pa.string()  # as ISO 8601 text (``interval_text``): no kind loads Arrow's
+        return pa.string()  # as ``interval_text``: no kind's loader takes Arrow's intervals
     return t
 
 
