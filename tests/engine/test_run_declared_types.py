@@ -195,6 +195,16 @@ def test_every_docs_row_lands_as_documented(
         if says != warned:
             problems.append(f"{src_kind} {typ} -> {dest_kind}: warning {says}, documented {warned}")
     assert not problems, "\n".join(problems)
+
+    # a second, incremental run into the declared types: no column altered or added
+    with open_db(src_url) as src:
+        src.execute(f"INSERT INTO {src.quote(src_table)} VALUES (3, {values})")
+    again = ok(Engine(run_store).run_module("m"))
+    assert again.schema_changes is None, again.live_log
+    assert "ALTER" not in (again.merge_sql or "")
+    with open_db(run_urls[dest_kind]) as d:
+        assert {c.name: c.type for c in d.list_columns(dest)} == got
+        assert d.query(f"SELECT COUNT(*) FROM {d.table_sql(dest)}")[0][0] == 3
     if src_kind == dest_kind:
         # the same kind: the declared types, and the values exactly as the source holds them
         assert _values(src_url, src_table, names) == _values(run_urls[dest_kind], dest, names)
