@@ -279,6 +279,15 @@ class Driver(ABC):
         reader.close()
         return schema
 
+    def declared_types(self, sql: str, *, full: bool = True) -> list[str | None] | None:
+        """The type each result column of `sql` has as this database declares it
+        (``numeric``, ``varchar(20)``), in column order, for a destination of the same
+        kind to create (``types.with_declared``); None where the driver cannot tell.
+        `full`: a destination of this kind will create the columns, so every type
+        modifier counts; else the names suffice (they decide another kind's closest
+        type and the run-log warnings) and a driver may answer more cheaply."""
+        return None
+
     # -- fast paths that bypass Arrow (drivers that have them override) ----
 
     def can_copy_from(self, source: Driver) -> bool:

@@ -30,6 +30,12 @@ file per kind, ``drivers/<kind>_dialect.py``. A subclass declares:
 ``declares_primary_key`` a table Pipekit creates gets a PRIMARY KEY on the merge key
 ``upsert_needs_key``     the upsert needs a unique key on the merge key to find its rows
 ``folds_to_upper``       unquoted names are stored in upper case (DB2, Derby, Oracle)
+``same_kind_types``      sqlglot types a source column of this same kind keeps verbatim
+                         (its declared type, ``types.with_declared``): those its rows
+                         reach this kind's loader in a form it stores exactly
+``foreign_types``        sqlglot type of another kind's source column -> the DDL type
+                         it lands in here, for types whose Arrow form is text that this
+                         kind's loader casts exactly (PostgreSQL interval -> DuckDB)
 """
 
 from __future__ import annotations
@@ -47,6 +53,9 @@ from sqlglot import exp
 from pipekit.drivers import types as T
 from pipekit.drivers.tables import SwapInfo, TableRef
 from pipekit.errors import ConnectionSpecError
+
+#: a kind's sqlglot dialect where its name differs, for types named by other kinds
+_SQLGLOT_OF = {"postgresql": "postgres", "sqlite": "sqlite", "mysql": "mysql", "duckdb": "duckdb"}
 
 
 class Dialect:
@@ -69,6 +78,8 @@ class Dialect:
     #: unquoted names are stored in upper case (the SQL standard: DB2, Derby, HSQLDB,
     #: Oracle), so a lower-case alias must be quoted to stay lower case
     folds_to_upper: ClassVar[bool] = False
+    same_kind_types: ClassVar[frozenset[exp.DType]] = frozenset()
+    foreign_types: ClassVar[dict[exp.DType, str]] = {}
     #: the kind's default; an instance may know the connection's own (MariaDB)
     default_schema: str | None = None
 
@@ -198,6 +209,54 @@ class Dialect:
             return template.format(precision=arrow_type.precision, scale=arrow_type.scale)
         return template
 
+    def declared_ddl(self, field: pa.Field) -> str | None:
+        """The column type a source column of this same kind declared, as sqlglot renders
+        it (so never raw text), when it is one this kind keeps (``same_kind_types``,
+        arrays of them too); else None."""
+        declared = T.declared_of(field)
+        if declared is None or declared[0] != self.kind:
+            return None
+        dt = T.parse_type(declared[1], self.sqlglot)
+        if dt is None or not all(n.this in self.same_kind_types for n in dt.find_all(exp.DataType)):
+            return None
+        return dt.sql(dialect=self.sqlglot)
+
+    def foreign_ddl(self, field: pa.Field) -> str | None:
+        """The column type a source column of another kind lands in where its declared
+        type has an exact match here that its Arrow form does not (``foreign_types``)."""
+        declared = T.declared_of(field)
+        if declared is None or declared[0] == self.kind:
+            return None
+        dt = T.parse_type(declared[1], _SQLGLOT_OF.get(declared[0], declared[0]))
+        return None if dt is None else self.foreign_types.get(dt.this)
+
+    def column_ddl(self, field: pa.Field, *, key: bool = False) -> str:
+        """The column type `field` lands in: the declared type of a source column of
+        this kind where it keeps it (``declared_ddl``), an exact match of another
+        kind's (``foreign_ddl``), else its Arrow type's."""
+        return (
+            self.declared_ddl(field)
+            or self.foreign_ddl(field)
+            or self.ddl_type(field.type, key=key)
+        )
+
+    def landing_warning(self, field: pa.Field) -> str | None:
+        """Why `field` lands as text here although its source type is not text (None:
+        it does not): the source type has no exact type in this kind."""
+        declared = T.declared_of(field)
+        if declared is None:
+            return None
+        kind, type_sql = declared
+        text = self.ddl_types["string"]
+        if self.column_ddl(field) != text:
+            return None
+        if T.is_text_type(type_sql, _SQLGLOT_OF.get(kind, kind)):
+            return None
+        return (
+            f"column {field.name}: {kind} {type_sql} has no exact type in {self.kind}; "
+            f"landed as {text}"
+        )
+
     def arrow_type(self, db_type: str) -> pa.DataType:
         """The Arrow type a column of database type `db_type` reads as."""
         return T.arrow_type_from_sql(db_type, self.sqlglot)
@@ -238,7 +297,7 @@ class Dialect:
         for f in schema:
             is_key = f.name in primary_key
             null = " NOT NULL" if is_key or not f.nullable else ""
-            cols.append(f"{self.quote(f.name)} {self.ddl_type(f.type, key=is_key)}{null}")
+            cols.append(f"{self.quote(f.name)} {self.column_ddl(f, key=is_key)}{null}")
         if primary_key:
             cols.append(f"PRIMARY KEY ({', '.join(self.quote(k) for k in primary_key)})")
         exists = "IF NOT EXISTS " if if_not_exists else ""
@@ -251,12 +310,17 @@ class Dialect:
         exists = "IF EXISTS " if if_exists else ""
         return f"DROP TABLE {exists}{self.table_sql(table)}"
 
-    def add_column_sql(self, table: str | TableRef, name: str, arrow_type: pa.DataType) -> str:
-        """Add a nullable column `name` of `arrow_type` to `table`."""
-        return (
-            f"ALTER TABLE {self.table_sql(table)} ADD COLUMN {self.quote(name)} "
-            f"{self.ddl_type(arrow_type)}"
+    def add_column_sql(
+        self, table: str | TableRef, name: str, arrow_type: pa.DataType | pa.Field
+    ) -> str:
+        """Add a nullable column `name` of `arrow_type` to `table` (a field: its
+        ``column_ddl``, which may be the source's declared type)."""
+        ddl = (
+            self.column_ddl(arrow_type)
+            if isinstance(arrow_type, pa.Field)
+            else self.ddl_type(arrow_type)
         )
+        return f"ALTER TABLE {self.table_sql(table)} ADD COLUMN {self.quote(name)} {ddl}"
 
     def column_default_sql(self, table: TableRef, column: str, value: str | None) -> str:
         """Set `column`'s default to the SQL expression `value`, or drop it (None)."""

@@ -119,9 +119,24 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
         if isinstance(col, pa.ExtensionArray) and t.extension_name == "arrow.opaque":
             # HUGEINT travels as 16 little-endian bytes: the layout of decimal128(38, 0).
             storage = col.storage
-            col = pa.Array.from_buffers(f.type, len(storage), storage.buffers(), storage.offset)
+            # (offset by name: the fourth positional argument is null_count)
+            col = pa.Array.from_buffers(
+                f.type, len(storage), storage.buffers(), offset=storage.offset
+            )
+        elif pa.types.is_nested(t) and pa.types.is_string(f.type):
+            col = _duckdb_text(col)
         columns.append(T.cast_array(col, f.type))
     return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _duckdb_text(col: pa.Array) -> pa.Array:
+    """A list, struct or map column as DuckDB's own text form of it (``[a, 'b c']``),
+    which DuckDB casts back to the same value: a DuckDB destination of the declared
+    type gets the values exactly."""
+    with duckdb.connect() as con:
+        con.register("pipekit_nested", pa.table({"v": col}))
+        out = con.execute("SELECT CAST(v AS VARCHAR) FROM pipekit_nested").to_arrow_table()
+    return out.column(0).combine_chunks()
 
 
 class DuckDBDriver(Driver):
@@ -262,6 +277,16 @@ class DuckDBDriver(Driver):
                 cur.close()
 
         return pa.RecordBatchReader.from_batches(target, batches())
+
+    def declared_types(self, sql: str, *, full: bool = True) -> list[str | None] | None:
+        """Each result column's DuckDB type (``DECIMAL(18,3)``, ``INTEGER[]``,
+        ``STRUCT(a INTEGER)``), from binding the query, which reads no row."""
+        cur = self._conn.cursor()
+        try:
+            with self.errors("read"):
+                return [str(t) for t in cur.sql(sql).types]
+        finally:
+            cur.close()
 
     def _load_reader(self, table: TableRef, reader: pa.RecordBatchReader) -> None:
         conformed = self.conformed(table, reader)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 import pyarrow as pa
+from sqlglot import exp
 
 from pipekit.drivers.dialect import Dialect
 from pipekit.drivers.tables import SwapInfo, TableRef
@@ -32,6 +33,47 @@ class DuckDBDialect(Dialect):
     # (about 50 MB per 6M rows), which ran out under the load's memory cap.
     swap_full_refresh = True
     upsert_needs_key = False
+    # A DuckDB source's lists, structs, maps and intervals travel as DuckDB's own text
+    # form (duckdb.py), which an INSERT into a column of the declared type casts back;
+    # decimals and HUGEINT travel as Arrow decimals.
+    same_kind_types: ClassVar[frozenset[exp.DType]] = frozenset(
+        {
+            exp.DataType.Type.TINYINT,
+            exp.DataType.Type.SMALLINT,
+            exp.DataType.Type.INT,
+            exp.DataType.Type.BIGINT,
+            exp.DataType.Type.UTINYINT,
+            exp.DataType.Type.USMALLINT,
+            exp.DataType.Type.UINT,
+            exp.DataType.Type.UBIGINT,
+            exp.DataType.Type.INT128,
+            exp.DataType.Type.UINT128,
+            exp.DataType.Type.FLOAT,
+            exp.DataType.Type.DOUBLE,
+            exp.DataType.Type.DECIMAL,
+            exp.DataType.Type.BOOLEAN,
+            exp.DataType.Type.TEXT,
+            exp.DataType.Type.VARCHAR,
+            exp.DataType.Type.DATE,
+            exp.DataType.Type.TIME,
+            exp.DataType.Type.TIMESTAMP,
+            exp.DataType.Type.TIMESTAMPTZ,
+            exp.DataType.Type.INTERVAL,
+            exp.DataType.Type.UUID,
+            exp.DataType.Type.JSON,
+            exp.DataType.Type.VARBINARY,
+            exp.DataType.Type.BLOB,
+            exp.DataType.Type.ARRAY,
+            exp.DataType.Type.LIST,
+            exp.DataType.Type.STRUCT,
+            exp.DataType.Type.MAP,
+        }
+    )
+    # PostgreSQL's interval travels as "<m> months <d> days <s> seconds", which DuckDB
+    # casts exactly (months, days and microseconds, as PostgreSQL keeps them)
+    foreign_types: ClassVar[dict[exp.DType, str]] = {
+        exp.DataType.Type.INTERVAL: "INTERVAL",
+    }
     ddl_types: ClassVar[dict[str, str]] = {
         "int8": "TINYINT",
         "int16": "SMALLINT",

@@ -21,6 +21,7 @@ import contextlib
 import os
 import re
 import tempfile
+import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
@@ -245,6 +246,25 @@ class MySQLDriver(Driver):
     def execute_count(self, sql: str) -> int:
         with self.errors("execute"), self._conn.cursor() as cur:
             return int(cur.execute(sql))
+
+    def declared_types(self, sql: str, *, full: bool = True) -> list[str | None] | None:
+        """Each result column's type as MariaDB declares it (``varchar(5)``,
+        ``enum('a','b')``, ``int(10) unsigned``): the protocol's column metadata does
+        not carry enum values, so an empty temporary table is made from the query and
+        its columns read (temporary tables work on a read-only replica too). None
+        when the user may not create one (no CREATE TEMPORARY TABLES privilege): the
+        columns then land by their Arrow types."""
+        probe = f"pipekit_probe_{uuid.uuid4().hex[:12]}"
+        inner = sql.strip().rstrip(";")
+        try:
+            self.execute(f"CREATE TEMPORARY TABLE {probe} AS SELECT * FROM ({inner}\n) q LIMIT 0")
+        except DatabaseError:
+            return None
+        try:
+            rows = self.query(f"SHOW COLUMNS FROM {probe}")
+        finally:
+            self.execute(f"DROP TEMPORARY TABLE IF EXISTS {probe}")
+        return [str(r[1]) for r in rows]
 
     def read(self, sql: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
         cur = self._conn.cursor(pymysql.cursors.SSCursor)

@@ -18,6 +18,20 @@ from pipekit.drivers.dialect import Dialect
 from pipekit.drivers.tables import TableRef
 
 _GEOMETRY = ("geometry", "point", "linestring", "polygon", "multi")  # column type prefixes
+# types a key column cannot have (InnoDB indexes no TEXT/BLOB without a prefix length)
+_UNINDEXABLE = frozenset(
+    {
+        exp.DataType.Type.TEXT,
+        exp.DataType.Type.TINYTEXT,
+        exp.DataType.Type.MEDIUMTEXT,
+        exp.DataType.Type.LONGTEXT,
+        exp.DataType.Type.BLOB,
+        exp.DataType.Type.TINYBLOB,
+        exp.DataType.Type.MEDIUMBLOB,
+        exp.DataType.Type.LONGBLOB,
+        exp.DataType.Type.JSON,
+    }
+)
 
 
 class MySQLDialect(Dialect):
@@ -28,6 +42,33 @@ class MySQLDialect(Dialect):
     sqlglot = "mysql"
     transactional_ddl = False
     has_schemas = False
+    # A MariaDB source's rows travel as text or numbers its LOAD DATA writes into a
+    # column of the declared type exactly: varchar(n), enum and set keep their
+    # definition, unsigned integers stay unsigned.
+    same_kind_types: ClassVar[frozenset[exp.DType]] = frozenset(
+        {
+            exp.DataType.Type.TINYINT,
+            exp.DataType.Type.SMALLINT,
+            exp.DataType.Type.MEDIUMINT,
+            exp.DataType.Type.INT,
+            exp.DataType.Type.BIGINT,
+            exp.DataType.Type.UTINYINT,
+            exp.DataType.Type.USMALLINT,
+            exp.DataType.Type.UMEDIUMINT,
+            exp.DataType.Type.UINT,
+            exp.DataType.Type.UBIGINT,
+            exp.DataType.Type.DECIMAL,
+            exp.DataType.Type.DOUBLE,
+            exp.DataType.Type.CHAR,
+            exp.DataType.Type.VARCHAR,
+            exp.DataType.Type.ENUM,
+            exp.DataType.Type.SET,
+            exp.DataType.Type.DATE,
+            exp.DataType.Type.DATETIME,
+            exp.DataType.Type.TIME,
+            *_UNINDEXABLE,
+        }
+    )
     ddl_types: ClassVar[dict[str, str]] = {
         "int8": "TINYINT", "int16": "SMALLINT", "int32": "INT", "int64": "BIGINT",
         "uint8": "TINYINT UNSIGNED", "uint16": "SMALLINT UNSIGNED",
@@ -49,6 +90,14 @@ class MySQLDialect(Dialect):
         "null": "VARCHAR(255)", "nested": "VARCHAR(255)",
     }  # fmt: skip
     table_options = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+
+    def column_ddl(self, field: pa.Field, *, key: bool = False) -> str:
+        declared = self.declared_ddl(field)
+        if declared is not None and key:
+            parsed = exp.DataType.build(declared, dialect=self.sqlglot)
+            if parsed.this in _UNINDEXABLE:
+                declared = None  # a key column: VARCHAR(255) / VARBINARY(1020) instead
+        return declared or self.foreign_ddl(field) or self.ddl_type(field.type, key=key)
 
     def __init__(self, *, default_schema: str | None = None, native_uuid: bool = True) -> None:
         super().__init__(default_schema=default_schema)

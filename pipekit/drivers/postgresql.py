@@ -5,11 +5,18 @@ Arrow batches, and ``adbc_ingest`` writes Arrow batches with binary
 ``COPY ... FROM STDIN``; both stay in C, which measured fastest while faithful
 (docs/benchmarks.md). ADBC hands ``numeric`` over as text; the typmod in the
 field metadata gives precision and scale, and the text is cast to decimal128
-exactly. Transactions are explicit ``BEGIN``/``COMMIT`` on an autocommit session.
+exactly; ``inet``/``cidr`` arrive in their binary form and are decoded to text.
+Transactions are explicit ``BEGIN``/``COMMIT`` on an autocommit session.
+
+``declared_types`` names a query's column types with their typmods (ADBC keeps only
+numeric's) from a psycopg description, so a PostgreSQL destination creates the
+same columns (``numeric`` without precision stays ``numeric``) and the binary COPY
+between the two passes the bytes on unread.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -47,7 +54,41 @@ def _target_field(field: pa.Field) -> pa.Field:
     meta = field.metadata or {}
     if meta.get(b"POSTGRESQL:type") == b"numeric":
         return pa.field(field.name, _numeric_type(field), True)
+    if meta.get(b"POSTGRESQL:type") in _ADDRESS_TYPES:
+        return pa.field(field.name, pa.string(), True)
     return pa.field(field.name, T.normalize_type(field.type), True)
+
+
+# inet and cidr reach Arrow in their binary COPY form: family, bits, is_cidr, length,
+# address; they travel as PostgreSQL's text form instead (``192.168.0.1/24``).
+_ADDRESS_TYPES = (b"inet", b"cidr")
+
+
+def _address_text(data: bytes | None, cidr: bool) -> str | None:
+    if data is None:
+        return None
+    bits, address = data[1], data[4:]
+    ip = ipaddress.ip_address(address)
+    if cidr or bits != ip.max_prefixlen:
+        return f"{ip}/{bits}"
+    return str(ip)
+
+
+def _text_forms(batch: pa.RecordBatch, fields: Sequence[pa.Field]) -> pa.RecordBatch:
+    """`batch` with inet/cidr columns (by the fields' metadata) decoded to text."""
+    columns = list(batch.columns)
+    changed = False
+    for i, f in enumerate(fields):
+        typ = (f.metadata or {}).get(b"POSTGRESQL:type")
+        if typ in _ADDRESS_TYPES:
+            col = columns[i]
+            storage = col.storage if isinstance(col, pa.ExtensionArray) else col
+            values = [_address_text(v, typ == b"cidr") for v in storage.to_pylist()]
+            columns[i] = pa.array(values, pa.string())
+            changed = True
+    if not changed:
+        return batch
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
 
 _TYPE = b"POSTGRESQL:type"
@@ -92,15 +133,31 @@ def _import_psycopg() -> None:
         import psycopg  # noqa: F401
 
 
+def _type_name(field: pa.Field) -> str | None:
+    """A probed field's PostgreSQL type name (``_int4`` as ``int4[]``), numeric with
+    its precision and scale when it has them."""
+    meta = field.metadata or {}
+    name = meta.get(_TYPE, b"").decode()
+    if not name:
+        return None
+    if name == "numeric" and pa.types.is_decimal(field.type):
+        return f"numeric({field.type.precision},{field.type.scale})"
+    return f"{name[1:]}[]" if name.startswith("_") else name
+
+
 def _binary_compatible(src: str, src_mod: int, dst: str, dst_mod: int) -> bool:
     """Whether a source column's binary COPY bytes load into the destination column
     exactly as its Arrow values would (the receiving type applies its own typmod)."""
-    if src not in _PASSTHROUGH_TYPES or dst not in _PASSTHROUGH_TYPES:
+    if src.lstrip("_") not in _PASSTHROUGH_TYPES or dst.lstrip("_") not in _PASSTHROUGH_TYPES:
         return False
     if src in _TEXT_TYPES and dst in _TEXT_TYPES:
         return True
     if src != dst:
         return False
+    if src.startswith("_"):
+        # an array's bytes name its element type's OID, the same in every database
+        # for built-in types (of which _PASSTHROUGH_TYPES holds only some)
+        return src[1:] in _PASSTHROUGH_TYPES
     # numeric without a typmod reaches Arrow as text: only an identical column is safe
     return src != "numeric" or dst_mod == src_mod
 
@@ -269,7 +326,7 @@ class PostgresDriver(Driver):
                 with self.errors("read"):
                     for batch in source:
                         for piece in rechunk(batch, batch_rows):
-                            yield T.conform_batch(piece, target)
+                            yield T.conform_batch(_text_forms(piece, source.schema), target)
             except OSError as exc:
                 # An error after the first batch (division by zero at row 150,000, a
                 # cancel) comes through the Arrow C stream as a bare OSError.
@@ -304,6 +361,23 @@ class PostgresDriver(Driver):
             keep = {k: v for k, v in meta.items() if k in (_TYPE, _TYPMOD)}
             fields.append(_target_field(f).with_metadata(keep))
         return pa.schema(fields)
+
+    def declared_types(self, sql: str, *, full: bool = True) -> list[str | None] | None:
+        """Each result column's type as PostgreSQL names it. `full`: with every typmod
+        (``varchar(20)``, ``timestamptz(3)``), from a psycopg description (ADBC keeps
+        only numeric's), which costs a psycopg import and session; else from the
+        ADBC probe's type names (``numeric``, ``numeric(10,2)``, ``int4[]``)."""
+        if not full:
+            return [_type_name(f) for f in self.probe(sql)]
+        import psycopg
+
+        inner = sql.strip().rstrip(";")
+        with self._side_connection(autocommit=True) as conn:
+            try:
+                cur = conn.execute(f"SELECT * FROM ({inner}\n) pipekit_probe WHERE 1=0")
+            except psycopg.Error as exc:
+                raise self.database_error("read", exc) from None
+            return [c.type_display for c in cur.description or []]
 
     def can_copy_from(self, source: Driver) -> bool:
         return isinstance(source, PostgresDriver)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from sqlglot import exp
+
 from pipekit.drivers.dialect import Dialect
 from pipekit.drivers.tables import SwapInfo, TableRef
 
@@ -25,6 +27,36 @@ class PostgresDialect(Dialect):
     # would notice; skipping WAL for every staged row is worth that
     staging_table_kind = "UNLOGGED"
     text_allows_nul = False
+    # Types whose binary COPY bytes pass from one PostgreSQL to another unread
+    # (postgresql.py's _PASSTHROUGH_TYPES), arrays of them too: a PostgreSQL source's
+    # column keeps its declared type, typmod included (numeric without one stays so).
+    same_kind_types: ClassVar[frozenset[exp.DType]] = frozenset(
+        {
+            exp.DataType.Type.SMALLINT,
+            exp.DataType.Type.INT,
+            exp.DataType.Type.BIGINT,
+            exp.DataType.Type.FLOAT,
+            exp.DataType.Type.DOUBLE,
+            exp.DataType.Type.DECIMAL,
+            exp.DataType.Type.BOOLEAN,
+            exp.DataType.Type.TEXT,
+            exp.DataType.Type.VARCHAR,
+            exp.DataType.Type.CHAR,
+            exp.DataType.Type.BPCHAR,
+            exp.DataType.Type.DATE,
+            exp.DataType.Type.TIME,
+            exp.DataType.Type.TIMETZ,
+            exp.DataType.Type.TIMESTAMP,
+            exp.DataType.Type.TIMESTAMPTZ,
+            exp.DataType.Type.INTERVAL,
+            exp.DataType.Type.VARBINARY,
+            exp.DataType.Type.UUID,
+            exp.DataType.Type.JSON,
+            exp.DataType.Type.JSONB,
+            exp.DataType.Type.INET,
+            exp.DataType.Type.ARRAY,
+        }
+    )
     ddl_types: ClassVar[dict[str, str]] = {
         "int8": "smallint",
         "int16": "smallint",

@@ -219,6 +219,11 @@ class SQLiteDriver(Driver):
         finally:
             self._conn.execute(f"DROP VIEW temp.{view}")
 
+    def declared_types(self, sql: str, *, full: bool = True) -> list[str | None] | None:
+        """Each result column's declared type name (None for an expression)."""
+        columns = self._declared_columns(sql)
+        return None if columns is None else [d or None for _n, d in columns]
+
     def read(self, sql: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
         self._stop_reads.clear()
         columns = self._declared_columns(sql)

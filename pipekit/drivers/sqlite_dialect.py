@@ -19,6 +19,9 @@ from pipekit.drivers.dialect import Dialect
 from pipekit.drivers.tables import TableRef
 
 DECIMAL_TEXT = re.compile(r"^\s*DECIMAL_TEXT\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)\s*$", re.I)
+_PLAIN_TYPE_NAME = re.compile(
+    r"^[A-Za-z_][A-Za-z0-9_]*( [A-Za-z_][A-Za-z0-9_]*)*(\(\d+(, ?\d+)?\))?$"
+)
 JSON_TEXT = re.compile(r"^\s*JSON(_TEXT)?\s*$", re.I)
 
 
@@ -54,6 +57,15 @@ class SQLiteDialect(Dialect):
         "null": "TEXT",
         "nested": "TEXT",
     }
+
+    def declared_ddl(self, field: pa.Field) -> str | None:
+        # SQLite keeps any type name and takes its affinity from it: a SQLite source's
+        # column keeps its declared name verbatim (so its affinity), when it is a plain
+        # name with at most two numbers (nothing else reaches the DDL)
+        declared = T.declared_of(field)
+        if declared is None or declared[0] != self.kind:
+            return None
+        return declared[1] if _PLAIN_TYPE_NAME.match(declared[1]) else None
 
     def delete_matching_sql(self, dest: TableRef, staged: TableRef, keys: Sequence[str]) -> str:
         # IN (subquery): SQLite builds a temporary index on the staged keys and probes

@@ -8,21 +8,34 @@ its own DDL through a per-driver table keyed by ``type_key``.
 Database type names are parsed with sqlglot (``arrow_type_from_sql``), so
 ``numeric(38,10)``, ``DECIMAL(38, 10)`` and ``double precision`` all resolve
 the same way in every dialect.
+
+A source column's *declared* type (``numeric``, ``varchar(20)``, ``int4[]``, as the
+source database's catalog names it) rides along in the Arrow field metadata
+(``with_declared``): a destination of the same kind creates the column with that
+type instead of the Arrow type's (``Dialect.column_ddl``), so nothing is lost in
+between; other kinds use the Arrow type and say which columns land as text.
 """
 
 from __future__ import annotations
 
-from typing import TypeGuard
+import decimal
+from collections.abc import Sequence
+from typing import Any, TypeGuard
 
 import pyarrow as pa
+import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
 
 UUID = pa.uuid()
 JSON = pa.json_()
 TIMESTAMP_TZ = "UTC"  # zone-aware timestamps travel in UTC
 
 T = exp.DataType.Type
+
+#: field metadata: the column's type as the source database declares it, and its kind
+DECLARED_TYPE = b"pipekit.type"
+DECLARED_KIND = b"pipekit.kind"
 
 _SQLGLOT_TO_ARROW: dict[exp.DType, pa.DataType] = {
     T.TINYINT: pa.int8(),
@@ -78,6 +91,20 @@ _TEXT_TYPES = {
     T.XML,
     T.INET,
     T.INTERVAL,
+}
+_PLAIN_TEXT_TYPES = {
+    T.CHAR,
+    T.NCHAR,
+    T.VARCHAR,
+    T.NVARCHAR,
+    T.TEXT,
+    T.TINYTEXT,
+    T.MEDIUMTEXT,
+    T.LONGTEXT,
+    T.BPCHAR,
+    T.NAME,
+    T.ENUM,  # text values: as text they are exact (the list of allowed ones is not kept)
+    T.SET,
 }
 
 
@@ -173,6 +200,8 @@ def normalize_type(t: pa.DataType) -> pa.DataType:
         return pa.string()
     if pa.types.is_nested(t):
         return pa.string()  # arrays and structs travel as their text form
+    if pa.types.is_interval(t):
+        return pa.string()  # as ``interval_text``: no kind's loader takes Arrow's intervals
     return t
 
 
@@ -200,6 +229,8 @@ def cast_array(arr: pa.Array, target: pa.DataType) -> pa.Array:
     if isinstance(target, pa.BaseExtensionType):
         storage = cast_array(arr, target.storage_type)
         return pa.ExtensionArray.from_storage(target, storage)
+    if pa.types.is_interval(arr.type) and pa.types.is_string(target):
+        return pa.array([interval_text(v) for v in arr.to_pylist()], pa.string())
     if pa.types.is_nested(arr.type) and pa.types.is_string(target):
         return pa.array([None if v is None else str(v) for v in arr.to_pylist()], pa.string())
     return pc.cast(arr, target)
@@ -221,3 +252,60 @@ def strings_to_time(arr: pa.Array) -> pa.Array:
     stamped = pc.binary_join_element_wise("1970-01-01 ", arr, "")  # type: ignore[call-overload]
     micros = pc.cast(pc.cast(stamped, pa.timestamp("us")), pa.int64())
     return pc.cast(micros, pa.time64("us"))
+
+
+def with_declared(schema: pa.Schema, kind: str, declared: Sequence[str | None] | None) -> pa.Schema:
+    """`schema` with each field's declared source type (of database kind `kind`) in its
+    metadata; `declared` lists them in column order (None: not known)."""
+    if not declared or len(declared) != len(schema):
+        return schema
+    fields = []
+    for f, typ in zip(schema, declared, strict=True):
+        if typ:
+            meta: dict[bytes | str, bytes | str] = {k: v for k, v in (f.metadata or {}).items()}
+            meta.update({DECLARED_TYPE: typ.encode(), DECLARED_KIND: kind.encode()})
+            f = f.with_metadata(meta)
+        fields.append(f)
+    return pa.schema(fields).with_metadata(schema.metadata or {})
+
+
+def declared_of(field: pa.Field) -> tuple[str, str] | None:
+    """(kind, declared type) of a field annotated by ``with_declared``, else None."""
+    meta = field.metadata or {}
+    if DECLARED_TYPE not in meta or DECLARED_KIND not in meta:
+        return None
+    return meta[DECLARED_KIND].decode(), meta[DECLARED_TYPE].decode()
+
+
+def parse_type(type_sql: str, dialect: str) -> exp.DataType | None:
+    """`type_sql` parsed as a column type of sqlglot `dialect`; None when sqlglot does not
+    know it or any part of it is user-defined (an enum, a domain: the type may not
+    exist in another database), or text follows the type (``DataType.build`` would
+    drop it; a whole ``CAST`` must parse as one)."""
+    try:
+        cast = sqlglot.parse_one(f"CAST(NULL AS {type_sql})", read=dialect)
+    except (ParseError, TokenError, ValueError):
+        return None
+    if not isinstance(cast, exp.Cast):
+        return None
+    dt = cast.to
+    for node in dt.find_all(exp.DataType):
+        if node.this == T.USERDEFINED:
+            return None
+    return dt
+
+
+def is_text_type(type_sql: str, dialect: str) -> bool:
+    """Whether `type_sql` holds plain text values (landing as text loses no value)."""
+    dt = parse_type(type_sql, dialect)
+    return dt is not None and dt.this in _PLAIN_TEXT_TYPES
+
+
+def interval_text(value: Any) -> str | None:
+    """A month-day-nanosecond interval as ``<m> months <d> days <s> seconds``, exact to
+    the nanosecond, which PostgreSQL and DuckDB both read back as an interval (DuckDB
+    does not read ISO 8601 durations)."""
+    if value is None:
+        return None
+    seconds = decimal.Decimal(value.nanoseconds).scaleb(-9).normalize()
+    return f"{value.months} months {value.days} days {seconds:f} seconds"

@@ -286,7 +286,7 @@ class ModuleRun(StagingSteps, CommitSteps, HookSteps):
         self.check_cancel()
 
         if self.dry_run:
-            merge = self._plan(self.src.probe(query), key_query is not None)
+            merge = self._plan(self._declared(query, self.src.probe(query)), key_query is not None)
             self.record.update(merge_sql=merge.sql(), merge_strategy=merge.strategy)
             self.check_sql = [f"-- check {c.name}\n{c.sql}" for c in self._checks()]
             self.log(f"dry run: {merge.strategy} merge planned, no data moved")

@@ -26,9 +26,9 @@ insert-only    ``supports_deletes: false``: insert staged rows whose key is new
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -120,12 +120,14 @@ def plan_merge(
         pk = keys if declares_key(dest, strategy) else []
         plan.ddl.append(dest.create_table_sql(table, pa.schema(fields), pk))
         plan.schema_changes.append(f"created table {table}")
+        plan.notes.extend(_landing_warnings(dest, source_schema))
     else:
         names = [c.name for c in existing]
         for f in [*source_schema, *(pa.field(n, AUDIT_TYPES[n]) for n in extra)]:
             if not any(dest.same_name(f.name, n) for n in names):
-                plan.ddl.append(dest.add_column_sql(table, f.name, f.type))
-                added = f"added column {f.name} {dest.ddl_type(f.type)} to {table}"
+                plan.ddl.append(dest.add_column_sql(table, f.name, f))
+                plan.notes.extend(_landing_warnings(dest, [f]))
+                added = f"added column {f.name} {dest.column_ddl(f)} to {table}"
                 if used != "full":  # a full load rewrites every row; the others keep old ones
                     added += (
                         f"; the rows loaded before this run hold NULL in {f.name}: "
@@ -228,6 +230,7 @@ def plan_swap(
     if existing is None:
         fields = [*source_schema, *audit_fields]
         plan.prepare.append(dest.create_table_sql(shadow, pa.schema(fields), []))
+        plan.notes.extend(_landing_warnings(dest, source_schema))
         pk = keys if declares_key(dest, strategy) else []
         plan.schema_changes.append(f"created table {table}")
     else:
@@ -235,10 +238,9 @@ def plan_swap(
         names = [c.name for c in existing]
         for f in [*source_schema, *audit_fields]:
             if not any(dest.same_name(f.name, n) for n in names):
-                plan.prepare.append(dest.add_column_sql(shadow, f.name, f.type))
-                plan.schema_changes.append(
-                    f"added column {f.name} {dest.ddl_type(f.type)} to {table}"
-                )
+                plan.prepare.append(dest.add_column_sql(shadow, f.name, f))
+                plan.notes.extend(_landing_warnings(dest, [f]))
+                plan.schema_changes.append(f"added column {f.name} {dest.column_ddl(f)} to {table}")
         for k in keys:
             _match(dest, k, names, "merge_key", f"the columns of {table}")
         pk = info.primary_key
@@ -268,6 +270,13 @@ def plan_swap(
     if info.comment is not None:
         plan.statements.append(("comment", dest.comment_sql(table, info.comment)))
     return plan
+
+
+def _landing_warnings(dest: Dialect, fields: Iterable[pa.Field[Any]]) -> list[str]:
+    """A run-log warning for each column created as text although its source type is
+    not text (it has no exact type in `dest`; docs/drivers.md "Types")."""
+    found = (dest.landing_warning(f) for f in fields)
+    return [f"warning: {w}" for w in found if w is not None]
 
 
 def _keyed_on(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from pipekit.drivers import types as T
 from pipekit.engine.stream import SourceStream
 from pipekit.errors import PipekitError
 
@@ -86,9 +87,11 @@ class StagingSteps:
         """
         self.log(f"staging the rows of {self.module.source}", phase="staging")
         native = self.dest.can_copy_from(self.src)
+        declared = self._declared_types(query)  # before the read holds the connection
         reader = None if native else self.src.read(query)
         try:
             schema = self.src.probe(query) if reader is None else reader.schema
+            schema = T.with_declared(schema, self.src.kind, declared)
             plan = self._plan(schema, key_sync)
             if plan.swap is not None:
                 if self.staged.schema:
@@ -159,9 +162,11 @@ class StagingSteps:
         self.log(f"key_sync: reading every source key into {table}", phase="keys")
         keys = list(self.keys)
         native = self.dest.can_copy_from(self.src)
+        declared = self._declared_types(key_query)  # before the read holds the connection
         reader = None if native else self.src.read(key_query)
         try:
             schema = self.src.probe(key_query) if reader is None else reader.schema
+            schema = T.with_declared(schema, self.src.kind, declared)
             names = schema.names
             if len(names) != len(keys):
                 raise PipekitError(
@@ -197,6 +202,15 @@ class StagingSteps:
                 reader.close()
         self.check_cancel()
         self.log(f"key_sync: {loaded:,} source keys staged")
+
+    def _declared(self, query: str, schema: pa.Schema) -> pa.Schema:
+        """`schema` with the source's declared column types, so that a destination of
+        the same kind creates the staging and destination columns with them."""
+        return T.with_declared(schema, self.src.kind, self._declared_types(query))
+
+    def _declared_types(self, query: str) -> list[str | None] | None:
+        # type modifiers matter only where the destination creates the same types
+        return self.src.declared_types(query, full=self.src.kind == self.dest.kind)
 
     def _create_staging(self, table: TableRef, schema: pa.Schema, keys: Any) -> None:
         if table.schema:

@@ -128,8 +128,9 @@ def test_columns_go_by_name_whatever_the_order(pg: PostgresDriver, other: Postgr
         ("numeric(10,2)", "numeric(12,2)", "numeric at the source and numeric"),
         ("numeric(10,2)", "text", "numeric at the source and text"),
         ("timestamp", "timestamptz", "timestamp at the source and timestamptz"),
-        ("int4[]", "int4[]", "_int4 at the source"),
+        ("int4[]", "int8[]", "_int4 at the source and _int8"),
         ("copytest.mood", "copytest.mood", "at the source and mood"),
+        ("copytest.mood[]", "copytest.mood[]", "at the source and _mood"),
     ],
 )
 def test_pairs_that_do_not_line_up_are_refused_with_the_column(
@@ -142,6 +143,26 @@ def test_pairs_that_do_not_line_up_are_refused_with_the_column(
     blocker = pg.copy_blocker(other, other.probe("SELECT x FROM copytest.src_pair"), dst)
     assert blocker is not None
     assert blocker.startswith("column x is ") and why in blocker, blocker
+
+
+def test_arrays_of_built_in_types_pass_through(pg: PostgresDriver, other: PostgresDriver) -> None:
+    # an array's bytes name its element type by OID, which built-in types share across
+    # databases: the same array type copies unread, as the declared types need
+    kinds = {"a": "int4[]", "b": "text[]", "c": "numeric[]", "d": "timestamptz[]"}
+    _create(pg, "src_arr", kinds)
+    pg.execute(
+        "INSERT INTO copytest.src_arr VALUES ('{1,NULL,3}', '{\"a b\",NULL}', "
+        "'{1.50,NaN}', '{2024-05-01 08:00:00+00}'), (NULL, '{}', NULL, NULL)"
+    )
+    dst = _create(pg, "dst_arr", kinds)
+    sql = "SELECT a, b, c, d FROM copytest.src_arr"
+    schema = other.probe(sql)
+    assert pg.copy_blocker(other, schema, dst) is None
+    assert pg.copy_from(other, sql, dst, schema.names) == 2
+    cols = "a::text, b::text, c::text, d::text"
+    assert pg.query(f"SELECT {cols} FROM copytest.dst_arr ORDER BY a NULLS LAST") == pg.query(
+        f"SELECT {cols} FROM copytest.src_arr ORDER BY a NULLS LAST"
+    )
 
 
 def test_text_kinds_and_a_missing_column(pg: PostgresDriver, other: PostgresDriver) -> None:
