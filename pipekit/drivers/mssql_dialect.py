@@ -114,11 +114,16 @@ class MssqlDialect(Dialect):
             f"EXEC('CREATE SCHEMA {name.replace(chr(39), chr(39) * 2)}')"
         )
 
-    def add_column_sql(self, table: str | TableRef, name: str, arrow_type: pa.DataType) -> str:
-        return (
-            f"ALTER TABLE {self.table_sql(table)} ADD {self.quote(name)} "
-            f"{self.ddl_type(arrow_type)}"
+    def add_column_sql(
+        self, table: str | TableRef, name: str, arrow_type: pa.DataType | pa.Field
+    ) -> str:
+        # T-SQL's ADD takes no COLUMN keyword
+        ddl = (
+            self.column_ddl(arrow_type)
+            if isinstance(arrow_type, pa.Field)
+            else self.ddl_type(arrow_type)
         )
+        return f"ALTER TABLE {self.table_sql(table)} ADD {self.quote(name)} {ddl}"
 
     def column_default_sql(self, table: TableRef, column: str, value: str | None) -> str:
         # a default is a named constraint in T-SQL; Pipekit names its own
