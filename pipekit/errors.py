@@ -58,7 +58,6 @@ from dataclasses import dataclass
 from pipekit.redact import redact
 
 __all__ = [
-    "HTTP_STATUS_BY_CLASS",
     "AlreadyExistsError",
     "AuthenticationError",
     "CheckFailedError",
@@ -100,7 +99,6 @@ __all__ = [
     "UserSpecError",
     "ValidationError",
     "WatermarkError",
-    "http_status",
 ]
 
 

@@ -90,7 +90,7 @@ class ModuleSettings:
         ),
     )
     source_query: str | None = setting(
-        help="The SELECT that reads the source.",
+        help="The SELECT that reads the source (this or --source-table is required).",
         flag="--query",
         kind="sql",
         clearable=True,

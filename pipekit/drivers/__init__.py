@@ -200,13 +200,15 @@ def connect(
     password: str | None = None,
     *,
     files: FilePolicy | None = None,
+    **options: object,
 ) -> Driver:
     """Open a connection with the driver the URL's scheme selects.
 
     `password` is the resolved value (see ``pipekit.secrets.resolve``); `files` the
     folders a file-based connection may use (``FilePolicy.from_config``; none: any but
-    the protected ones), checked before the file is opened.
+    the protected ones), checked before the file is opened; `options` are the kind's
+    own (a JDBC driver's ``jars`` and ``driver_class``).
     """
     parsed = parse_url(url) if isinstance(url, str) else url
     cls = driver_class(_entry_for(parsed).kind)
-    return cls.connect(parsed, user=user, password=password, files=files)
+    return cls.connect(parsed, user=user, password=password, files=files, **options)

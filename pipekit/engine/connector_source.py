@@ -223,6 +223,11 @@ class ConnectorSource(DuckDBDriver):
         self._spool(sql)
         return super().read(sql, batch_rows)
 
+    def declared_types(self, sql: str, *, full: bool = True) -> list[str | None] | None:
+        # A connector's columns have no database type of their own (the spool's are
+        # Pipekit's choice), and its table exists only once the read has begun.
+        return None
+
     def probe(self, sql: str) -> pa.Schema:
         """The planned query's schema: from the spool once read, else from DISCOVER (a dry
         run reads no record)."""

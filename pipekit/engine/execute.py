@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 import threading
 import time
 from contextlib import suppress
@@ -319,6 +320,8 @@ class ModuleRun(StagingSteps, CommitSteps, HookSteps):
 
     def _connector_record(self) -> None:
         """What a connector source read, ahead of the query in the run record."""
+        if "pipekit.engine.connector_source" not in sys.modules:
+            return  # no connector was opened (and DuckDB need not be imported to say so)
         from pipekit.engine.connector_source import ConnectorSource
 
         src = getattr(self, "src", None)
