@@ -104,9 +104,11 @@ def populate(api: httpx.Client, home: Path, modules: int, runs: int) -> None:
             "merge_strategy": "full",
         }
         api.post("/api/modules", json=body).raise_for_status()
-    started = [api.post(f"/api/modules/module_{i:04d}/run").json()["run_id"] for i in range(runs)]
+    # a JSON body, even an empty one: the API refuses other bodies (CSRF)
+    run = "/api/modules/module_{:04d}/run"
+    started = [api.post(run.format(i), json={}).json()["run_id"] for i in range(runs)]
     for run_id in started:
-        while api.get(f"/api/runs/{run_id}").json()["status"] == "running":
+        while api.get(f"/api/runs/{run_id}").json()["status"] in ("queued", "running"):
             time.sleep(0.1)
 
 
