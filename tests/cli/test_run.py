@@ -94,6 +94,21 @@ def test_a_hook_failing_after_the_commit_exits_3_and_the_data_stays(
     assert cli("runs", "show", str(run["id"])).exit_code == 0  # only a read
 
 
+def test_exit_codes_through_the_real_pipekit_process(shop: Path, home: Path) -> None:
+    """What a scheduler sees: 3 from `run` and `run-group` when the data landed and a
+    hook failed, and 0 from a plain `runs show`."""
+    with Store.open(home / "pipekit.db") as store:
+        store.hooks.add("orders", "SELECT * FROM no_such_hook_table")
+    exe = str(Path(sys.executable).with_name("pipekit"))
+    ran = subprocess.run([exe, "run", "orders"], capture_output=True, text=True)
+    assert ran.returncode == 3, ran.stdout + ran.stderr
+    assert "no_such_hook_table" in ran.stderr
+    group = subprocess.run([exe, "run-group", "g"], capture_output=True, text=True)
+    assert group.returncode == 3, group.stdout + group.stderr
+    shown = subprocess.run([exe, "runs", "show", "1"], capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+
+
 def test_run_group_exits_with_its_worst_members_code(cli: Invoke, shop: Path, home: Path) -> None:
     with Store.open(home / "pipekit.db") as store:
         store.hooks.add("orders", "SELECT * FROM no_such_hook_table")
