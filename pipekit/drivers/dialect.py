@@ -30,6 +30,7 @@ file per kind, ``drivers/<kind>_dialect.py``. A subclass declares:
 ``declares_primary_key`` a table Pipekit creates gets a PRIMARY KEY on the merge key
 ``upsert_needs_key``     the upsert needs a unique key on the merge key to find its rows
 ``folds_to_upper``       unquoted names are stored in upper case (DB2, Derby, Oracle)
+``add_column``           how ALTER TABLE adds a column (``ADD COLUMN``; T-SQL ``ADD``)
 ``same_kind_types``      sqlglot types a source column of this same kind keeps verbatim
                          (its declared type, ``types.with_declared``): those its rows
                          reach this kind's loader in a form it stores exactly
@@ -78,6 +79,8 @@ class Dialect:
     #: unquoted names are stored in upper case (the SQL standard: DB2, Derby, HSQLDB,
     #: Oracle), so a lower-case alias must be quoted to stay lower case
     folds_to_upper: ClassVar[bool] = False
+    #: how ALTER TABLE adds a column (T-SQL has no COLUMN keyword)
+    add_column: ClassVar[str] = "ADD COLUMN"
     same_kind_types: ClassVar[frozenset[exp.DType]] = frozenset()
     foreign_types: ClassVar[dict[exp.DType, str]] = {}
     #: the kind's default; an instance may know the connection's own (MariaDB)
@@ -320,7 +323,7 @@ class Dialect:
             if isinstance(arrow_type, pa.Field)
             else self.ddl_type(arrow_type)
         )
-        return f"ALTER TABLE {self.table_sql(table)} ADD COLUMN {self.quote(name)} {ddl}"
+        return f"ALTER TABLE {self.table_sql(table)} {self.add_column} {self.quote(name)} {ddl}"
 
     def column_default_sql(self, table: TableRef, column: str, value: str | None) -> str:
         """Set `column`'s default to the SQL expression `value`, or drop it (None)."""

@@ -47,6 +47,7 @@ class MssqlDialect(Dialect):
     sqlglot = "tsql"
     default_schema = "dbo"
     limit_style: ClassVar[str] = "top"
+    add_column: ClassVar[str] = "ADD"
     ddl_types: ClassVar[dict[str, str]] = {
         "int8": "SMALLINT", "int16": "SMALLINT", "int32": "INT", "int64": "BIGINT",
         "uint8": "TINYINT", "uint16": "INT", "uint32": "BIGINT", "uint64": "DECIMAL(20,0)",
@@ -113,17 +114,6 @@ class MssqlDialect(Dialect):
             f"IF SCHEMA_ID({self.literal(schema)}) IS NULL "
             f"EXEC('CREATE SCHEMA {name.replace(chr(39), chr(39) * 2)}')"
         )
-
-    def add_column_sql(
-        self, table: str | TableRef, name: str, arrow_type: pa.DataType | pa.Field
-    ) -> str:
-        # T-SQL's ADD takes no COLUMN keyword
-        ddl = (
-            self.column_ddl(arrow_type)
-            if isinstance(arrow_type, pa.Field)
-            else self.ddl_type(arrow_type)
-        )
-        return f"ALTER TABLE {self.table_sql(table)} ADD {self.quote(name)} {ddl}"
 
     def column_default_sql(self, table: TableRef, column: str, value: str | None) -> str:
         # a default is a named constraint in T-SQL; Pipekit names its own
