@@ -118,10 +118,7 @@ def drivers(driver_urls: dict[str, str]) -> Iterator[dict[str, Driver]]:
 # xdist worker; tests that stop or crash a server start their own `Server`)
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """Shared by many tests: wrong passwords count against this client (20 lock it out
-    for everyone, pipekit.throttle), so a test that guesses starts a server of its own."""
+def _serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     home = tmp_path_factory.mktemp("serve")
     (home / "pipekit.yaml").write_text("database: state.db\nmax_concurrent_runs: 2\n")
     srv = Server(home, 0)
@@ -133,6 +130,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Shared by many tests: wrong passwords count against this client and user (five
+    in a row lock the test user out for everyone, pipekit.throttle), so a test that
+    sends one uses `own_server`."""
+    yield from _serve(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server for one test module's wrong passwords, so the shared one never locks
+    out the test user (same user and password as `server`)."""
+    yield from _serve(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

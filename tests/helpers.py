@@ -515,6 +515,38 @@ def tui_app(server: Server, *, password: str = PASSWORD, url: str | None = None,
     return PipekitApp(client, **kwargs)
 
 
+def in_own_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` in a thread of its own (its result, or its exception
+    raised here). For what runs its own asyncio loop (Textual's pilot, its snapshots):
+    once a browser test ran in this worker, Playwright's sync API holds an event loop
+    on the main thread, where ``asyncio.run`` refuses to start another."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["result"] = fn(*args, **kwargs)
+        except BaseException as exc:  # re-raised in the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name=getattr(fn, "__name__", "test"))
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
+def drive(app: Any, scenario: Callable[[Any], Any], size: tuple[int, int] = (160, 48)) -> None:
+    """Run `scenario(pilot)` on `app` under Textual's pilot (in a thread of its own)."""
+    import asyncio
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await scenario(pilot)
+
+    in_own_thread(asyncio.run, main())
+
+
 async def until(pilot: Any, check: Callable[[], Any], what: str, timeout: float = 30) -> None:
     """Let the app work until `check()` is true (API calls run in worker threads)."""
     deadline = time.monotonic() + timeout

@@ -87,7 +87,8 @@ def test_busy_and_not_running(client: PipekitClient, api: httpx.Client, pg_url) 
         client.cancel_run(run_id)
 
 
-def test_wrong_password_and_no_server(server: Server) -> None:
+def test_wrong_password_and_no_server(own_server: Server) -> None:
+    server = own_server
     with (
         PipekitClient(server.url, USER, "wrong") as bad,
         pytest.raises(AuthenticationError, match="set-password"),

@@ -4,9 +4,7 @@ log, cancel, settings, the base query, and a server that cannot be reached."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -21,6 +19,7 @@ from pipekit.tui.screens.run import RunScreen
 from pipekit.tui.screens.settings import SettingsScreen
 from tests.helpers import (
     Server,
+    drive,
     free_port,
     pg_rows,
     showing,
@@ -30,16 +29,6 @@ from tests.helpers import (
     until,
     wait_done,
 )
-
-SIZE = (160, 48)
-
-
-def drive(app: Any, scenario: Callable[[Any], Awaitable[None]]) -> None:
-    async def main() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            await scenario(pilot)
-
-    asyncio.run(main())
 
 
 @pytest.fixture(scope="module")
@@ -269,8 +258,9 @@ def test_edit_base_query_shows_the_refusal_then_saves(
 
 @pytest.mark.parametrize("problem", ["unreachable", "wrong password"])
 def test_unreachable_server_or_wrong_password_is_a_clear_message(
-    server: Server, problem: str
+    own_server: Server, problem: str
 ) -> None:
+    server = own_server
     if problem == "unreachable":
         app = tui_app(server, url=f"http://127.0.0.1:{free_port()}")
         expected = "cannot reach the Pipekit server"

@@ -3,12 +3,11 @@ naming the role needed, and the app goes on."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
-from tests.helpers import Server, unique_name, until
+from tests.helpers import Server, drive, unique_name, until
 
 
 @pytest.fixture(scope="module")
@@ -27,19 +26,18 @@ def test_a_refusal_is_a_notification_naming_the_role(
     app = PipekitApp(PipekitClient(server.url, *viewer), poll_s=0)
     done: list[Any] = []
 
-    async def main() -> None:
-        async with app.run_test(size=(160, 48)) as pilot:
-            # what the module screen's run key calls, as this user
-            app.call(lambda: app.api.start_run("anything"), done.append)
+    async def scenario(pilot: Any) -> None:
+        # what the module screen's run key calls, as this user
+        app.call(lambda: app.api.start_run("anything"), done.append)
 
-            def shown() -> list[str]:
-                return [n.message for n in app._notifications]
+        def shown() -> list[str]:
+            return [n.message for n in app._notifications]
 
-            await until(pilot, lambda: any("needs the role" in m for m in shown()), "notice")
-            notice = next(n for n in app._notifications if "needs the role" in n.message)
-            assert notice.title == "PermissionDeniedError" and notice.severity == "error"
-            assert "needs the role 'operator'" in notice.message
-            assert f"user '{viewer[0]}' has 'viewer'" in notice.message
+        await until(pilot, lambda: any("needs the role" in m for m in shown()), "notice")
+        notice = next(n for n in app._notifications if "needs the role" in n.message)
+        assert notice.title == "PermissionDeniedError" and notice.severity == "error"
+        assert "needs the role 'operator'" in notice.message
+        assert f"user '{viewer[0]}' has 'viewer'" in notice.message
 
-    asyncio.run(main())
+    drive(app, scenario)
     assert done == []  # the refused call never reached its `done`

@@ -32,6 +32,7 @@ from tests.helpers import (
     PASSWORD,
     USER,
     Server,
+    in_own_thread,
     pg_admin,
     pg_parts,
     showing,
@@ -241,6 +242,6 @@ def test_every_screen(snap_compare: Any, snap_server: Server) -> None:
     different = [
         steps.__name__
         for steps in SCREENS
-        if not snap_compare(_app(snap_server), terminal_size=SIZE, run_before=steps)
+        if not in_own_thread(snap_compare, _app(snap_server), terminal_size=SIZE, run_before=steps)
     ]
     assert not different, f"these screens differ from their snapshots: {different}"

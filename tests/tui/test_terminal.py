@@ -70,13 +70,14 @@ class Terminal:
 
 
 @pytest.fixture
-def terminal(server: Server) -> Iterator[Callable[[dict[str, str]], Terminal]]:
+def terminal(server: Server) -> Iterator[Callable[..., Terminal]]:
+    """``terminal(env, on=server)``: the TUI in a tmux pane, on `server` unless told."""
     opened: list[Terminal] = []
 
-    def start(env: dict[str, str]) -> Terminal:
+    def start(env: dict[str, str], on: Server = server) -> Terminal:
         settings = {"PIPEKIT_PASSWORD": PASSWORD, "PIPEKIT_CONFIG": "/nonexistent.yaml", **env}
         assignments = " ".join(f"{k}={shlex.quote(v)}" for k, v in settings.items())
-        tui = f"{shlex.quote(sys.executable)} -m pipekit tui --url {server.url} --user {USER}"
+        tui = f"{shlex.quote(sys.executable)} -m pipekit tui --url {on.url} --user {USER}"
         # Textual draws on stderr, so it is not redirected; the pane stays open after an
         # exit, so a crash can be read in the failure message
         command = f"env {assignments} {tui}; echo EXITED $?; sleep 60"
@@ -134,9 +135,9 @@ def test_tree_run_log_and_editing_the_query_in_the_editor(
 
 
 def test_wrong_password_is_a_message_not_a_traceback(
-    terminal: Callable[[dict[str, str]], Terminal],
+    terminal: Callable[..., Terminal], own_server: Server
 ) -> None:
-    t = terminal({"PIPEKIT_PASSWORD": "wrong"})
+    t = terminal({"PIPEKIT_PASSWORD": "wrong"}, own_server)
     screen = t.wait_for("refused the user name or password")
     assert "Traceback" not in screen
     t.keys("q")

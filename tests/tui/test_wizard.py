@@ -4,7 +4,6 @@ refused save names the field and creates nothing."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -14,7 +13,7 @@ from textual.widgets import DataTable, Input, Select, Static, TextArea
 
 from pipekit.tui.screens.main import MainScreen
 from pipekit.tui.screens.wizard import WizardScreen
-from tests.helpers import Server, showing, text_of, tui_app, until
+from tests.helpers import Server, drive, showing, text_of, tui_app, until
 
 
 def test_wizard_proposes_and_saves_a_module(server: Server, api: httpx.Client, pg_url: str) -> None:
@@ -61,11 +60,7 @@ def test_wizard_proposes_and_saves_a_module(server: Server, api: httpx.Client, p
         await until(pilot, lambda: isinstance(app.screen, MainScreen), "saved and back")
         await until(pilot, lambda: name in app.screen.nodes, "the new module in the tree")
 
-    async def main() -> None:
-        async with tui_app(server).run_test(size=(160, 60)) as pilot:
-            await scenario(pilot)
-
-    asyncio.run(main())
+    drive(tui_app(server), scenario, size=(160, 60))
     saved = api.get(f"/api/modules/{name}").json()
     assert saved["source"] == conn and saved["merge_key"] == "id"
     proposal = api.get(f"/api/connections/{conn}/tables/{schema}.{table}/propose").json()

@@ -12,8 +12,10 @@ import httpx
 from tests.helpers import PASSWORD, USER, Server, csrf_of, web_login
 
 
-def test_login_dashboard_logout(anon_page: Any, server: Server, shots: Any, console: Any) -> None:
-    page = anon_page
+def test_login_dashboard_logout(
+    anon_page: Any, own_server: Server, shots: Any, console: Any
+) -> None:
+    page, server = anon_page, own_server
     console.expect(401)  # the wrong password below
     page.goto(f"{server.url}/modules")
     assert page.url.startswith(f"{server.url}/login?next=")
@@ -51,7 +53,8 @@ def _login_form(client: httpx.Client) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', r.text).group(1)  # type: ignore[union-attr]
 
 
-def test_failed_logins_get_an_immediate_429_with_retry_after(server: Server) -> None:
+def test_failed_logins_get_an_immediate_429_with_retry_after(own_server: Server) -> None:
+    server = own_server
     user = f"nobody{time.monotonic_ns()}"
     with httpx.Client(base_url=server.url) as c:
         token = _login_form(c)
