@@ -44,10 +44,10 @@ def serve(
             f"--log-format {log_format!r} is not one of {', '.join(logs.FORMATS)}",
             path="log_format",
         )
-    logs.setup(log_format)
-
     config = load(ctx)
     check_tls(tls_cert, tls_key)  # a bad certificate is one error line, before anything
+    # only now: a refused start leaves the process's logging as it was
+    logs.setup(log_format)
     with open_services(ctx) as sv:
         sv.check()  # refuse an uninitialised state DB before listening
     host = host or config["api.host"]

@@ -29,6 +29,7 @@ from pipekit.client.models import (
     RunEnded,
     StreamEvent,
     Tables,
+    Unlock,
 )
 
 __all__ = [
@@ -50,4 +51,5 @@ __all__ = [
     "RunStream",
     "StreamEvent",
     "Tables",
+    "Unlock",
 ]

@@ -34,6 +34,7 @@ from pipekit.client.models import (
     RunEnded,
     StreamEvent,
     Tables,
+    Unlock,
     load,
 )
 from pipekit.errors import PipekitError, UnreachableError
@@ -203,6 +204,11 @@ class PipekitClient:
         """Start a run of module `key`; its run id (ModuleBusyError while it runs)."""
         body = {"dry_run": dry_run, "full_refresh": full_refresh}
         return int(self._call("POST", f"/modules/{_seg(key)}/run", json=body)["run_id"])
+
+    def unlock_module(self, key: str | int) -> Unlock:
+        """Free module `key`'s lock by hand (an admin's call); NotRunningError when it
+        is not locked."""
+        return self._one(Unlock, "POST", f"/modules/{_seg(key)}/unlock")
 
     def runs(
         self, module: str | None = None, status: str | None = None, limit: int = 50

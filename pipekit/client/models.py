@@ -134,6 +134,16 @@ class Cancel:
 
 
 @dataclasses.dataclass(frozen=True)
+class Unlock:
+    """A module's lock freed by hand: the run that held it and how that run ended."""
+
+    module: str
+    run_id: int | None
+    run_status: str | None
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
 class Connection:
     id: int
     name: str

@@ -308,7 +308,7 @@ class ModuleService:
         except ModuleSpecError as exc:
             problems.append(Problem("name", exc.message))
         else:
-            if any(m.name == name for m in self._store.modules.list()):
+            if self._store.modules.exists(name):
                 raise AlreadyExistsError(
                     f"a module named '{name}' already exists; pick another name, "
                     f"or change it with `pipekit modules edit {name}`",

@@ -223,6 +223,11 @@ class ModuleRepo:
         with self._store.read() as conn:
             return Module.from_row(require_module(conn, name))
 
+    def exists(self, name: str) -> bool:
+        """Whether a module called `name` exists (one index probe)."""
+        with self._store.read() as conn:
+            return find_module(conn, name) is not None
+
     def get_by_id(self, module_id: int) -> Module:
         with self._store.read() as conn:
             row = conn.execute(select_modules().where(_t.c.id == module_id)).first()

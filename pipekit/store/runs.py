@@ -29,6 +29,7 @@ from sqlalchemy import Row, func, select
 
 from pipekit.errors import ModuleBusyError, NotFoundError
 from pipekit.redact import redact
+from pipekit.status import ACTIVE
 from pipekit.store import schema
 from pipekit.store.modules import require_module
 from pipekit.store.repo import inserted_id
@@ -58,8 +59,6 @@ FINISH_FIELDS = (
     "rows_cleared",
 )
 INTERRUPTED = "interrupted"
-#: a run still going has one of these statuses (queued, running)
-ACTIVE = ("queued", "running")
 
 
 @dataclass(frozen=True)
@@ -288,18 +287,28 @@ class RunRepo:
                 raise NotFoundError(f"no run with id {run_id}")
 
     def finish(self, run_id: int, status: str, **values: Any) -> Run:
-        """Close a run: `status` plus any of ``FINISH_FIELDS`` (finished_at defaults to now)."""
+        """Close a run: `status` plus any of ``FINISH_FIELDS`` (finished_at defaults to now).
+
+        A run already ended elsewhere (unlocked by hand, its lease recovered: ``error``
+        "interrupted") keeps that ending — its status, error and finish time — since
+        its process, when it stops, mostly sees a symptom (its sessions were ended);
+        what the process knew (counters, SQL, ``committed``) is still recorded."""
         unknown = sorted(set(values) - set(FINISH_FIELDS))
         if unknown:
             raise TypeError(f"unknown run field(s): {', '.join(unknown)}")
+        status = _status(status)
         values.setdefault("finished_at", utcnow())
         values = _masked(values)
         with self._store.write() as conn:
-            res = conn.execute(
-                _r.update().where(_r.c.id == run_id).values(status=_status(status), **values)
-            )
-            if res.rowcount == 0:
+            current = conn.execute(select(_r.c.status).where(_r.c.id == run_id)).first()
+            if current is None:
                 raise NotFoundError(f"no run with id {run_id}")
+            if current.status in ACTIVE:
+                values["status"] = status
+            else:
+                values = {k: v for k, v in values.items() if k not in ("error", "finished_at")}
+            if values:
+                conn.execute(_r.update().where(_r.c.id == run_id).values(**values))
             return Run.from_row(conn.execute(select(_r).where(_r.c.id == run_id)).one())
 
     def request_cancel(self, run_id: int) -> bool:

@@ -73,7 +73,9 @@ def test_validation_errors(conns: Store) -> None:
     with pytest.raises(TypeError, match="unknown module field"):
         store.modules.add("m", colour="red")
     assert store.modules.list() == []
+    assert store.modules.exists("m") is False
     store.modules.add("m", source="erp")
+    assert store.modules.exists("m") is True and store.modules.exists("M") is False
     with pytest.raises(AlreadyExistsError, match="a module named 'm' already exists"):
         store.modules.add("m")
     store.modules.add("n")

@@ -59,7 +59,7 @@ def test_start_finish_get_list(mod: Store) -> None:
     assert done.finished_at is not None and done.finished_at >= done.started_at
     assert store.runs.get(r1) == done
     r2 = _start(store, "customers")
-    store.runs.finish(r2, "error", error="boom")
+    ended = store.runs.finish(r2, "error", error="boom")
     r3 = _start(store)
     assert [r.id for r in store.runs.list()] == [r3, r2, r1]
     assert [r.id for r in store.runs.list(module="orders")] == [r3, r1]
@@ -68,6 +68,11 @@ def test_start_finish_get_list(mod: Store) -> None:
     assert store.runs.request_cancel(r3) is True and store.runs.get(r3).cancel_requested
     assert store.runs.request_cancel(r1) is False  # finished
     store.runs.finish(r3, "cancelled")
+    # a run ended elsewhere first (unlocked by hand) keeps that ending; what its process
+    # knew when it stopped is still recorded
+    again = store.runs.finish(r2, "success", error=None, rows_read=7, committed=False)
+    assert (again.status, again.error, again.rows_read) == ("error", "boom", 7)
+    assert again.finished_at == ended.finished_at
     store.modules.remove("orders")  # the log outlives the module
     assert store.runs.get(r1).module_id is None and store.runs.get(r1).module_name == "orders"
 

@@ -198,6 +198,36 @@ def test_cancel_a_long_run_leaves_the_destination_unchanged(
     assert pg_rows(pg_url, f"public.{name}") == before
 
 
+def test_unlock_frees_a_module_held_by_a_run(
+    server: Server, api: httpx.Client, pg_url: str
+) -> None:
+    from tests.helpers import add_module, wait_live
+
+    name = add_module(api, pg_url, slow_query(3000, 0.01))
+    run_id = api.post(f"/api/modules/{name}/run").json()["run_id"]
+    wait_live(api, run_id, "staging")
+
+    async def scenario(pilot: Any) -> None:
+        screen = await open_module(pilot, name)
+        assert screen.module is not None and screen.module.running
+        await pilot.press("u")
+        confirm = await showing(pilot, ConfirmScreen, "confirmation")
+        assert f"held by run {run_id}" in text_of(confirm.query_one("#question"))
+        await pilot.press("y")
+        message = screen.query_one("#module-message", Static)
+        await until(pilot, lambda: "unlocked" in text_of(message), "the unlock's message")
+        assert f"held by run {run_id}" in text_of(message)
+        freed = lambda: screen.module is not None and not screen.module.running  # noqa: E731
+        await until(pilot, freed, "the module reloaded, not running")
+        await pilot.press("u")  # not locked any more: said, nothing asked
+        await until(pilot, lambda: "not locked" in text_of(message), "nothing to unlock")
+        assert isinstance(pilot.app.screen, ModuleScreen)
+
+    drive(tui_app(server), scenario)
+    done = wait_done(api, run_id)
+    assert done["status"] == "error" and "interrupted" in done["error"], done
+
+
 def test_settings_refuse_a_bad_value_and_save_a_good_one(
     server: Server, api: httpx.Client, orders: dict[str, str]
 ) -> None:

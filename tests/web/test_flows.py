@@ -158,6 +158,27 @@ def test_a_long_run_cancelled_from_the_page_leaves_the_destination(
     assert pg_rows(pg_url, f"public.{name}") == before
 
 
+def test_an_admin_unlocks_a_module_from_its_page(
+    page: Any, server: Server, pg_url: str, api: httpx.Client
+) -> None:
+    name = add_module(api, pg_url, fast_query(5))
+    assert wait_done(api, api.post(f"/api/modules/{name}/run").json()["run_id"])
+    before = pg_rows(pg_url, f"public.{name}")
+    page.goto(f"{server.url}/modules/{name}")
+    assert page.locator("button:has-text('Unlock')").count() == 0  # not locked: no button
+    assert api.put(f"/api/modules/{name}", json={"source_query": slow_query(3000, 0.01)}).is_success
+    run_id = api.post(f"/api/modules/{name}/run").json()["run_id"]
+    wait_live(api, run_id, "staging")
+    page.goto(f"{server.url}/modules/{name}")
+    page.click("button:has-text('Unlock')")  # asks first; the fixture accepts
+    expect(page.locator(".flash")).to_contain_text(f"held by run {run_id}")
+    assert "running" not in page.locator("h1").inner_text()
+    done = wait_done(api, run_id)
+    assert done["status"] == "error" and "interrupted" in (done["error"] or ""), done
+    assert api.get(f"/api/modules/{name}").json()["running"] is False
+    assert pg_rows(pg_url, f"public.{name}") == before
+
+
 def test_edit_a_watermark_inline(
     page: Any, server: Server, pg_url: str, api: httpx.Client, shots: Any, console: Any
 ) -> None:

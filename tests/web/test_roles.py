@@ -44,6 +44,8 @@ def test_a_viewer_reads_but_cannot_post_changes(
         assert "needs the role" in r.text and "editor" in r.text
         r = c.post("/settings/test-notification", data={"csrf_token": token})
         assert r.status_code == 403 and "admin" in r.text
+        r = c.post("/modules/anything/unlock", data={"csrf_token": token})
+        assert r.status_code == 403 and "admin" in r.text
     finally:
         c.close()
     assert name not in [g["name"] for g in api.get("/api/groups").json()]

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Static
 
-from pipekit.client import Hook, Mapping, Module, Preview
+from pipekit.client import Hook, Mapping, Module, Preview, Unlock
 from pipekit.errors import PipekitError
 from pipekit.tui.format import when, yes_no
 from pipekit.tui.screens._base import AppScreen
@@ -26,6 +26,7 @@ class ModuleScreen(AppScreen[None]):
         Binding("s", "settings", "Settings"),
         Binding("r", "run", "Run"),
         Binding("l", "history", "History"),
+        Binding("u", "unlock", "Unlock"),
         Binding("escape", "back", "Back"),
     ]
 
@@ -167,6 +168,33 @@ class ModuleScreen(AppScreen[None]):
         from pipekit.tui.screens.history import HistoryScreen
 
         self.app.push_screen(HistoryScreen(self.module_name))
+
+    def action_unlock(self) -> None:
+        """Free a lock a crashed run left behind (admin; the server refuses others)."""
+        from pipekit.tui.screens.dialogs import ConfirmScreen
+
+        m = self.module
+        if m is None or not m.running:
+            self.say(f"{self.module_name} is not locked: nothing to unlock")
+            return
+        api, key = self.api, self.key
+        held = f"run {m.locked_by_run_id}" if m.locked_by_run_id is not None else "no run"
+
+        def unlocked(done: Unlock) -> None:
+            self.say(done.message, "yellow")
+            self.load()
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.pk.call(lambda: api.unlock_module(key), unlocked)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Unlock {m.name}, held by {held}? Only for a lock no live run holds: "
+                "that run ends and is not retried."
+            ),
+            answered,
+        )
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -1,6 +1,7 @@
 """Modules: the list with filters, a module's page (settings, column mapping, the next
 run's SQL, watermarks, hooks, checks, runs, history), the edit form with inline
-watermark rows, and the actions (enable, disable, run, dry run, full refresh, delete).
+watermark rows, and the actions (enable, disable, run, dry run, full refresh, delete,
+and an admin's unlock of a lock a run left behind).
 
 Each calls the service its ``/api/modules`` twin calls.
 """
@@ -8,10 +9,12 @@ Each calls the service its ``/api/modules`` twin calls.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Query, Request, Response
 
 from pipekit.errors import PipekitError
+from pipekit.roles import allows
 from pipekit.services.module_list import MODULE_STATES
 from pipekit.web.forms import form_data, module_changes, watermark_rows
 from pipekit.web.render import page
@@ -73,6 +76,7 @@ def module_page(request: Request, key: str, user: WebUser = requires("viewer")) 
         m=d.module,
         cmap=sv.modules.column_map(d.module.id),
         runs_oldest_first=list(reversed(d.runs)),
+        may_unlock=allows(user.role, "admin"),
     )
 
 
@@ -163,6 +167,13 @@ def dry_run(key: str, user: WebUser = requires("operator")) -> Response:
 @router.post("/modules/{key}/full-refresh")
 def full_refresh(key: str, user: WebUser = requires("operator")) -> Response:
     return redirect(f"/runs/{user.sv.runs.start(key, full_refresh=True).run_id}")
+
+
+@router.post("/modules/{key}/unlock")
+def unlock(key: str, user: WebUser = requires("admin")) -> Response:
+    done = user.sv.modules.unlock(key)
+    held = f"run {done.run_id}" if done.run_id is not None else "no run"
+    return redirect(f"/modules/{quote(done.module)}?unlocked={quote(held)}")
 
 
 @router.post("/modules/{key}/delete")
