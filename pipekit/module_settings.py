@@ -180,10 +180,44 @@ class ModuleSettings:
     )
     audit_columns: bool = setting(
         False,
-        help="Add _pipekit_loaded_at and _pipekit_run_id to the destination.",
+        help="Add audit columns (load time, run id, optionally the record source).",
         flag="--audit-columns",
         kind="bool",
-        doc="add `_pipekit_loaded_at` and `_pipekit_run_id` to every row",
+        doc=(
+            "add audit columns to every row: when it was loaded and by which run "
+            "(named by the three settings below)"
+        ),
+    )
+    audit_loaded_at_column: str | None = setting(
+        help="Name of the audit column holding when a row was loaded.",
+        flag="--audit-loaded-at-column",
+        clearable=True,
+        doc=(
+            "the name of the audit column holding when a row was loaded (a timestamp, UTC); "
+            "used when `audit_columns` is on"
+        ),
+        default_doc="`_pipekit_loaded_at`",
+    )
+    audit_run_id_column: str | None = setting(
+        help="Name of the audit column holding the run that loaded a row.",
+        flag="--audit-run-id-column",
+        clearable=True,
+        doc=(
+            "the name of the audit column holding the id of the run that loaded a row; "
+            "used when `audit_columns` is on"
+        ),
+        default_doc="`_pipekit_run_id`",
+    )
+    audit_source_column: str | None = setting(
+        help="Name of a record-source audit column: where each row came from.",
+        flag="--audit-source-column",
+        clearable=True,
+        doc=(
+            "adds a record-source audit column of this name (seeds/003's "
+            "`dss_record_source`): the source connection, or `connection/table` for a "
+            "`source_table`; used when `audit_columns` is on"
+        ),
+        default_doc="none: no such column",
     )
     enabled: bool = setting(
         True,
