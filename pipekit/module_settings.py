@@ -27,6 +27,9 @@ from typing import Any, Literal
 Kind = Literal["text", "sql", "bool", "window"]
 
 MERGE_STRATEGIES = ("full", "incremental", "append", "upsert")
+#: the audit columns' names when the module does not name them
+AUDIT_LOADED_AT = "_pipekit_loaded_at"
+AUDIT_RUN_ID = "_pipekit_run_id"
 WATERMARK_OPS = (">", ">=")
 
 
@@ -316,3 +319,11 @@ def markdown_table() -> str:
         text = s.spec.doc or s.spec.help
         lines.append(f"| `{s.name}` | {s.type_words} | {default} | {flag} | {text} |")
     return "\n".join(lines) + "\n"
+
+
+def audit_column_names(m: ModuleSettings) -> list[str]:
+    """The audit columns a module's rows get (none when `audit_columns` is off)."""
+    if not m.audit_columns:
+        return []
+    names = [m.audit_loaded_at_column or AUDIT_LOADED_AT, m.audit_run_id_column or AUDIT_RUN_ID]
+    return names + ([m.audit_source_column] if m.audit_source_column else [])

@@ -35,13 +35,14 @@ import pyarrow as pa
 from pipekit.drivers.dialect import Dialect
 from pipekit.drivers.tables import Column, SwapInfo, TableRef
 from pipekit.errors import MergeError
+from pipekit.module_settings import AUDIT_LOADED_AT, AUDIT_RUN_ID
 
 if TYPE_CHECKING:
     from pipekit.drivers.base import Driver
 
 #: the audit columns' names unless the module names them (``audit_*_column``)
-LOADED_AT = "_pipekit_loaded_at"
-RUN_ID = "_pipekit_run_id"
+LOADED_AT = AUDIT_LOADED_AT
+RUN_ID = AUDIT_RUN_ID
 
 
 @dataclass(frozen=True)

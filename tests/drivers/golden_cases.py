@@ -119,7 +119,8 @@ def _audit(dialect: Dialect, m: Module) -> list[AuditColumn] | None:
     ]
     if m.audit_source is not None:
         name, value = m.audit_source
-        columns.append(AuditColumn(name, dialect.literal(value), pa.string(), "audit_source_column"))
+        literal = dialect.literal(value)
+        columns.append(AuditColumn(name, literal, pa.string(), "audit_source_column"))
     return columns
 
 
