@@ -248,3 +248,43 @@ def test_a_load_holds_the_arrow_memory_of_one_statement_not_of_the_stream(drv: D
 
     assert drv.load("plain", pa.RecordBatchReader.from_batches(SCHEMA, batches())) == 128 * 16_384
     assert most[0] < 12 * 2**20, f"{most[0] / 2**20:.0f} MB of Arrow memory held"
+
+
+def test_a_cancel_at_a_statement_boundary_stops_the_load(drv: Driver) -> None:
+    # cancel() as the stream hands over the first batch of the second statement: the
+    # interrupt reaches the first INSERT, or the flag stops the second; nothing lands
+    def batches() -> Iterator[pa.RecordBatch]:
+        for i in range(4):
+            if i == 2:
+                drv.cancel()
+            start = i * (duck.LOAD_STATEMENT_ROWS // 2)
+            ids = pa.array(range(start, start + duck.LOAD_STATEMENT_ROWS // 2), pa.int64())
+            yield pa.record_batch([ids, pc.cast(ids, pa.string())], schema=SCHEMA)
+
+    with pytest.raises(TerminalDatabaseError, match=r"(?i)interrupt"):
+        drv.load("plain", pa.RecordBatchReader.from_batches(SCHEMA, batches()))
+    assert drv.query("SELECT count(*) FROM plain") == [(0,)]
+    # the next load is not cancelled by the last one's cancel
+    assert drv.load("plain", pa.table({"id": [1], "v": ["a"]})) == 1
+
+
+def test_a_cancel_between_two_statements_stops_the_load(
+    drv: Driver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # no statement runs then, so no interrupt can reach one: the driver remembers it
+    cut = duck._statements
+
+    def cancelled_after_first(
+        reader: pa.RecordBatchReader, rows: int
+    ) -> Iterator[pa.RecordBatchReader]:
+        for n, part in enumerate(cut(reader, rows)):
+            if n == 1:
+                drv.cancel()
+            yield part
+
+    monkeypatch.setattr(duck, "_statements", cancelled_after_first)
+    ids = pa.array(range(duck.LOAD_STATEMENT_ROWS * 3), pa.int64())
+    data = pa.table({"id": ids, "v": pc.cast(ids, pa.string())})
+    with pytest.raises(TerminalDatabaseError, match=r"(?i)cancelled"):
+        drv.load("plain", data.to_reader(max_chunksize=10_000))
+    assert drv.query("SELECT count(*) FROM plain") == [(0,)]
