@@ -27,6 +27,9 @@ from typing import Any, Literal
 Kind = Literal["text", "sql", "bool", "window"]
 
 MERGE_STRATEGIES = ("full", "incremental", "append", "upsert")
+#: the audit columns' names when the module does not name them
+AUDIT_LOADED_AT = "_pipekit_loaded_at"
+AUDIT_RUN_ID = "_pipekit_run_id"
 WATERMARK_OPS = (">", ">=")
 
 
@@ -180,10 +183,44 @@ class ModuleSettings:
     )
     audit_columns: bool = setting(
         False,
-        help="Add _pipekit_loaded_at and _pipekit_run_id to the destination.",
+        help="Add audit columns (load time, run id, optionally the record source).",
         flag="--audit-columns",
         kind="bool",
-        doc="add `_pipekit_loaded_at` and `_pipekit_run_id` to every row",
+        doc=(
+            "add audit columns to every row: when it was loaded and by which run "
+            "(named by the three settings below)"
+        ),
+    )
+    audit_loaded_at_column: str | None = setting(
+        help="Name of the audit column holding when a row was loaded.",
+        flag="--audit-loaded-at-column",
+        clearable=True,
+        doc=(
+            "the name of the audit column holding when a row was loaded (a timestamp, UTC); "
+            "used when `audit_columns` is on"
+        ),
+        default_doc="`_pipekit_loaded_at`",
+    )
+    audit_run_id_column: str | None = setting(
+        help="Name of the audit column holding the run that loaded a row.",
+        flag="--audit-run-id-column",
+        clearable=True,
+        doc=(
+            "the name of the audit column holding the id of the run that loaded a row; "
+            "used when `audit_columns` is on"
+        ),
+        default_doc="`_pipekit_run_id`",
+    )
+    audit_source_column: str | None = setting(
+        help="Name of a record-source audit column: where each row came from.",
+        flag="--audit-source-column",
+        clearable=True,
+        doc=(
+            "adds a record-source audit column of this name (seeds/003's "
+            "`dss_record_source`): the source connection, or `connection/table` for a "
+            "`source_table`; used when `audit_columns` is on"
+        ),
+        default_doc="none: no such column",
     )
     enabled: bool = setting(
         True,
@@ -282,3 +319,11 @@ def markdown_table() -> str:
         text = s.spec.doc or s.spec.help
         lines.append(f"| `{s.name}` | {s.type_words} | {default} | {flag} | {text} |")
     return "\n".join(lines) + "\n"
+
+
+def audit_column_names(m: ModuleSettings) -> list[str]:
+    """The audit columns a module's rows get (none when `audit_columns` is off)."""
+    if not m.audit_columns:
+        return []
+    names = [m.audit_loaded_at_column or AUDIT_LOADED_AT, m.audit_run_id_column or AUDIT_RUN_ID]
+    return names + ([m.audit_source_column] if m.audit_source_column else [])

@@ -35,7 +35,7 @@ from pipekit.cli._parts import (
     yes_no,
 )
 from pipekit.cli._setting_options import given_settings, setting_options
-from pipekit.module_settings import LONG
+from pipekit.module_settings import LONG, audit_column_names
 
 if TYPE_CHECKING:
     from pipekit.services.modules import HistoryView, ModuleDetails, ModuleView
@@ -229,7 +229,7 @@ def _print_details(d: "ModuleDetails") -> None:
             ("safety lag", m.safety_lag or "-"),
             ("key sync", yes_no(m.key_sync)),
             ("full refresh cron", m.full_refresh_cron or "-"),
-            ("audit columns", yes_no(m.audit_columns)),
+            ("audit columns", ", ".join(audit_column_names(m)) or "no"),
             ("groups", ", ".join(d.groups) or "-"),
             ("created", when(m.created_at)),
             ("updated", when(m.updated_at)),

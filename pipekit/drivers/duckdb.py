@@ -63,6 +63,13 @@ LOAD_SETTINGS: dict[str, str] = {
     # same time (docs/drivers.md).
     "memory_limit": "32MB",
 }
+#: Rows one INSERT of a load scans at most (whole batches; the statements share the
+#: load's transaction). DuckDB holds on to the Arrow buffers of the string columns an
+#: INSERT scanned until the statement ends, so one INSERT over a whole stream grew
+#: with it: a 1M-row file held 55 MB of Arrow memory, 3M rows 123 MB; statements of
+#: 64k rows hold ~24 MB at 3M rows, and DuckDB still fills whole row groups
+#: (docs/drivers.md, "DuckDB").
+LOAD_STATEMENT_ROWS = 65_536
 #: Settings of the statements held to a cap: the duplicate-key check's grouping and
 #: merges that only insert and delete (``capped_memory``). The grouping needs more
 #: room than a load: at 32 MB it ran out on 6M distinct keys.
@@ -129,6 +136,33 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
+def _statements(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.RecordBatchReader]:
+    """`reader` cut into readers of about `rows` rows each (whole batches), read lazily:
+    each reader must be consumed before the next is taken."""
+    batches = iter(reader)
+    pending = next(batches, None)
+    if pending is None:
+        yield pa.RecordBatchReader.from_batches(reader.schema, iter(()))
+        return
+    while pending is not None:
+        first = pending
+
+        def part(first: pa.RecordBatch = first) -> Iterator[pa.RecordBatch]:
+            nonlocal pending
+            taken = first.num_rows
+            pending = None
+            yield first
+            while taken < rows:
+                batch = next(batches, None)
+                if batch is None:
+                    return
+                taken += batch.num_rows
+                yield batch
+            pending = next(batches, None)
+
+        yield pa.RecordBatchReader.from_batches(reader.schema, part())
+
+
 def _duckdb_text(col: pa.Array) -> pa.Array:
     """A list, struct or map column as DuckDB's own text form of it (``[a, 'b c']``),
     which DuckDB casts back to the same value: a DuckDB destination of the declared
@@ -143,6 +177,8 @@ class DuckDBDriver(Driver):
     kind = DuckDBDialect.kind
     dialect: DuckDBDialect = DuckDBDialect()
     error_types: ClassVar[tuple[type[BaseException], ...]] = (duckdb.Error,)
+    #: cancel() came while a load ran (checked between its statements)
+    _load_cancelled = False
 
     def _open(self) -> None:
         path = self.url.path
@@ -258,6 +294,7 @@ class DuckDBDriver(Driver):
         self._conn.interrupt()
 
     def cancel(self) -> None:
+        self._load_cancelled = True
         self._conn.interrupt()
 
     def read(self, sql: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
@@ -296,13 +333,20 @@ class DuckDBDriver(Driver):
         settings = dict(self._load_settings)
         if self._indexed(table):
             settings.pop("memory_limit", None)
+        target = self.dialect.table_sql(table)
         with self.errors(f"load into {table}"), self._settings(settings):
-            self._conn.register(view, conformed)
-            try:
-                target = self.dialect.table_sql(table)
-                self._conn.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {view}")
-            finally:
-                self._conn.unregister(view)
+            # One INSERT per LOAD_STATEMENT_ROWS, inside the load's one transaction: an
+            # INSERT keeps every Arrow string buffer it scanned until it ends.
+            self._load_cancelled = False
+            for part in _statements(conformed, LOAD_STATEMENT_ROWS):
+                if self._load_cancelled:
+                    # cancelled between two statements, where no interrupt reaches
+                    raise duckdb.InterruptException("INTERRUPT Error: the load was cancelled")
+                self._conn.register(view, part)
+                try:
+                    self._conn.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {view}")
+                finally:
+                    self._conn.unregister(view)
 
     def _indexed(self, table: TableRef) -> bool:
         """Whether `table` has an ART index (a primary key, a unique constraint or a

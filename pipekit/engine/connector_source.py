@@ -37,7 +37,13 @@ import pyarrow as pa
 
 from pipekit.connectors.protocol import Cap, ReadOptions, TableInfo, capabilities_of, require
 from pipekit.connectors.sources import connector_kind, open_connector
-from pipekit.drivers.duckdb import DuckDBDriver, _conform, _source_field
+from pipekit.drivers.duckdb import (
+    LOAD_STATEMENT_ROWS,
+    DuckDBDriver,
+    _conform,
+    _source_field,
+    _statements,
+)
 from pipekit.drivers.url import parse_url
 from pipekit.errors import ConnectorError, PipekitError, RunCancelled
 from pipekit.files import FilePolicy
@@ -47,7 +53,7 @@ if TYPE_CHECKING:
     from pipekit.engine.source_sql import Window
     from pipekit.store.connections import Connection
 
-__all__ = ["ConnectorSource", "SourceRead", "probe_connector", "source_sql"]
+__all__ = ["ConnectorSource", "SourceRead", "probe_connector", "row_local", "source_sql"]
 
 #: the spool's DuckDB memory cap: rows past it go to the spool file, not to RAM
 SPOOL_MEMORY = "64MB"
@@ -387,10 +393,18 @@ class ConnectorSource(DuckDBDriver):
         self._spooled = None
         cur = self._conn.cursor()
         cur.execute("SET TimeZone = 'UTC'")
-        cur.register(table, reader)
-        try:
+        # DuckDB holds the Arrow string buffers a statement scanned until it ends, so
+        # a query that looks at one row at a time runs once per LOAD_STATEMENT_ROWS
+        # (memory flat however long the table); any other runs once over the stream.
+        parts = _statements(reader, LOAD_STATEMENT_ROWS) if row_local(sql) else iter([reader])
+
+        def run(part: pa.RecordBatchReader) -> pa.RecordBatchReader:
+            cur.register(table, part)
             with self.errors("read"):
-                source = cur.execute(sql).to_arrow_reader(batch_rows)
+                return cur.execute(sql).to_arrow_reader(batch_rows)
+
+        try:
+            source = run(next(parts))
         except BaseException as exc:
             cur.close()
             if self._failure is not None:
@@ -399,9 +413,13 @@ class ConnectorSource(DuckDBDriver):
         target = pa.schema([_source_field(f) for f in source.schema])
 
         def out() -> Iterator[pa.RecordBatch]:
+            result: pa.RecordBatchReader | None = source
             try:
-                for batch in source:
-                    yield _conform(batch, target)
+                while result is not None:
+                    for batch in result:
+                        yield _conform(batch, target)
+                    part = next(parts, None)  # the last part is read: the next may start
+                    result = None if part is None else run(part)
             except BaseException:
                 # DuckDB rewords what the connector raised: the connector's own error wins
                 if self._failure is not None:
@@ -487,6 +505,40 @@ class ConnectorSource(DuckDBDriver):
                 )
         finally:
             self._conn.unregister(_BATCH)
+
+
+def row_local(sql: str) -> bool:
+    """Whether `sql` (DuckDB's SQL) gives each row's answer from that row alone: one
+    SELECT (over subqueries alike) of columns and a WHERE, with no grouping, DISTINCT,
+    ordering, limit, window, join or set operation. Run over parts of a table and
+    concatenated, it then answers what it answers over the whole table."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError:
+        return False
+    if not isinstance(tree, exp.Select):
+        return False
+    if any(
+        tree.find(kind) is not None
+        for kind in (exp.AggFunc, exp.Window, exp.Join, exp.SetOperation, exp.Lateral)
+    ):
+        return False
+    for select in tree.find_all(exp.Select):
+        # a query nested anywhere but as the FROM of the one above (WHERE id IN (...))
+        # would see only a part of the table
+        nested = select is not tree
+        if nested and not (
+            isinstance(select.parent, exp.Subquery) and isinstance(select.parent.parent, exp.From)
+        ):
+            return False
+        if select.args.get("distinct") or any(
+            select.args.get(k) for k in ("group", "having", "order", "limit", "offset", "qualify")
+        ):
+            return False
+    return True
 
 
 _INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}

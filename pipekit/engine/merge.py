@@ -35,13 +35,26 @@ import pyarrow as pa
 from pipekit.drivers.dialect import Dialect
 from pipekit.drivers.tables import Column, SwapInfo, TableRef
 from pipekit.errors import MergeError
+from pipekit.module_settings import AUDIT_LOADED_AT, AUDIT_RUN_ID
 
 if TYPE_CHECKING:
     from pipekit.drivers.base import Driver
 
-LOADED_AT = "_pipekit_loaded_at"
-RUN_ID = "_pipekit_run_id"
-AUDIT_TYPES = {LOADED_AT: pa.timestamp("us", tz="UTC"), RUN_ID: pa.int64()}
+#: the audit columns' names unless the module names them (``audit_*_column``)
+LOADED_AT = AUDIT_LOADED_AT
+RUN_ID = AUDIT_RUN_ID
+
+
+@dataclass(frozen=True)
+class AuditColumn:
+    """One audit column: its name, its value (a SQL literal of the destination, the same
+    on every row of the run) and its Arrow type (how it is created)."""
+
+    name: str
+    value: str
+    type: pa.DataType
+    #: the module setting that names it, for errors
+    setting: str
 
 
 @dataclass
@@ -96,12 +109,12 @@ def plan_merge(
     keys: Sequence[str],
     full_refresh: bool,
     supports_deletes: bool,
-    audit: dict[str, str] | None,
+    audit: Sequence[AuditColumn] | None,
 ) -> MergePlan:
     """The DDL and statements that merge `staged` into `table`.
 
     `existing` is the destination's columns (None: the table does not exist yet);
-    `audit` maps the audit columns to SQL values when they are on.
+    `audit` is the audit columns when they are on.
     """
     columns = list(source_schema.names)
     keys = [_match(dest, k, columns, "merge_key", "the source query's columns") for k in keys]
@@ -109,21 +122,22 @@ def plan_merge(
         raise MergeError(f"merge_strategy {strategy} needs a merge_key", path="merge_key")
     used = "full" if full_refresh or strategy == "full" else strategy
     plan = MergePlan(used, columns=columns)
-    extra = dict(audit or {})
+    extra = _audit_values(dest, audit, columns)
+    audit_fields = [pa.field(a.name, a.type) for a in audit or ()]
 
     if existing is None:
         if table.schema:
             create = dest.create_schema_sql(table.schema)
             if create:
                 plan.ddl.append(create)
-        fields = list(source_schema) + [pa.field(n, AUDIT_TYPES[n]) for n in extra]
+        fields = [*source_schema, *audit_fields]
         pk = keys if declares_key(dest, strategy) else []
         plan.ddl.append(dest.create_table_sql(table, pa.schema(fields), pk))
         plan.schema_changes.append(f"created table {table}")
         plan.notes.extend(_landing_warnings(dest, source_schema))
     else:
         names = [c.name for c in existing]
-        for f in [*source_schema, *(pa.field(n, AUDIT_TYPES[n]) for n in extra)]:
+        for f in [*source_schema, *audit_fields]:
             if not any(dest.same_name(f.name, n) for n in names):
                 plan.ddl.append(dest.add_column_sql(table, f.name, f))
                 plan.notes.extend(_landing_warnings(dest, [f]))
@@ -204,7 +218,7 @@ def plan_swap(
     strategy: str,
     keys: Sequence[str],
     full_refresh: bool,
-    audit: dict[str, str] | None,
+    audit: Sequence[AuditColumn] | None,
     info: SwapInfo,
     tag: str,
 ) -> MergePlan:
@@ -224,8 +238,8 @@ def plan_swap(
     # a first load of any strategy is a swap too: there is no old table to merge with
     used = "full" if full_refresh or strategy == "full" else strategy
     plan = MergePlan(used, columns=columns, swap=info)
-    extra = dict(audit or {})
-    audit_fields = [pa.field(n, AUDIT_TYPES[n]) for n in extra]
+    extra = _audit_values(dest, audit, columns)
+    audit_fields = [pa.field(a.name, a.type) for a in audit or ()]
     plan.prepare.append(dest.drop_table_sql(shadow, if_exists=True))
     if existing is None:
         fields = [*source_schema, *audit_fields]
@@ -289,6 +303,30 @@ def _keyed_on(
     same_key = len(pk) == len(keys) and all(any(dest.same_name(p, k) for k in keys) for p in pk)
     every = all(any(dest.same_name(c.name, w) for w in written) for c in existing)
     return same_key and every
+
+
+def _audit_values(
+    dest: Dialect, audit: Sequence[AuditColumn] | None, columns: Sequence[str]
+) -> dict[str, str]:
+    """The audit columns' SQL values by name; a name the source also has (or two audit
+    columns of one name) is refused, naming the setting to change."""
+    values: dict[str, str] = {}
+    for a in audit or ():
+        clash = next((c for c in columns if dest.same_name(c, a.name)), None)
+        if clash is not None:
+            raise MergeError(
+                f"the audit column {a.name!r} ({a.setting}) is also a column of the source "
+                f"({clash}); give {a.setting} another name, or rename the source column",
+                path=a.setting,
+            )
+        twice = next((n for n in values if dest.same_name(n, a.name)), None)
+        if twice is not None:
+            raise MergeError(
+                f"two audit columns are named {a.name!r}; give {a.setting} another name",
+                path=a.setting,
+            )
+        values[a.name] = a.value
+    return values
 
 
 def _match(dest: Dialect, name: str, names: Sequence[str], what: str, where: str) -> str:

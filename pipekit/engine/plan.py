@@ -33,6 +33,7 @@ from pipekit.engine.columns import parse_columns
 from pipekit.engine.merge import (
     LOADED_AT,
     RUN_ID,
+    AuditColumn,
     MergePlan,
     declares_key,
     plan_merge,
@@ -153,7 +154,7 @@ class RunPlan:
     watermarks: dict[str, Any]
     #: each named watermark's value as text, kept as its last value after the run
     named_values: dict[str, str | None]
-    audit: dict[str, str] | None
+    audit: list[AuditColumn] | None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -288,10 +289,43 @@ def key_sync_query(settings: PlanSettings, source: Driver) -> str:
     return f"SELECT {cols} FROM ({inner}\n) pipekit_keys"  # \n: ends a -- comment
 
 
-def audit_values(dest: Driver, run_id: int, loaded_at: dt.datetime) -> dict[str, str]:
-    """The audit columns' SQL values: when the rows were loaded, and by which run."""
+def record_source(s: ModuleSettings) -> str:
+    """Where the module's rows come from, as its record-source audit column says it: the
+    source connection, or ``connection/table`` for a connector table."""
+    source = s.source or ""
+    return f"{source}/{s.source_table}" if s.source_table else source
+
+
+def audit_values(
+    dest: Driver, run_id: int, loaded_at: dt.datetime, s: ModuleSettings | None = None
+) -> list[AuditColumn]:
+    """The audit columns, named by the module's settings: when the rows were loaded, by
+    which run, and (when named) where they came from."""
     stamp = pa.scalar(loaded_at.astimezone(dt.UTC), pa.timestamp("us", tz="UTC"))
-    return {LOADED_AT: render_literal(stamp, dest), RUN_ID: dest.literal(run_id)}
+    columns = [
+        AuditColumn(
+            (s and s.audit_loaded_at_column) or LOADED_AT,
+            render_literal(stamp, dest),
+            pa.timestamp("us", tz="UTC"),
+            "audit_loaded_at_column",
+        ),
+        AuditColumn(
+            (s and s.audit_run_id_column) or RUN_ID,
+            dest.literal(run_id),
+            pa.int64(),
+            "audit_run_id_column",
+        ),
+    ]
+    if s is not None and s.audit_source_column:
+        columns.append(
+            AuditColumn(
+                s.audit_source_column,
+                dest.literal(record_source(s)),
+                pa.string(),
+                "audit_source_column",
+            )
+        )
+    return columns
 
 
 def plan_run(inputs: PlanInputs, *, source: Driver, dest: Driver) -> RunPlan:
@@ -347,7 +381,7 @@ def plan_run(inputs: PlanInputs, *, source: Driver, dest: Driver) -> RunPlan:
         notes.append(why_not)
     audit = None
     if s.audit_columns:
-        audit = audit_values(dest, inputs.run_id, inputs.loaded_at or inputs.now)
+        audit = audit_values(dest, inputs.run_id, inputs.loaded_at or inputs.now, s)
     return RunPlan(
         settings=s,
         table=table,

@@ -130,6 +130,10 @@ def source_kind_problems(spec: Mapping[str, Any], urls: dict[str, str]) -> list[
     return []
 
 
+#: a name Pipekit gives an audit column: quoted nowhere differently by any destination
+AUDIT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
 class _Checker(QueryChecks):
     def __init__(
         self,
@@ -169,6 +173,7 @@ class _Checker(QueryChecks):
         self._watermark_column(strategy, keys, columns)
         self._key_sync(strategy, keys)
         self._full_refresh(strategy)
+        self._audit_columns(columns)
         self._hooks()
         self._checks()
         return self.problems
@@ -446,6 +451,37 @@ class _Checker(QueryChecks):
             )
 
     # -- hooks and checks ----------------------------------------------------
+
+    def _audit_columns(self, columns: Any) -> None:
+        """Audit column names: identifiers, distinct, and not a column of the query."""
+        from pipekit.engine.merge import LOADED_AT, RUN_ID
+
+        defaults = {"audit_loaded_at_column": LOADED_AT, "audit_run_id_column": RUN_ID}
+        names: dict[str, str] = {}
+        for key in ("audit_loaded_at_column", "audit_run_id_column", "audit_source_column"):
+            given = self.text(key)
+            if given is not None and not AUDIT_NAME.fullmatch(given):
+                self.add(
+                    key,
+                    f"{given!r} is not a column name Pipekit creates: use letters, digits and "
+                    "_, not starting with a digit, at most 63 characters (e.g. dss_load_date)",
+                )
+                continue
+            name = given or defaults.get(key)
+            if name is None:
+                continue
+            other = next((k for k, n in names.items() if n.lower() == name.lower()), None)
+            if other is not None and (given or self.text(other)):
+                self.add(key, f"names the same column as {other} ({name}); give it another name")
+            names[key] = name
+            if given and columns is not None and not columns.has_star:
+                clash = [c for c in columns.names() if c.lower() == name.lower()]
+                if clash:
+                    self.add(
+                        key,
+                        f"{name} is also a column of the source query; give the audit "
+                        "column another name, or alias the source column",
+                    )
 
     def _list(self, key: str) -> list[Any]:
         items = self.spec.get(key)

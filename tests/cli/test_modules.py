@@ -136,7 +136,7 @@ def test_add_list_show(cli: Invoke, conns: Path) -> None:
         "safety lag:         5 minutes",
         "key sync:           yes",
         "full refresh cron:  0 3 * * 0",
-        "audit columns:      yes",
+        "audit columns:      _pipekit_loaded_at, _pipekit_run_id",
         "source query:\n  " + QUERY,
         "watermarks: none",
         "hooks: none",
@@ -434,6 +434,26 @@ def test_edit_refuses_bad_input(
     before = snapshot(orders)
     assert_refused(cli("modules", "edit", *args), *fragments)
     assert snapshot(orders) == before
+
+
+def test_audit_column_names_are_set_shown_and_checked(cli: Invoke, orders: Path) -> None:
+    edited = cli(
+        "modules", "edit", "orders", "--audit-columns", "--audit-loaded-at-column",
+        "dss_load_date", "--audit-source-column", "dss_record_source",
+    )  # fmt: skip
+    assert edited.exit_code == 0, edited.output
+    shown = cli("modules", "show", "orders")
+    assert "audit columns:      dss_load_date, _pipekit_run_id, dss_record_source" in shown.output
+    before = snapshot(orders)
+    refused = cli("modules", "edit", "orders", "--audit-run-id-column", "run id")
+    assert_refused(refused, "audit_run_id_column", "'run id' is not a column name")
+    refused = cli("modules", "edit", "orders", "--audit-source-column", "dcord")
+    assert_refused(refused, "audit_source_column", "dcord is also a column of the source query")
+    assert snapshot(orders) == before
+    # "" clears a name: back to the default
+    assert cli("modules", "edit", "orders", "--audit-loaded-at-column", "").exit_code == 0
+    with open_store(orders) as store:
+        assert store.modules.get("orders").audit_loaded_at_column is None
 
 
 @pytest.mark.parametrize("command", ["show", "rm", "enable", "disable"])

@@ -21,9 +21,9 @@ from pipekit.drivers import types as T
 from pipekit.drivers.dialect import Dialect
 from pipekit.drivers.tables import Column, ColumnDetails, SwapInfo, TableRef
 from pipekit.engine.merge import (
-    AUDIT_TYPES,
     LOADED_AT,
     RUN_ID,
+    AuditColumn,
     MergePlan,
     declares_key,
     plan_merge,
@@ -72,6 +72,10 @@ class Module:
     key_sync: bool = False
     supports_deletes: bool = True
     audit: bool = False
+    #: the audit columns' names (audit_loaded_at_column, audit_run_id_column)
+    audit_names: tuple[str, str] = (LOADED_AT, RUN_ID)
+    #: a record-source audit column (audit_source_column) and its value
+    audit_source: tuple[str, str] | None = None
     source: pa.Schema = SOURCE
     #: the destination table exists with these columns (None: a first load)
     existing: list[str] | None = field(default_factory=lambda: list(SOURCE.names))
@@ -85,7 +89,8 @@ class Module:
 def _existing(dialect: Dialect, m: Module) -> list[Column] | None:
     if m.existing is None:
         return None
-    types = {f.name: f.type for f in [*m.source, *(pa.field(n, t) for n, t in AUDIT_TYPES.items())]}
+    audit = [pa.field(a.name, a.type) for a in _audit(dialect, m) or ()]
+    types = {f.name: f.type for f in [*m.source, *audit]}
     return [
         Column(
             n,
@@ -98,11 +103,25 @@ def _existing(dialect: Dialect, m: Module) -> list[Column] | None:
     ]
 
 
-def _audit(dialect: Dialect, m: Module) -> dict[str, str] | None:
+def _audit(dialect: Dialect, m: Module) -> list[AuditColumn] | None:
     if not m.audit:
         return None
     loaded = pa.scalar(LOADED, pa.timestamp("us", tz="UTC"))
-    return {LOADED_AT: render_literal(loaded, dialect), RUN_ID: dialect.literal(RUN)}  # type: ignore[arg-type]
+    loaded_at, run_id = m.audit_names
+    columns = [
+        AuditColumn(
+            loaded_at,
+            render_literal(loaded, dialect),  # type: ignore[arg-type]
+            pa.timestamp("us", tz="UTC"),
+            "audit_loaded_at_column",
+        ),
+        AuditColumn(run_id, dialect.literal(RUN), pa.int64(), "audit_run_id_column"),
+    ]
+    if m.audit_source is not None:
+        name, value = m.audit_source
+        literal = dialect.literal(value)
+        columns.append(AuditColumn(name, literal, pa.string(), "audit_source_column"))
+    return columns
 
 
 def plan(dialect: Dialect, m: Module) -> MergePlan:
@@ -274,6 +293,12 @@ PLANS: dict[str, Module] = {
     "insert_only_upsert": Module("upsert", supports_deletes=False),
     "add_column": Module("incremental", existing=["id", "name", "amount"]),
     "audit_columns": Module("incremental", audit=True),
+    "audit_columns_named": Module(
+        "incremental",
+        audit=True,
+        audit_names=("dss_load_date", "dss_run_id"),
+        audit_source=("dss_record_source", "landing/orders"),
+    ),
     "odd_names": Module(
         "upsert",
         keys=["Order ID", 'line"no'],
@@ -289,6 +314,14 @@ SWAPS: dict[str, Module] = {
     "swap_first_load": Module("incremental", existing=None, swap=True),
     "swap_audit_add_column": Module(
         "full", existing=["id", "name", "amount"], audit=True, swap=True
+    ),
+    "swap_audit_named_first_load": Module(
+        "full",
+        existing=None,
+        audit=True,
+        audit_names=("dss_load_date", "dss_run_id"),
+        audit_source=("dss_record_source", "it's/orders"),
+        swap=True,
     ),
 }
 #: other files: name -> renderer

@@ -725,7 +725,8 @@ BAD_MODULES = [
         "modules.orders.merge_keys: unknown key; did you mean 'merge_key'? (known: "
         "source, dest, dest_table, source_query, source_table, merge_strategy, merge_key, "
         "watermark_column, watermark_op, lookback, safety_lag, key_sync, key_sync_query, "
-        "full_refresh_cron, audit_columns, enabled, watermarks, hooks, checks)",
+        "full_refresh_cron, audit_columns, audit_loaded_at_column, audit_run_id_column, "
+        "audit_source_column, enabled, watermarks, hooks, checks)",
         id="module-key",
     ),
     pytest.param(
@@ -846,3 +847,40 @@ def test_a_yaml_error_does_not_quote_the_line(store: Store) -> None:
     with pytest.raises(ManifestError) as info:
         apply_manifest(store, text)
     assert "hunter2" not in str(info.value)
+
+
+NAMED_AUDIT = EXAMPLE.replace(
+    "    audit_columns: true\n",
+    "    audit_columns: true\n"
+    "    audit_loaded_at_column: dss_load_date\n"
+    "    audit_run_id_column: dss_run_id\n"
+    "    audit_source_column: dss_record_source\n",
+)
+
+
+def test_audit_column_names_round_trip(store: Store, tmp_path: Path) -> None:
+    assert NAMED_AUDIT != EXAMPLE
+    apply_manifest(store, NAMED_AUDIT)
+    m = store.modules.get("customers")
+    assert (m.audit_loaded_at_column, m.audit_run_id_column, m.audit_source_column) == (
+        "dss_load_date",
+        "dss_run_id",
+        "dss_record_source",
+    )
+    text = export_manifest(store)
+    assert "    audit_source_column: dss_record_source\n" in text
+    with fresh(tmp_path, "copy") as copy:
+        apply_manifest(copy, text)
+        assert export_manifest(copy) == text
+    # left out again: back to the default names
+    apply_manifest(store, EXAMPLE)
+    assert store.modules.get("customers").audit_source_column is None
+
+
+def test_a_bad_audit_column_name_is_refused_by_apply(store: Store) -> None:
+    bad = NAMED_AUDIT.replace("dss_record_source", "record source")
+    found = problems_of(store, bad)
+    assert len(found) == 1 and found[0].startswith(
+        "modules.customers.audit_source_column: 'record source' is not a column name"
+    ), found
+    assert "customers" not in export_manifest(store)  # nothing was applied

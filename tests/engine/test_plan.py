@@ -245,11 +245,34 @@ def test_key_sync_with_named_watermarks_needs_its_own_query() -> None:
 def test_audit_columns_carry_the_load_time_and_the_run() -> None:
     at = dt.datetime(2025, 3, 14, 10, 0, 0, 250000, tzinfo=dt.UTC)
     p = plan(settings(audit_columns=True), run_id=42, loaded_at=at)
-    assert p.audit == {
+    assert p.audit is not None
+    assert {a.name: a.value for a in p.audit} == {
         LOADED_AT: "CAST('2025-03-14 10:00:00.250000+00:00' AS TIMESTAMPTZ(6))",
         RUN_ID: "42",
     }
     assert plan(settings()).audit is None
+
+
+def test_audit_columns_take_the_module_names_and_a_record_source() -> None:
+    named = settings(
+        audit_columns=True,
+        source="erp",
+        audit_loaded_at_column="dss_load_date",
+        audit_run_id_column="dss_run",
+        audit_source_column="dss_record_source",
+    )
+    p = plan(named, run_id=7)
+    assert p.audit is not None
+    assert [(a.name, a.value, a.setting) for a in p.audit][1:] == [
+        ("dss_run", "7", "audit_run_id_column"),
+        ("dss_record_source", "'erp'", "audit_source_column"),
+    ]
+    assert p.audit[0].name == "dss_load_date"
+    # a connector table: connection/table
+    table = plan(replace(named, source="landing", source_table="it's"), run_id=7)
+    assert table.audit is not None and table.audit[2].value == "'landing/it''s'"
+    # the names wait for audit_columns
+    assert plan(replace(named, audit_columns=False)).audit is None
 
 
 # -- bad inputs ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from pipekit.engine import connector_source
 from pipekit.engine.run import Engine
 from pipekit.secrets import SecretsFile
 from pipekit.store import Store
@@ -232,8 +233,11 @@ FILE_COLUMNS = ["id", "updated_at", "prenom_client", "amount", "_source_file"]
 
 @pytest.mark.parametrize("kind", RUN_KINDS)
 def test_files_source_reads_new_files_once(
-    kind: str, run_store: Store, run_urls: dict[str, str], tmp_path: Path
-) -> None:
+    kind: str, run_store: Store, run_urls: dict[str, str], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    # the window's WHERE runs once per part of the stream: here once per batch (file)
+    monkeypatch.setattr(connector_source, "LOAD_STATEMENT_ROWS", 1)
     folder = tmp_path / "landing"
     (folder / "orders").mkdir(parents=True)
     write_csv(folder / "orders" / "f1.csv", range(1, 101), T0)
@@ -290,6 +294,79 @@ def test_files_source_reads_new_files_once(
     assert third.status == "error"
     assert "zz_bad.csv line 4" in (third.error or "")
     assert table_rows(url, target, FILE_COLUMNS) == before
+
+
+@pytest.mark.parametrize("kind", RUN_KINDS)
+def test_files_cancel_between_batches_leaves_the_destination_unchanged(
+    kind: str,
+    run_store: Store,
+    run_urls: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cancel while the second file is read stops before its batch is staged: the run
+    ends `cancelled`, the third file is never opened, the destination is as it was (no
+    table on a first run; the earlier rows on a full refresh)."""
+    from pipekit.connectors.builtin.files import connector as files
+
+    folder = tmp_path / "landing"
+    (folder / "orders").mkdir(parents=True)
+    for n, ids in enumerate((range(1, 101), range(101, 201), range(201, 251))):
+        write_csv(folder / "orders" / f"f{n + 1}.csv", ids, T0 + dt.timedelta(days=n))
+    run_store.connections.add(
+        "landing",
+        f"file://{folder}",
+        options={"tables": {"orders": {"glob": "orders/*.csv", "primary_key": "id"}}},
+    )
+    add_connection(run_store, "dw", run_urls[kind])
+    target = dest_table_name(kind, unique_name("file_cancel"))
+    run_store.modules.add(
+        "orders",
+        source="landing",
+        dest="dw",
+        dest_table=target,
+        source_table="orders",
+        merge_strategy="incremental",
+        merge_key="id",
+        watermark_column="_source_modified",
+    )
+    engine = Engine(run_store)
+
+    # the hook: the connector opening a file (its batches come one file at a time)
+    cancel = threading.Event()
+    opened: list[str] = []
+    cancel_at: list[str] = ["f2.csv"]
+    read_file = files.FilesConnector._file_batches
+
+    def watched(self: Any, t: Any, info: Any, shown: str, *args: Any) -> Iterator[Any]:
+        opened.append(shown.rsplit("/", 1)[-1])
+        if cancel_at and shown.endswith(cancel_at[0]):
+            cancel.set()
+        return read_file(self, t, info, shown, *args)
+
+    monkeypatch.setattr(files.FilesConnector, "_file_batches", watched)
+
+    first = engine.run_module("orders", cancel=cancel)
+    assert first.status == "cancelled", first.error
+    assert "f2.csv" in opened and "f3.csv" not in opened
+    with pytest.raises(Exception, match=r"(?i)not exist|no such|doesn't exist|does not exist"):
+        table_rows(run_urls[kind], target, ["id"])
+    assert run_store.modules.get("orders").running is False  # the lock is released
+
+    # a full refresh cancelled half-way leaves the rows of the earlier run
+    cancel_at.clear()
+    cancel.clear()
+    done = engine.run_module("orders")
+    assert done.status == "success", done.error
+    before = table_rows(run_urls[kind], target, FILE_COLUMNS)
+    assert len(before) == 250
+    write_csv(folder / "orders" / "f1.csv", range(1, 101), T0, extra="999,2026-01-03,x,1\n")
+    opened.clear()
+    cancel_at.append("f2.csv")
+    again = engine.run_module("orders", cancel=cancel, full_refresh=True)
+    assert again.status == "cancelled", again.error
+    assert "f3.csv" not in opened
+    assert table_rows(run_urls[kind], target, FILE_COLUMNS) == before
 
 
 def test_declared_columns_stream_through_the_window(

@@ -364,6 +364,45 @@ def test_audit_columns_hold_the_run_that_wrote_each_row(
 
 
 @pytest.mark.parametrize("dest_kind", RUN_KINDS)
+def test_audit_columns_take_the_module_names_and_the_record_source(
+    run_store: Store, run_urls: dict[str, str], dest_kind: str
+) -> None:
+    source, table = setup_module_run(
+        run_store,
+        run_urls,
+        "postgresql",
+        dest_kind,
+        rows=5,
+        merge_strategy="incremental",
+        merge_key="id",
+        watermark_column="ts",
+        audit_columns=True,
+        audit_loaded_at_column="dss_load_date",
+        audit_run_id_column="dss_run",
+        audit_source_column="dss_record_source",
+    )
+    first = ok(Engine(run_store).run_module("m"))
+    audit = ["id", "dss_run", "dss_record_source", "dss_load_date"]
+    rows = table_rows(run_urls[dest_kind], table, audit)
+    assert [r[:3] for r in rows] == [(i, first.id, "src") for i in range(1, 6)]
+    started = first.started_at.astimezone(dt.UTC).replace(tzinfo=None)
+    assert all(r[3] >= started for r in rows)
+    assert table_rows(run_urls[dest_kind], table, COLUMNS) == source.rows()
+
+    # renamed on an existing table: the new column is added (the old one is kept, never
+    # dropped); the rows this run writes fill it, the others hold NULL until a full refresh
+    run_store.modules.update("m", audit_source_column="dss_origin")
+    source.update([make_row(2, version=1)])
+    second = ok(Engine(run_store).run_module("m"))
+    assert "added column dss_origin" in (second.schema_changes or "")
+    rows = table_rows(run_urls[dest_kind], table, ["id", "dss_origin", "dss_record_source"])
+    # row 2 was re-read: replaced by a row with the new column, and NULL in the old one,
+    # which no setting names any more
+    assert rows == [(1, None, "src"), (2, "src", None), (3, None, "src"), (4, None, "src"),
+                    (5, None, "src")]  # fmt: skip
+
+
+@pytest.mark.parametrize("dest_kind", RUN_KINDS)
 def test_schema_drift_adds_columns_and_never_drops(
     run_store: Store, run_urls: dict[str, str], dest_kind: str
 ) -> None:

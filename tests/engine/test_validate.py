@@ -644,3 +644,46 @@ def test_check_without_sql() -> None:
         "checks[0].sql: is required: a query on the destination that returns no rows when the "
         "data is right"
     )
+
+
+# -- audit column names ------------------------------------------------------------
+
+
+def test_audit_column_names_are_accepted_when_they_are_identifiers() -> None:
+    spec = good(
+        audit_loaded_at_column="dss_load_date",
+        audit_run_id_column="dss_run_id",
+        audit_source_column="dss_record_source",
+    )
+    assert problems(spec) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("audit_loaded_at_column", "load date"),
+        ("audit_run_id_column", "1st_run"),
+        ("audit_source_column", 'src"x'),
+        ("audit_source_column", "x" * 64),
+    ],
+)
+def test_an_audit_column_name_that_is_not_an_identifier_is_refused(key: str, value: str) -> None:
+    found = only(good(**{key: value}))
+    assert found.startswith(f"{key}: {value!r} is not a column name Pipekit creates")
+    assert "letters, digits and _" in found
+
+
+def test_two_audit_columns_of_one_name_are_refused() -> None:
+    found = only(good(audit_source_column="_PIPEKIT_RUN_ID"))
+    assert found == (
+        "audit_source_column: names the same column as audit_run_id_column "
+        "(_PIPEKIT_RUN_ID); give it another name"
+    )
+
+
+def test_an_audit_column_named_like_a_source_column_is_refused() -> None:
+    found = only(good(audit_loaded_at_column="dcodat"))
+    assert found == (
+        "audit_loaded_at_column: dcodat is also a column of the source query; give the "
+        "audit column another name, or alias the source column"
+    )
