@@ -319,6 +319,7 @@ class JdbcDriver(Driver):
                     if own_transaction and not self._in_transaction:
                         self._conn.commit()
                         self._conn.setAutoCommit(True)
+                jvm.read_done()
 
         return pa.RecordBatchReader.from_batches(schema, generate())
 
