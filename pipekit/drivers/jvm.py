@@ -27,6 +27,7 @@ other kinds never pay for it.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 import os
@@ -215,7 +216,8 @@ def read_done() -> None:
     finally:
         if _cds.recording is not None:
             # the JVM keeps writing to it, unlinked, until it exits
-            _cds.recording.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                _cds.recording.unlink(missing_ok=True)
 
 
 def sharing() -> str:

@@ -14,7 +14,8 @@ class path (each jar's path, size and time) and the JVM's options. For one key:
 2. when its first read has ended, the list is copied beside the archive's place and a
    background process (``nice``, a session of its own) dumps the archive from it
    (``java -Xshare:dump``), checks that a JVM maps it, and puts it in place with its
-   size in a ``.ok`` file;
+   size in a ``.ok`` file (a failed build leaves a ``.failed`` mark instead, and is
+   not tried again for a day);
 3. every later JVM with that key starts with ``-XX:SharedArchiveFile``.
 
 Nothing here may fail a run: every step gives up silently (logged at DEBUG on
@@ -44,8 +45,9 @@ log = logging.getLogger("pipekit.drivers.jvm")
 
 #: how the files of one key are named in the cache folder
 ARCHIVE, CLASSLIST, CHECKED, BUILDING = ".jsa", ".classlist", ".ok", ".building"
-#: a build of this key failed: not tried again (until pruned, or the key changes)
+#: a build of this key failed: not tried again for FAILED_RETRY_S
 FAILED = ".failed"
+FAILED_RETRY_S = 86_400
 #: a build lock older than this is from a builder that died
 STALE_BUILD_S = 600
 #: files of other keys untouched for this long are removed when a new archive is built
@@ -96,6 +98,10 @@ def plan(
     """The CDS options of a JVM about to start (none when `folder` is None or unusable)."""
     if folder is None:
         return NONE
+    if os.pathsep in str(folder.resolve()):
+        # -XX:SharedArchiveFile reads a path list: such a folder cannot be named in it
+        log.debug("class cache %s has %r in its path: no class-data sharing", folder, os.pathsep)
+        return NONE
     try:
         folder.mkdir(parents=True, exist_ok=True)
         if not os.access(folder, os.W_OK | os.X_OK):
@@ -113,13 +119,22 @@ def plan(
                 folder,
                 key,
             )
-        if (folder / (key + FAILED)).exists():
+        if _failed_recently(folder / (key + FAILED)):
             return NONE
         recording = folder / f"{key}.{os.getpid()}.recording"
         return Plan((f"-XX:DumpLoadedClassList={recording}",), folder, key, recording)
     except OSError as exc:
         log.debug("class cache %s unusable: %s", folder, exc)
         return NONE
+
+
+def _failed_recently(marker: Path) -> bool:
+    """Whether a build of this key failed less than FAILED_RETRY_S ago (a full disk
+    may have been freed since, so an older failure is tried again)."""
+    try:
+        return time.time() - marker.stat().st_mtime < FAILED_RETRY_S
+    except OSError:
+        return False
 
 
 def _checked(archive: Path, checked: Path) -> bool:
@@ -155,7 +170,7 @@ def start_build(p: Plan, libjvm: str, classpath: str, options: Sequence[str]) ->
     """Save the class list and start the background build of the archive (unless one
     runs already); whether a builder was started."""
     classlist = save_classlist(p)
-    if classlist is None or p.folder is None or (p.folder / (p.key + FAILED)).exists():
+    if classlist is None or p.folder is None or _failed_recently(p.folder / (p.key + FAILED)):
         return False
     lock = p.folder / (p.key + BUILDING)
     try:

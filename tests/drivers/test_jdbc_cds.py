@@ -144,6 +144,10 @@ def test_a_cache_folder_that_cannot_be_made_turns_sharing_off(tmp_path: Path) ->
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     assert child(blocker / "cache") == {"rows": ROWS, "sharing": "off"}
+    # -XX:SharedArchiveFile takes a path list: a folder with the separator is not used
+    libjvm = jvm.java_path()
+    assert libjvm is not None
+    assert jvm_cds.plan(tmp_path / f"a{os.pathsep}b", libjvm, [], []) == jvm_cds.NONE
 
 
 def test_a_failed_build_leaves_no_archive_and_is_not_tried_again(tmp_path: Path) -> None:
@@ -159,9 +163,14 @@ def test_a_failed_build_leaves_no_archive_and_is_not_tried_again(tmp_path: Path)
     assert not jvm_cds.build(cache, plan.key, libjvm, "", options)
     assert not list(cache.glob("*" + jvm_cds.ARCHIVE)) and not list(cache.glob("*.tmp"))
     assert not list(cache.glob("*" + jvm_cds.BUILDING))
-    assert (cache / (plan.key + jvm_cds.FAILED)).exists()
+    failed = cache / (plan.key + jvm_cds.FAILED)
+    assert failed.exists()
     assert jvm_cds.plan(cache, libjvm, [], options) == jvm_cds.NONE
     assert not jvm_cds.start_build(plan, libjvm, "", options)
+    # a day later (the disk may have been freed), it is tried again
+    old = time.time() - jvm_cds.FAILED_RETRY_S - 60
+    os.utime(failed, (old, old))
+    assert jvm_cds.plan(cache, libjvm, [], options).recording is not None
 
 
 def test_the_archive_key_follows_the_jvm_the_jars_and_the_options(tmp_path: Path) -> None:
