@@ -54,6 +54,14 @@ SETTINGS: tuple[Setting, ...] = (
         "a number with k, m or g); read when the first JDBC connection opens.",
     ),
     Setting(
+        "jdbc.class_cache",
+        (str, type(None)),
+        "jdbc-cache",
+        "Folder where the JDBC bridge keeps class-data sharing archives of its Java VM, "
+        "built in the background after the first JDBC read, so later processes start "
+        "reading sooner; none turns them off. An unwritable folder only turns them off.",
+    ),
+    Setting(
         "connectors_dir",
         str,
         "connectors",
@@ -136,7 +144,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
-_PATH_KEYS = ("database", "secrets_file", "driver_dir", "connectors_dir")
+_PATH_KEYS = ("database", "secrets_file", "driver_dir", "connectors_dir", "jdbc.class_cache")
 
 
 @dataclass(frozen=True)
@@ -307,7 +315,7 @@ def parse_config(data: Any, path: Path | None) -> Config:
     base = path.parent if path else _user_data_dir()
     for key in _PATH_KEYS:
         value = values[key]
-        if key == "database" and "://" in value:
+        if value is None or (key == "database" and "://" in value):
             continue
         p = Path(value).expanduser()
         values[key] = str(p if p.is_absolute() else base / p)

@@ -75,6 +75,9 @@ class JdbcDialect(Dialect):
     #: the text type a TIME value is read through (the Arrow JDBC adapter reads TIME
     #: to the millisecond only, so TIME columns travel as text and are parsed back)
     time_text_type: ClassVar[str] = "VARCHAR(32)"
+    #: the jar reads values in binary when a statement asks for it (pgjdbc's
+    #: ``setPrepareThreshold(-1)``), which the bridge then does for reads
+    binary_reads: ClassVar[bool] = False
     ddl_types: ClassVar[dict[str, str]] = _ANSI_TYPES
     key_ddl_types: ClassVar[dict[str, str]] = _KEY_TYPES
     declares_primary_key = True
@@ -444,6 +447,7 @@ class PostgresJdbcDialect(PostgresDialect, JdbcDialect):
     has_if_exists = True
     swap_full_refresh = False  # the swap reads pg_catalog through the native client only
     time_text_type = "text"
+    binary_reads = True
 
     def upsert_sql(
         self,

@@ -10,6 +10,10 @@ once, lazily, on the first JDBC connection, with:
   (Debian's ``/usr/share/java``), every jar under ``driver_dir`` and the jars
   passed to ``configure``.
 
+Where ``jdbc.class_cache`` names a folder, the JVM starts from a class-data sharing
+archive of the classes an earlier process loaded, or records them so one is built in
+the background after its first read (``jvm_cds.py``).
+
 A jar that is not on that class path (registered after the JVM started, or
 outside those folders) is still used: its driver class is loaded through a
 ``URLClassLoader`` of its own and connected directly (``Driver.connect``), not
@@ -23,6 +27,7 @@ other kinds never pay for it.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 import os
@@ -30,8 +35,9 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from pipekit.drivers import jvm_cds
 from pipekit.errors import DriverMissingError
 
 log = logging.getLogger("pipekit.drivers.jvm")
@@ -51,6 +57,8 @@ class JvmSettings:
     max_heap: str = DEFAULT_MAX_HEAP
     driver_dir: Path | None = None
     classpath: list[str] = field(default_factory=list)
+    #: folder of class-data sharing archives (None: none are used or built)
+    class_cache: Path | None = None
 
 
 _settings = JvmSettings()
@@ -58,6 +66,10 @@ _lock = threading.Lock()
 _loaders: dict[tuple[str, ...], Any] = {}
 #: loggers silenced (held: java.util.logging keeps only weak references to them)
 _quiet: list[Any] = []
+#: what the running JVM does about class-data sharing, and its options
+_cds = jvm_cds.NONE
+_cds_args: list[str] = []
+_cds_pending = False
 
 
 def configure(
@@ -65,14 +77,20 @@ def configure(
     max_heap: str | None = None,
     driver_dir: str | Path | None = None,
     classpath: Iterable[str] = (),
+    class_cache: str | Path | Literal[False] | None = None,
 ) -> None:
-    """Set the heap limit, the jar folder and extra jars for the JVM this process
-    will start. After the JVM has started, only jars can still be used (through
-    their own class loader); a new heap limit waits for the next process."""
+    """Set the heap limit, the jar folder, extra jars and the class-data sharing folder
+    (False: none) for the JVM this process will start. After the JVM has started,
+    only jars can still be used (through their own class loader); the rest waits for
+    the next process."""
     if max_heap is not None:
         _settings.max_heap = max_heap
     if driver_dir is not None:
         _settings.driver_dir = Path(driver_dir)
+    if class_cache is False:
+        _settings.class_cache = None
+    elif class_cache is not None:
+        _settings.class_cache = Path(class_cache)
     for jar in classpath:
         if jar not in _settings.classpath:
             _settings.classpath.append(jar)
@@ -158,8 +176,14 @@ def ensure_started(jars: Sequence[str] = ()) -> None:
             # 271 MB against 4.75 s and 336 MB; bench/jdbc_read.py)
             "-XX:+UseSerialGC",
         ]
-        log.debug("starting the JVM %s with %s and class path %s", path, args, classpath)
-        jpype.startJVM(path, *args, classpath=classpath, convertStrings=False)
+        global _cds, _cds_args, _cds_pending
+        _cds = jvm_cds.plan(_settings.class_cache, path, classpath, args)
+        _cds_args = args
+        _cds_pending = _cds.recording is not None
+        log.debug(
+            "starting the JVM %s with %s and class path %s", path, [*args, *_cds.options], classpath
+        )
+        jpype.startJVM(path, *args, *_cds.options, classpath=classpath, convertStrings=False)
         # At exit, do not wait for the JVM to wind down: DestroyJavaVM waits for every
         # thread that ever called into Java (the engine's read-ahead thread), and so
         # never returns; the drivers have closed their connections by then.
@@ -171,6 +195,37 @@ def ensure_started(jars: Sequence[str] = ()) -> None:
         Logger = jpype.JClass("java.util.logging.Logger")
         _quiet.append(Logger.getLogger("org.jaydebeapiarrow"))
         _quiet[-1].setLevel(Level.SEVERE)
+
+
+def read_done() -> None:
+    """Called when a read has ended: after the first of a JVM that recorded its
+    classes, start building the archive later processes will start from. Never
+    raises: class-data sharing only ever makes a run faster."""
+    global _cds_pending
+    if not _cds_pending:
+        return
+    _cds_pending = False
+    try:
+        import jpype
+
+        classpath = str(jpype.java.lang.System.getProperty("java.class.path"))
+        started = jvm_cds.start_build(_cds, java_path() or "", classpath, _cds_args)
+        log.debug("class archive build %s", "started" if started else "not started")
+    except Exception:
+        log.debug("class archive build not started", exc_info=True)
+    finally:
+        if _cds.recording is not None:
+            # the JVM keeps writing to it, unlinked, until it exits
+            with contextlib.suppress(OSError):
+                _cds.recording.unlink(missing_ok=True)
+
+
+def sharing() -> str:
+    """How this process's JVM uses class-data sharing: ``archive`` (started from
+    one), ``recording`` (building one after its first read), ``off``."""
+    if _cds.uses_archive:
+        return "archive"
+    return "recording" if _cds.recording is not None else "off"
 
 
 def on_classpath(jar: str) -> bool:

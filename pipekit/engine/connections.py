@@ -83,10 +83,15 @@ def add_connection(
 
 
 def configure_jvm(config: Config) -> None:
-    """Give the JDBC bridge's JVM (started later, if ever) its heap limit and jar folder."""
+    """Give the JDBC bridge's JVM (started later, if ever) its heap limit, jar folder
+    and class-data sharing folder."""
     from pipekit.drivers import jvm
 
-    jvm.configure(max_heap=config["jdbc.max_heap"], driver_dir=config["driver_dir"])
+    jvm.configure(
+        max_heap=config["jdbc.max_heap"],
+        driver_dir=config["driver_dir"],
+        class_cache=config["jdbc.class_cache"] or False,
+    )
 
 
 def jdbc_options(connection: Connection, store: Store | None) -> dict[str, Any]:

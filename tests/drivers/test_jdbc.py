@@ -128,6 +128,52 @@ def test_postgresql_over_jdbc_reads_what_the_native_driver_reads(pg_url: str) ->
     assert columns["id"].primary_key and columns["amt"].type == "numeric(15,5)"
 
 
+@pytest.mark.parametrize("url_tail", ["", "?prepareThreshold=0"])
+def test_postgresql_over_jdbc_reads_in_binary_unless_the_url_says_otherwise(
+    pg_url: str, url_tail: str
+) -> None:
+    """Reads ask pgjdbc for PostgreSQL's binary format (a server-side prepared
+    statement); a URL that sets prepareThreshold keeps text. Both read edge values
+    exactly as the native driver does."""
+    table = unique_name("jdbc_bin")
+    sql = f"SELECT * FROM {table} ORDER BY id"
+    native = connect(pg_url, user="postgres")
+    try:
+        native.execute(
+            f"CREATE TABLE {table} (id bigint, s smallint, i int, amt numeric(20,6), "
+            "f float8, ts timestamp, tz timestamptz, d date, t time, name text)"
+        )
+        native.execute(
+            f"INSERT INTO {table} VALUES "
+            "(-9223372036854775808, -32768, -2147483648, -12345678901234.000001, -1.5e300, "
+            "'1969-12-31 23:59:59.999999', '1970-01-01 00:00:00+00', '1900-03-01', "
+            "'00:00:00', ''), "
+            "(9223372036854775807, 32767, 2147483647, 0.000001, 2.5e-300, "
+            "'2262-04-11 23:47:16.854775', '2024-03-31 01:30:00.000001+02', '9999-12-31', "
+            "'23:59:59.999999', 'x'), "
+            "(0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)"
+        )
+        expected = native.read(sql).read_all()
+        url = "jdbc:" + pg_url.replace("postgresql://postgres@", "postgresql://") + url_tail
+        with connect(url, user="postgres") as jdbc:
+            got = jdbc.read(sql).read_all()
+            plain = jdbc.read(f"SELECT id, amt, ts FROM {table} ORDER BY id").read_all()
+            prepared = jdbc.query(
+                "SELECT count(*) FROM pg_prepared_statements WHERE "
+                f"strpos(statement, {jdbc.dialect.literal(table)}) > 0 "
+                "AND strpos(statement, 'pg_prepared') = 0"
+            )
+    finally:
+        native.execute(f"DROP TABLE IF EXISTS {table}")
+        native.close()
+    assert got.schema == expected.schema
+    assert got.to_pylist() == expected.to_pylist()
+    assert plain.to_pylist() == expected.select(["id", "amt", "ts"]).to_pylist()
+    # both reads (the first wrapped for its TIME column) were prepared on the server,
+    # which is how pgjdbc receives binary results
+    assert prepared == [(0 if url_tail else 2,)]
+
+
 def test_derby_db2_family_types_and_catalog(derby: DerbyServer) -> None:
     with connect(derby.url(unique_name("erp"), create=True), user="app") as d:
         assert isinstance(d.dialect, DerbyDialect)
