@@ -42,6 +42,13 @@ class Module:
     created_at: dt.datetime
     updated_at: dt.datetime
     warnings: list[str] = dataclasses.field(default_factory=list)
+    #: a connector table read instead of `source_query` (exactly one of the two)
+    source_table: str | None = None
+    #: the audit columns' names when `audit_columns` is on (None: the usual names)
+    audit_loaded_at_column: str | None = None
+    audit_run_id_column: str | None = None
+    #: the record-source audit column (None: none)
+    audit_source_column: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,6 +27,7 @@ from tests.helpers import (
     fast_query,
     free_port,
     slow_query,
+    unique_name,
     wait_done,
 )
 
@@ -98,3 +99,36 @@ def test_wrong_password_and_no_server(own_server: Server) -> None:
     with PipekitClient(url, USER, PASSWORD) as gone, pytest.raises(UnreachableError) as exc:
         gone.modules()
     assert url in str(exc.value) and "pipekit serve" in str(exc.value)
+
+
+def test_a_connector_module_carries_its_source_table_and_audit_names(
+    client: PipekitClient, api: httpx.Client, tmp_path
+) -> None:
+    tag = unique_name("c")
+    options = {"tables": {"orders": {"path": "/orders", "records": "data"}}}
+    r = api.post(
+        "/api/connections",
+        json={"name": f"{tag}-api", "url": "rest+https://api.example.com/v1", "options": options},
+    )
+    assert r.status_code == 201, r.text
+    wh = f"sqlite:///{tmp_path / 'wh.db'}"
+    assert api.post("/api/connections", json={"name": f"{tag}-wh", "url": wh}).status_code == 201
+    body = {
+        "name": f"{tag}_orders",
+        "source": f"{tag}-api",
+        "dest": f"{tag}-wh",
+        "dest_table": "orders",
+        "source_table": "orders",
+        "audit_columns": True,
+        "audit_loaded_at_column": "loaded_at",
+        "audit_source_column": "record_source",
+    }
+    r = api.post("/api/modules", json=body)
+    assert r.status_code == 201, r.text
+    m = client.module(f"{tag}_orders")
+    assert (m.source_table, m.source_query) == ("orders", None)
+    assert (m.audit_loaded_at_column, m.audit_run_id_column, m.audit_source_column) == (
+        "loaded_at",
+        None,
+        "record_source",
+    )

@@ -228,6 +228,33 @@ def test_unlock_frees_a_module_held_by_a_run(
     assert done["status"] == "error" and "interrupted" in done["error"], done
 
 
+def test_a_connector_module_shows_its_source_table(
+    server: Server, api: httpx.Client, tmp_path: Any
+) -> None:
+    from tests.helpers import unique_name
+
+    tag = unique_name("t")
+    options = {"tables": {"orders": {"path": "/orders", "records": "data"}}}
+    r = api.post(
+        "/api/connections",
+        json={"name": f"{tag}-api", "url": "rest+https://api.example.com/v1", "options": options},
+    )
+    assert r.status_code == 201, r.text
+    wh = f"sqlite:///{tmp_path / 'wh.db'}"
+    assert api.post("/api/connections", json={"name": f"{tag}-wh", "url": wh}).status_code == 201
+    name = f"{tag}_orders"
+    body = {"name": name, "source": f"{tag}-api", "dest": f"{tag}-wh", "dest_table": "orders"}
+    r = api.post("/api/modules", json={**body, "source_table": "orders"})
+    assert r.status_code == 201, r.text
+
+    async def scenario(pilot: Any) -> None:
+        screen = await open_module(pilot, name)
+        info = text_of(screen.query_one("#module-info", Static))
+        assert "source table  orders" in info, info
+
+    drive(tui_app(server), scenario)
+
+
 def test_settings_refuse_a_bad_value_and_save_a_good_one(
     server: Server, api: httpx.Client, orders: dict[str, str]
 ) -> None:

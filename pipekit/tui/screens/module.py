@@ -73,6 +73,7 @@ class ModuleScreen(AppScreen[None]):
             ("merge key", m.merge_key or "-"),
             ("watermark", m.watermark_column or "-"),
             ("source", m.source or "-"),
+            *([("source table", m.source_table)] if m.source_table else []),
             ("dest table", f"{m.dest or '-'}: {m.dest_table or '-'}"),
             ("staging table", mapping.staging_table or "-"),
             ("enabled", yes_no(m.enabled)),
