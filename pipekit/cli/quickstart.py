@@ -311,10 +311,13 @@ def _next_steps(demo: "Quickstart", shown: str, result: "GroupRunOutcome") -> No
     config_values = demo.config()
     if _serve_exists():
         url = f"http://{config_values['api.host']}:{config_values['api.port']}"
-        say("  Serve the REST API and the scheduler (which fires the nightly schedule):")
+        say("  Serve the web console, the REST API and the scheduler (it fires the nightly")
+        say("  schedule); set a user first:")
+        say(f"    {_cmd('pipekit', '--config', config, 'set-password', 'admin')}")
         serve = _cmd("pipekit", "--config", config, "serve")
-        say(f"    {serve}   # API at {url}/api, docs {url}/docs")
-        say("    (set a user first: `pipekit set-password admin`; the web UI comes later)")
+        say(f"    {serve}   # console at {url}/, API at {url}/api, docs {url}/docs")
+        tui = _cmd("pipekit", "--config", config, "tui")
+        say(f"    {tui}   # the terminal UI (user admin), from another terminal")
     else:
         say(
             "  Server: `pipekit serve` (with its scheduler, which fires the nightly schedule) "

@@ -52,6 +52,9 @@ def test_quickstart_builds_syncs_and_explains(cli: Invoke, tmp_path: Path) -> No
     assert f"pipekit --config {config} runs show 6 --sql" in out
     assert f"duckdb {target}/warehouse.duckdb" in out
     assert f"pipekit --config {config} serve" in out
+    assert f"pipekit --config {config} set-password admin" in out
+    assert f"pipekit --config {config} tui" in out
+    assert "console at http://127.0.0.1:" in out and "comes later" not in out
 
     runs = _runs(target)
     assert [(m, s) for m, s, _ in runs] == [
