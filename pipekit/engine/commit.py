@@ -10,12 +10,13 @@ where they are exact, else from a count inside the transaction.
 
 from __future__ import annotations
 
-from contextlib import ExitStack, nullcontext
+from contextlib import ExitStack, nullcontext, suppress
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from pipekit.errors import CheckFailedError, DatabaseError, PipekitError
 from pipekit.run_counters import counter_text
+from pipekit.store.runs import COMMIT_COUNTERS
 
 if TYPE_CHECKING:
     from pipekit.drivers.base import Driver, TableRef
@@ -32,6 +33,7 @@ class CommitSteps:
     """The commit half of a run; the run supplies the attributes declared here."""
 
     engine: Engine
+    run_id: int
     module: Module
     dest: Driver
     table: TableRef
@@ -148,6 +150,11 @@ class CommitSteps:
             rows_cleared=before or 0,
             row_count=total,
         )
+        with suppress(Exception):  # bookkeeping must never be what fails a run
+            # at once: a run killed in its hooks is recovered as "interrupted", and its
+            # record must still say the destination changed (exit code 3, not 1)
+            counters = {k: self.record[k] for k in COMMIT_COUNTERS}
+            self.engine.store.runs.set_progress(self.run_id, committed=True, **counters)
         summary = SimpleNamespace(**{**self.record, "rows_read": self.rows})
         self.log(f"committed into {self.table}: {counter_text(summary)}")
 

@@ -59,6 +59,8 @@ FINISH_FIELDS = (
     "rows_cleared",
 )
 INTERRUPTED = "interrupted"
+#: the counters a run knows once its merge committed
+COMMIT_COUNTERS = ("rows_inserted", "rows_replaced", "rows_deleted", "rows_cleared", "row_count")
 
 
 @dataclass(frozen=True)
@@ -260,8 +262,10 @@ class RunRepo:
             conn.execute(_r.update().where(_r.c.id == run_id).values(sessions_json=sessions_json))
 
     def set_progress(self, run_id: int, **values: Any) -> None:
-        """Update counters of a running run (rows_read so far, the strategy in use)."""
-        allowed = {"rows_read", "merge_strategy", "source_query"}
+        """Update counters of a running run (rows_read so far, the strategy in use; at
+        its commit, ``committed`` and the merge's counters, so a run killed later, in
+        its hooks, still says its data landed)."""
+        allowed = {"rows_read", "merge_strategy", "source_query", "committed", *COMMIT_COUNTERS}
         unknown = sorted(set(values) - allowed)
         if unknown:
             raise TypeError(f"unknown progress field(s): {', '.join(unknown)}")

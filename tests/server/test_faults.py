@@ -223,6 +223,9 @@ def test_kill_9_during_staging_merge_and_hooks_then_reruns_make_the_destinations
             for phase, run_id in run_ids.items():
                 killed = api.get(f"/api/runs/{run_id}").json()
                 assert (killed["status"], killed["error"]) == ("error", "interrupted"), phase
+                # killed in its hooks, after the commit: the record says the data landed
+                landed = (bool(killed["committed"]), killed["row_count"])
+                assert landed == ((True, 40) if phase == "hooks" else (False, None)), phase
             for name in names.values():
                 assert api.get(f"/api/modules/{name}").json()["running"] is False  # no lock left
             reruns = [api.post(f"/api/modules/{n}/run").json()["run_id"] for n in names.values()]
