@@ -22,8 +22,6 @@ import pytest
 from pipekit import config as config_module
 from pipekit.drivers import jvm, jvm_cds
 
-pytestmark = pytest.mark.skipif(not jvm.java_found(), reason="needs a Java runtime")
-
 CHILD = """
 import json, sys
 from pipekit.drivers import connect, jvm
